@@ -1,0 +1,161 @@
+//! The spec adaptations and post-processing, tested on the shared spec.
+
+use std::path::PathBuf;
+
+use copper_bulk_codegen::{
+    adapt_for_progenitor, generate_from, load_spec, parse_spec, settings, update_record_schemas,
+};
+use openapiv3::{OpenAPI, ReferenceOr, SchemaKind, Type};
+
+fn spec_path() -> PathBuf {
+    PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../openapi/copper.yaml")
+}
+
+fn spec() -> OpenAPI {
+    load_spec(&spec_path()).expect("the shared spec parses")
+}
+
+fn operations(spec: &OpenAPI) -> Vec<&openapiv3::Operation> {
+    spec.paths
+        .paths
+        .values()
+        .filter_map(|item| match item {
+            ReferenceOr::Item(item) => Some(item),
+            ReferenceOr::Reference { .. } => None,
+        })
+        .flat_map(|item| item.iter().map(|(_, op)| op))
+        .collect()
+}
+
+#[test]
+fn the_shared_spec_as_it_is_makes_progenitor_panic() {
+    // This is why the adaptation exists: if progenitor ever accepts the
+    // truthful spec, this test fails and the adaptation can be reconsidered.
+    let spec = spec();
+    let outcome = std::panic::catch_unwind(|| {
+        let mut generator = progenitor::Generator::new(&settings(&spec));
+        generator.generate_tokens(&spec).map(|_| ())
+    });
+    assert!(
+        outcome.is_err(),
+        "progenitor now takes several error schemas per operation"
+    );
+}
+
+#[test]
+fn adaptation_keeps_only_success_responses_and_records_what_it_removed() {
+    let original = spec();
+    let mut adapted = original.clone();
+    let adaptations = adapt_for_progenitor(&mut adapted);
+
+    for op in operations(&adapted) {
+        let statuses: Vec<String> = op.responses.responses.keys().map(ToString::to_string).collect();
+        assert_eq!(statuses, ["200"], "{:?}", op.operation_id);
+        assert!(op.responses.default.is_none());
+    }
+    let mut removed = adaptations.removed_responses.clone();
+    removed.sort();
+    assert_eq!(
+        removed,
+        [
+            ("people_bulk_create", "401"),
+            ("people_bulk_create", "422"),
+            ("people_bulk_create", "429"),
+            ("people_bulk_update", "401"),
+            ("people_bulk_update", "422"),
+            ("people_bulk_update", "429"),
+        ]
+        .map(|(op, status)| (op.to_owned(), status.to_owned()))
+    );
+    // The 2xx responses are untouched.
+    for (before, after) in operations(&original).into_iter().zip(operations(&adapted)) {
+        assert_eq!(
+            format!("{:?}", before.responses.responses.get(&openapiv3::StatusCode::Code(200))),
+            format!("{:?}", after.responses.responses.get(&openapiv3::StatusCode::Code(200)))
+        );
+    }
+}
+
+#[test]
+fn adaptation_turns_nullable_objects_into_nullable_references() {
+    let mut adapted = spec();
+    let adaptations = adapt_for_progenitor(&mut adapted);
+    assert_eq!(adaptations.nullable_objects, ["Address"]);
+
+    let components = adapted.components.as_ref().unwrap();
+    let ReferenceOr::Item(address) = &components.schemas["Address"] else { panic!() };
+    assert!(!address.schema_data.nullable);
+
+    let ReferenceOr::Item(person) = &components.schemas["Person"] else { panic!() };
+    let SchemaKind::Type(Type::Object(person)) = &person.schema_kind else { panic!() };
+    let ReferenceOr::Item(field) = &person.properties["address"] else {
+        panic!("the reference was not wrapped")
+    };
+    assert!(field.schema_data.nullable);
+    let SchemaKind::AllOf { all_of } = &field.schema_kind else { panic!() };
+    assert!(matches!(&all_of[..], [ReferenceOr::Reference { reference }]
+        if reference == "#/components/schemas/Address"));
+}
+
+#[test]
+fn adaptation_is_idempotent() {
+    let mut once = spec();
+    adapt_for_progenitor(&mut once);
+    let mut twice = once.clone();
+    let second = adapt_for_progenitor(&mut twice);
+    assert_eq!(second, Default::default());
+    assert_eq!(format!("{once:?}"), format!("{twice:?}"));
+}
+
+#[test]
+fn update_records_are_found_from_the_bulk_update_paths() {
+    assert_eq!(
+        update_record_schemas(&spec()).into_iter().collect::<Vec<_>>(),
+        ["PersonUpdate"]
+    );
+}
+
+#[test]
+fn generated_code_does_not_depend_on_the_order_of_the_one_of_members() {
+    let text = std::fs::read_to_string(spec_path()).unwrap();
+    let failure_first = "        - $ref: \"#/components/schemas/BulkUpdateFailure\"\n        - $ref: \"#/components/schemas/Person\"\n";
+    let person_first = "        - $ref: \"#/components/schemas/Person\"\n        - $ref: \"#/components/schemas/BulkUpdateFailure\"\n";
+    assert!(text.contains(failure_first), "the spec's oneOf changed shape");
+    let swapped = text.replace(failure_first, person_first);
+
+    let a = generate_from(&parse_spec(&text).unwrap(), "").unwrap();
+    let b = generate_from(&parse_spec(&swapped).unwrap(), "").unwrap();
+    assert_eq!(a, b);
+    assert!(a.contains(
+        "crate::bulk::BulkItem<\n                    crate::types::Person,\n                    crate::types::BulkUpdateFailure,"
+    ));
+}
+
+#[test]
+fn update_records_get_three_state_fields_and_a_constructor() {
+    let code = generate_from(&spec(), "").unwrap();
+    let start = code.find("pub struct PersonUpdate {").unwrap();
+    let body = &code[start..start + code[start..].find("\n    }").unwrap()];
+    assert!(body.contains("pub title: crate::patch::Patch<::std::string::String>"));
+    assert!(body.contains("pub address: crate::patch::Patch<Address>"));
+    assert!(body.contains("pub tags: crate::patch::Patch<::std::vec::Vec<::std::string::String>>"));
+    // `name` cannot be null in the spec, so it cannot be cleared in Rust.
+    assert!(body.contains("pub name: ::std::option::Option<::std::string::String>"));
+    assert!(body.contains("pub id: i64"));
+    assert!(code.contains("pub fn new(id: i64) -> Self"));
+    // Create records are left as progenitor made them.
+    let create = &code[code.find("pub struct PersonCreate {").unwrap()..];
+    let create = &create[..create.find("\n    }").unwrap()];
+    assert!(!create.contains("Patch"));
+}
+
+#[test]
+fn category_enums_are_open_and_made_from_the_spec() {
+    let code = generate_from(&spec(), "").unwrap();
+    assert!(code.contains("pub mod category"));
+    assert!(code.contains("EmailCategory"));
+    assert!(code.contains("Googleplus ="));
+    assert!(code.contains(r#""googleplus""#));
+    // typify's closed enum is replaced, not generated as well.
+    assert!(!code.contains("pub enum EmailCategory"));
+}
