@@ -1,0 +1,60 @@
+//! `cargo xtask <task>`: see `cargo xtask --help`.
+
+use std::process::ExitCode;
+
+use clap::{Parser, Subcommand};
+use xtask::{regen, workspace_root};
+
+/// copper-bulk's development tasks.
+#[derive(Debug, Parser)]
+struct Cli {
+    #[command(subcommand)]
+    task: Task,
+}
+
+#[derive(Debug, Subcommand)]
+enum Task {
+    /// Rewrite every checked-in file that derives from openapi/copper.yaml.
+    Regen {
+        /// Write nothing; fail and name each file that is stale.
+        #[arg(long)]
+        check: bool,
+    },
+}
+
+fn main() -> ExitCode {
+    let cli = Cli::parse();
+    let result = match cli.task {
+        Task::Regen { check } => run_regen(check),
+    };
+    match result {
+        Ok(code) => code,
+        Err(e) => {
+            eprintln!("error: {e:#}");
+            ExitCode::FAILURE
+        }
+    }
+}
+
+fn run_regen(check: bool) -> anyhow::Result<ExitCode> {
+    let root = workspace_root();
+    if check {
+        let stale = regen::check(&root)?;
+        for file in &stale {
+            eprintln!("{file}");
+        }
+        if stale.is_empty() {
+            println!("every file derived from {} is up to date", regen::SPEC);
+            return Ok(ExitCode::SUCCESS);
+        }
+        return Ok(ExitCode::FAILURE);
+    }
+    let changed = regen::write(&root)?;
+    if changed.is_empty() {
+        println!("every file derived from {} was already up to date", regen::SPEC);
+    }
+    for path in changed {
+        println!("wrote {path}");
+    }
+    Ok(ExitCode::SUCCESS)
+}
