@@ -19,7 +19,7 @@
 //!    nullable field can be left out, cleared with `null` or set, gives them
 //!    a constructor, and writes the open category enums.
 
-use std::collections::BTreeSet;
+use std::collections::{BTreeMap, BTreeSet};
 use std::path::Path;
 
 use openapiv3::{OpenAPI, ReferenceOr, Schema, SchemaKind, Type};
@@ -113,7 +113,9 @@ pub struct Adaptations {
 pub fn adapt_for_progenitor(spec: &mut OpenAPI) -> Adaptations {
     let mut adaptations = Adaptations::default();
     for (_, item) in spec.paths.paths.iter_mut() {
-        let ReferenceOr::Item(item) = item else { continue };
+        let ReferenceOr::Item(item) = item else {
+            continue;
+        };
         let operations = [
             &mut item.get,
             &mut item.put,
@@ -127,12 +129,16 @@ pub fn adapt_for_progenitor(spec: &mut OpenAPI) -> Adaptations {
         for op in operations.into_iter().flatten() {
             let id = op.operation_id.clone().unwrap_or_default();
             if op.responses.default.take().is_some() {
-                adaptations.removed_responses.push((id.clone(), "default".into()));
+                adaptations
+                    .removed_responses
+                    .push((id.clone(), "default".into()));
             }
             op.responses.responses.retain(|status, _| {
                 let success = status.to_string().starts_with('2');
                 if !success {
-                    adaptations.removed_responses.push((id.clone(), status.to_string()));
+                    adaptations
+                        .removed_responses
+                        .push((id.clone(), status.to_string()));
                 }
                 success
             });
@@ -206,49 +212,78 @@ fn wrap_nullable_references(schema: &mut Schema, targets: &[String]) {
     }
 }
 
-/// The names of the schemas that are records of a bulk update: the item
-/// type of the request body of every operation whose path ends in
-/// `/bulk_update`. [`postprocess`] rewrites these.
-pub fn update_record_schemas(spec: &OpenAPI) -> BTreeSet<String> {
-    let mut names = BTreeSet::new();
+/// Whether a record schema is sent to a bulk create or a bulk update.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum RecordKind {
+    /// An item of a `/bulk_create` request.
+    Create,
+    /// An item of a `/bulk_update` request.
+    Update,
+}
+
+/// The schemas of the records the bulk endpoints take: the item type of the
+/// request body of every operation whose path ends in `/bulk_create` or
+/// `/bulk_update`. [`postprocess`] works on these.
+pub fn record_schemas(spec: &OpenAPI) -> BTreeMap<String, RecordKind> {
+    let mut records = BTreeMap::new();
     for (path, item) in spec.paths.paths.iter() {
-        let ReferenceOr::Item(item) = item else { continue };
-        if !path.ends_with("/bulk_update") {
+        let ReferenceOr::Item(item) = item else {
             continue;
-        }
+        };
+        let kind = if path.ends_with("/bulk_update") {
+            RecordKind::Update
+        } else if path.ends_with("/bulk_create") {
+            RecordKind::Create
+        } else {
+            continue;
+        };
         for (_, op) in item.iter() {
-            let Some(ReferenceOr::Item(body)) = &op.request_body else { continue };
+            let Some(ReferenceOr::Item(body)) = &op.request_body else {
+                continue;
+            };
             for media in body.content.values() {
                 let Some(schema) = media.schema.as_ref().and_then(|s| resolve(spec, s)) else {
                     continue;
                 };
-                let SchemaKind::Type(Type::Object(object)) = &schema.schema_kind else { continue };
+                let SchemaKind::Type(Type::Object(object)) = &schema.schema_kind else {
+                    continue;
+                };
                 for property in object.properties.values() {
-                    let ReferenceOr::Item(property) = property else { continue };
+                    let ReferenceOr::Item(property) = property else {
+                        continue;
+                    };
                     if let SchemaKind::Type(Type::Array(array)) = &property.schema_kind
                         && let Some(ReferenceOr::Reference { reference }) = &array.items
                     {
-                        names.insert(schema_name(reference).to_owned());
+                        records.insert(schema_name(reference).to_owned(), kind);
                     }
                 }
             }
         }
     }
-    names
+    records
+}
+
+/// The required properties of schema `name`, in the spec's order.
+fn required_properties(spec: &OpenAPI, name: &str) -> Vec<String> {
+    match object_schema(spec, name) {
+        Some(object) => object.required.clone(),
+        None => Vec::new(),
+    }
+}
+
+fn object_schema<'a>(spec: &'a OpenAPI, name: &str) -> Option<&'a openapiv3::ObjectType> {
+    let schema = spec.components.as_ref()?.schemas.get(name)?;
+    match &resolve(spec, schema)?.schema_kind {
+        SchemaKind::Type(Type::Object(object)) => Some(object),
+        _ => None,
+    }
 }
 
 /// The nullable, optional properties of schema `name`: the fields that
 /// have three states in an update.
 fn nullable_optional_properties(spec: &OpenAPI, name: &str) -> BTreeSet<String> {
-    let Some(schema) = spec
-        .components
-        .as_ref()
-        .and_then(|c| c.schemas.get(name))
-        .and_then(|s| resolve(spec, s))
-    else {
-        return BTreeSet::new();
-    };
-    let SchemaKind::Type(Type::Object(object)) = &schema.schema_kind else {
+    let Some(object) = object_schema(spec, name) else {
         return BTreeSet::new();
     };
     object
@@ -270,7 +305,11 @@ fn schema_name(reference: &str) -> &str {
 }
 
 fn resolve_ref<'a>(spec: &'a OpenAPI, reference: &str) -> Option<&'a Schema> {
-    let schema = spec.components.as_ref()?.schemas.get(schema_name(reference))?;
+    let schema = spec
+        .components
+        .as_ref()?
+        .schemas
+        .get(schema_name(reference))?;
     resolve(spec, schema)
 }
 
@@ -292,9 +331,13 @@ fn resolve<'a>(spec: &'a OpenAPI, schema: &'a ReferenceOr<Schema>) -> Option<&'a
 ///   later instead of refusing it.
 pub fn replacements(spec: &OpenAPI) -> Vec<(String, String)> {
     let mut out = Vec::new();
-    let Some(components) = &spec.components else { return out };
+    let Some(components) = &spec.components else {
+        return out;
+    };
     for (name, schema) in &components.schemas {
-        let ReferenceOr::Item(schema) = schema else { continue };
+        let ReferenceOr::Item(schema) = schema else {
+            continue;
+        };
         if name.ends_with("BulkUpdateItem") {
             if let Some(success) = one_of_success_member(schema) {
                 out.push((
@@ -318,7 +361,9 @@ pub fn replacements(spec: &OpenAPI) -> Vec<(String, String)> {
 
 /// The member of a success-or-failure `oneOf` that is not a failure.
 fn one_of_success_member(schema: &Schema) -> Option<String> {
-    let SchemaKind::OneOf { one_of } = &schema.schema_kind else { return None };
+    let SchemaKind::OneOf { one_of } = &schema.schema_kind else {
+        return None;
+    };
     one_of.iter().find_map(|member| match member {
         ReferenceOr::Reference { reference } if !schema_name(reference).ends_with("Failure") => {
             Some(schema_name(reference).to_owned())
@@ -356,22 +401,26 @@ pub fn settings(spec: &OpenAPI) -> GenerationSettings {
 /// - Update records: each nullable, optional field becomes a `Patch<T>`
 ///   (absent, `null` or a value) instead of an `Option<T>`, which cannot
 ///   send an explicit `null`. Which fields are rewritten comes from the spec:
-///   the nullable, optional properties of every schema named by
-///   [`update_record_schemas`]. A field that cannot be null (such as `name`)
-///   stays an `Option<T>`, so the types cannot express a request the spec
-///   forbids. Each record also gets `new(id)`, which leaves every other
-///   field out.
+///   the nullable, optional properties of every update record (see
+///   [`record_schemas`]). A field that cannot be null (such as `name`) stays
+///   an `Option<T>`, so the types cannot express a request the spec forbids.
+/// - Every record, create or update, gets a `new` that takes its required
+///   fields, in the spec's order, and leaves every other field out.
 /// - Category enums: a `category` module with an open enum (see
 ///   [`replacements`]) for every string enum whose name ends in `Category`,
 ///   made from the values the spec lists, so the Rust values cannot drift
 ///   from the spec.
 pub fn postprocess(spec: &OpenAPI, file: &mut syn::File) {
-    let mut rewriter = PatchRewriter {
-        targets: update_record_schemas(spec)
+    let mut rewriter = RecordRewriter {
+        records: record_schemas(spec)
             .into_iter()
-            .map(|name| {
-                let fields = nullable_optional_properties(spec, &name);
-                (name, fields)
+            .map(|(name, kind)| Record {
+                three_state: match kind {
+                    RecordKind::Update => nullable_optional_properties(spec, &name),
+                    RecordKind::Create => BTreeSet::new(),
+                },
+                required: required_properties(spec, &name),
+                name,
             })
             .collect(),
         constructors: Vec::new(),
@@ -387,29 +436,45 @@ pub fn postprocess(spec: &OpenAPI, file: &mut syn::File) {
     file.items.push(category_module(spec));
 }
 
-struct PatchRewriter {
-    targets: Vec<(String, BTreeSet<String>)>,
+struct Record {
+    name: String,
+    /// JSON names of the fields that become `Patch<T>`.
+    three_state: BTreeSet<String>,
+    /// JSON names of the fields `new` takes.
+    required: Vec<String>,
+}
+
+struct RecordRewriter {
+    records: Vec<Record>,
     constructors: Vec<syn::Item>,
 }
 
-impl VisitMut for PatchRewriter {
+impl VisitMut for RecordRewriter {
     fn visit_item_struct_mut(&mut self, item: &mut syn::ItemStruct) {
         let name = item.ident.to_string();
-        let Some((_, fields)) = self.targets.iter().find(|(target, _)| *target == name) else {
+        let Some(record) = self.records.iter().find(|record| record.name == name) else {
             return;
         };
         let patch: syn::Path = syn::parse_str(PATCH_TYPE).expect("PATCH_TYPE is a path");
         let is_absent = format!("{PATCH_TYPE}::is_absent");
+        let mut required = Vec::new();
         let mut others = Vec::new();
         for field in item.fields.iter_mut() {
-            let Some(ident) = field.ident.clone() else { continue };
-            if ident != "id" {
-                others.push(ident.clone());
-            }
-            if !fields.contains(&ident.to_string()) {
+            let Some(ident) = field.ident.clone() else {
+                continue;
+            };
+            let json = json_name(field);
+            if let Some(position) = record.required.iter().position(|r| *r == json) {
+                required.push((position, ident, field.ty.clone()));
                 continue;
             }
-            let Some(inner) = option_inner(&field.ty) else { continue };
+            others.push(ident);
+            if !record.three_state.contains(&json) {
+                continue;
+            }
+            let Some(inner) = option_inner(&field.ty) else {
+                continue;
+            };
             field.ty = syn::parse_quote!(#patch<#inner>);
             for attr in &mut field.attrs {
                 if attr.path().is_ident("serde") {
@@ -417,14 +482,25 @@ impl VisitMut for PatchRewriter {
                 }
             }
         }
+        required.sort_by_key(|(position, _, _)| *position);
+        let params = required.iter().map(|(_, ident, ty)| quote!(#ident: #ty));
+        let args = required.iter().map(|(_, ident, _)| ident);
         let ident = &item.ident;
-        let doc = "An update of the record with this `id` that leaves every other field unchanged.";
+        let doc = format!(
+            "A record with these required fields ({}) that leaves every other field out.",
+            record
+                .required
+                .iter()
+                .map(|r| format!("`{r}`"))
+                .collect::<Vec<_>>()
+                .join(", ")
+        );
         self.constructors.push(syn::parse_quote! {
             impl #ident {
                 #[doc = #doc]
-                pub fn new(id: i64) -> Self {
+                pub fn new(#(#params),*) -> Self {
                     Self {
-                        id,
+                        #(#args,)*
                         #(#others: ::std::default::Default::default(),)*
                     }
                 }
@@ -433,13 +509,42 @@ impl VisitMut for PatchRewriter {
     }
 }
 
+/// The JSON name of a generated field: its `#[serde(rename = "...")]`, or
+/// its identifier (typify renames only fields that are Rust keywords).
+fn json_name(field: &syn::Field) -> String {
+    let mut name = None;
+    for attr in &field.attrs {
+        if attr.path().is_ident("serde") {
+            let _ = attr.parse_nested_meta(|meta| {
+                if meta.path.is_ident("rename") {
+                    name = Some(meta.value()?.parse::<syn::LitStr>()?.value());
+                } else if meta.input.peek(syn::Token![=]) {
+                    meta.value()?.parse::<syn::Expr>()?;
+                }
+                Ok(())
+            });
+        }
+    }
+    name.unwrap_or_else(|| {
+        field
+            .ident
+            .as_ref()
+            .map(ToString::to_string)
+            .unwrap_or_default()
+    })
+}
+
 /// `pub mod category { open_enum! { ... } ... }` for the category enums.
 fn category_module(spec: &OpenAPI) -> syn::Item {
     let mut enums = Vec::new();
     if let Some(components) = &spec.components {
         for (name, schema) in &components.schemas {
-            let ReferenceOr::Item(schema) = schema else { continue };
-            let SchemaKind::Type(Type::String(string)) = &schema.schema_kind else { continue };
+            let ReferenceOr::Item(schema) = schema else {
+                continue;
+            };
+            let SchemaKind::Type(Type::String(string)) = &schema.schema_kind else {
+                continue;
+            };
             if !is_category(name, schema) {
                 continue;
             }
@@ -475,7 +580,12 @@ fn variant_name(value: &str) -> String {
         .filter(|part| !part.is_empty())
         .map(|part| {
             let mut chars = part.chars();
-            chars.next().map(|c| c.to_ascii_uppercase()).into_iter().chain(chars).collect::<String>()
+            chars
+                .next()
+                .map(|c| c.to_ascii_uppercase())
+                .into_iter()
+                .chain(chars)
+                .collect::<String>()
         })
         .collect()
 }
@@ -487,12 +597,16 @@ fn is_category(name: &str, schema: &Schema) -> bool {
 
 /// `T` when `ty` is `Option<T>` (in any of the spellings typify uses).
 fn option_inner(ty: &syn::Type) -> Option<syn::Type> {
-    let syn::Type::Path(path) = ty else { return None };
+    let syn::Type::Path(path) = ty else {
+        return None;
+    };
     let last = path.path.segments.last()?;
     if last.ident != "Option" {
         return None;
     }
-    let syn::PathArguments::AngleBracketed(args) = &last.arguments else { return None };
+    let syn::PathArguments::AngleBracketed(args) = &last.arguments else {
+        return None;
+    };
     match args.args.first()? {
         syn::GenericArgument::Type(inner) => Some(inner.clone()),
         _ => None,

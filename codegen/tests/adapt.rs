@@ -3,7 +3,8 @@
 use std::path::PathBuf;
 
 use copper_bulk_codegen::{
-    adapt_for_progenitor, generate_from, load_spec, parse_spec, settings, update_record_schemas,
+    RecordKind, adapt_for_progenitor, generate_from, load_spec, parse_spec, record_schemas,
+    settings,
 };
 use openapiv3::{OpenAPI, ReferenceOr, SchemaKind, Type};
 
@@ -49,7 +50,12 @@ fn adaptation_keeps_only_success_responses_and_records_what_it_removed() {
     let adaptations = adapt_for_progenitor(&mut adapted);
 
     for op in operations(&adapted) {
-        let statuses: Vec<String> = op.responses.responses.keys().map(ToString::to_string).collect();
+        let statuses: Vec<String> = op
+            .responses
+            .responses
+            .keys()
+            .map(ToString::to_string)
+            .collect();
         assert_eq!(statuses, ["200"], "{:?}", op.operation_id);
         assert!(op.responses.default.is_none());
     }
@@ -70,8 +76,20 @@ fn adaptation_keeps_only_success_responses_and_records_what_it_removed() {
     // The 2xx responses are untouched.
     for (before, after) in operations(&original).into_iter().zip(operations(&adapted)) {
         assert_eq!(
-            format!("{:?}", before.responses.responses.get(&openapiv3::StatusCode::Code(200))),
-            format!("{:?}", after.responses.responses.get(&openapiv3::StatusCode::Code(200)))
+            format!(
+                "{:?}",
+                before
+                    .responses
+                    .responses
+                    .get(&openapiv3::StatusCode::Code(200))
+            ),
+            format!(
+                "{:?}",
+                after
+                    .responses
+                    .responses
+                    .get(&openapiv3::StatusCode::Code(200))
+            )
         );
     }
 }
@@ -83,16 +101,24 @@ fn adaptation_turns_nullable_objects_into_nullable_references() {
     assert_eq!(adaptations.nullable_objects, ["Address"]);
 
     let components = adapted.components.as_ref().unwrap();
-    let ReferenceOr::Item(address) = &components.schemas["Address"] else { panic!() };
+    let ReferenceOr::Item(address) = &components.schemas["Address"] else {
+        panic!()
+    };
     assert!(!address.schema_data.nullable);
 
-    let ReferenceOr::Item(person) = &components.schemas["Person"] else { panic!() };
-    let SchemaKind::Type(Type::Object(person)) = &person.schema_kind else { panic!() };
+    let ReferenceOr::Item(person) = &components.schemas["Person"] else {
+        panic!()
+    };
+    let SchemaKind::Type(Type::Object(person)) = &person.schema_kind else {
+        panic!()
+    };
     let ReferenceOr::Item(field) = &person.properties["address"] else {
         panic!("the reference was not wrapped")
     };
     assert!(field.schema_data.nullable);
-    let SchemaKind::AllOf { all_of } = &field.schema_kind else { panic!() };
+    let SchemaKind::AllOf { all_of } = &field.schema_kind else {
+        panic!()
+    };
     assert!(matches!(&all_of[..], [ReferenceOr::Reference { reference }]
         if reference == "#/components/schemas/Address"));
 }
@@ -108,10 +134,13 @@ fn adaptation_is_idempotent() {
 }
 
 #[test]
-fn update_records_are_found_from_the_bulk_update_paths() {
+fn records_are_found_from_the_bulk_paths() {
     assert_eq!(
-        update_record_schemas(&spec()).into_iter().collect::<Vec<_>>(),
-        ["PersonUpdate"]
+        record_schemas(&spec()).into_iter().collect::<Vec<_>>(),
+        [
+            ("PersonCreate".to_owned(), RecordKind::Create),
+            ("PersonUpdate".to_owned(), RecordKind::Update)
+        ]
     );
 }
 
@@ -120,7 +149,10 @@ fn generated_code_does_not_depend_on_the_order_of_the_one_of_members() {
     let text = std::fs::read_to_string(spec_path()).unwrap();
     let failure_first = "        - $ref: \"#/components/schemas/BulkUpdateFailure\"\n        - $ref: \"#/components/schemas/Person\"\n";
     let person_first = "        - $ref: \"#/components/schemas/Person\"\n        - $ref: \"#/components/schemas/BulkUpdateFailure\"\n";
-    assert!(text.contains(failure_first), "the spec's oneOf changed shape");
+    assert!(
+        text.contains(failure_first),
+        "the spec's oneOf changed shape"
+    );
     let swapped = text.replace(failure_first, person_first);
 
     let a = generate_from(&parse_spec(&text).unwrap(), "").unwrap();
@@ -143,6 +175,7 @@ fn update_records_get_three_state_fields_and_a_constructor() {
     assert!(body.contains("pub name: ::std::option::Option<::std::string::String>"));
     assert!(body.contains("pub id: i64"));
     assert!(code.contains("pub fn new(id: i64) -> Self"));
+    assert!(code.contains("pub fn new(name: ::std::string::String) -> Self"));
     // Create records are left as progenitor made them.
     let create = &code[code.find("pub struct PersonCreate {").unwrap()..];
     let create = &create[..create.find("\n    }").unwrap()];
