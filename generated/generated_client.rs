@@ -632,8 +632,33 @@ definition: definitions left out are unchanged.
             }
         }
     }
+    impl PersonCreate {
+        ///A record with these required fields (`name`) that leaves every other field out.
+        pub fn new(name: ::std::string::String) -> Self {
+            Self {
+                name,
+                address: ::std::default::Default::default(),
+                assignee_id: ::std::default::Default::default(),
+                company_name: ::std::default::Default::default(),
+                contact_type_id: ::std::default::Default::default(),
+                custom_fields: ::std::default::Default::default(),
+                details: ::std::default::Default::default(),
+                emails: ::std::default::Default::default(),
+                first_name: ::std::default::Default::default(),
+                last_name: ::std::default::Default::default(),
+                middle_name: ::std::default::Default::default(),
+                phone_numbers: ::std::default::Default::default(),
+                prefix: ::std::default::Default::default(),
+                socials: ::std::default::Default::default(),
+                suffix: ::std::default::Default::default(),
+                tags: ::std::default::Default::default(),
+                title: ::std::default::Default::default(),
+                websites: ::std::default::Default::default(),
+            }
+        }
+    }
     impl PersonUpdate {
-        ///An update of the record with this `id` that leaves every other field unchanged.
+        ///A record with these required fields (`id`) that leaves every other field out.
         pub fn new(id: i64) -> Self {
             Self {
                 id,

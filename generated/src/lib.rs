@@ -42,9 +42,9 @@
 //! ```
 
 pub mod bulk;
-mod open_enum;
 pub mod error_body;
 pub mod hooks;
+mod open_enum;
 pub mod patch;
 
 /// The code progenitor generates from the spec.

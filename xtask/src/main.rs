@@ -20,12 +20,15 @@ enum Task {
         #[arg(long)]
         check: bool,
     },
+    /// Run every check and test the project has (what CI runs).
+    Test,
 }
 
 fn main() -> ExitCode {
     let cli = Cli::parse();
     let result = match cli.task {
         Task::Regen { check } => run_regen(check),
+        Task::Test => xtask::ci::test(&workspace_root()).map(|()| ExitCode::SUCCESS),
     };
     match result {
         Ok(code) => code,
@@ -51,7 +54,10 @@ fn run_regen(check: bool) -> anyhow::Result<ExitCode> {
     }
     let changed = regen::write(&root)?;
     if changed.is_empty() {
-        println!("every file derived from {} was already up to date", regen::SPEC);
+        println!(
+            "every file derived from {} was already up to date",
+            regen::SPEC
+        );
     }
     for path in changed {
         println!("wrote {path}");
