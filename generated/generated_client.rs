@@ -632,11 +632,92 @@ definition: definitions left out are unchanged.
             }
         }
     }
-    impl PersonCreate {
-        ///A record with these required fields (`name`) that leaves every other field out.
-        pub fn new(name: ::std::string::String) -> Self {
+    impl Address {
+        ///A value with its required fields () and every other field left out.
+        pub fn new() -> Self {
             Self {
-                name,
+                city: ::std::default::Default::default(),
+                country: ::std::default::Default::default(),
+                postal_code: ::std::default::Default::default(),
+                state: ::std::default::Default::default(),
+                street: ::std::default::Default::default(),
+            }
+        }
+        ///Sets `city`.
+        pub fn city(
+            mut self,
+            value: impl ::std::convert::Into<::std::string::String>,
+        ) -> Self {
+            self.city = ::std::option::Option::Some(value.into());
+            self
+        }
+        ///Sets `country`.
+        pub fn country(
+            mut self,
+            value: impl ::std::convert::Into<::std::string::String>,
+        ) -> Self {
+            self.country = ::std::option::Option::Some(value.into());
+            self
+        }
+        ///Sets `postal_code`.
+        pub fn postal_code(
+            mut self,
+            value: impl ::std::convert::Into<::std::string::String>,
+        ) -> Self {
+            self.postal_code = ::std::option::Option::Some(value.into());
+            self
+        }
+        ///Sets `state`.
+        pub fn state(
+            mut self,
+            value: impl ::std::convert::Into<::std::string::String>,
+        ) -> Self {
+            self.state = ::std::option::Option::Some(value.into());
+            self
+        }
+        ///Sets `street`.
+        pub fn street(
+            mut self,
+            value: impl ::std::convert::Into<::std::string::String>,
+        ) -> Self {
+            self.street = ::std::option::Option::Some(value.into());
+            self
+        }
+    }
+    impl CustomFieldInput {
+        ///A value with its required fields (`custom_field_definition_id`, `value`) and every other field left out.
+        pub fn new(
+            custom_field_definition_id: impl ::std::convert::Into<i64>,
+            value: impl ::std::convert::Into<CustomFieldValueData>,
+        ) -> Self {
+            Self {
+                custom_field_definition_id: custom_field_definition_id.into(),
+                value: value.into(),
+            }
+        }
+    }
+    impl EmailInput {
+        ///A value with its required fields (`email`) and every other field left out.
+        pub fn new(email: impl ::std::convert::Into<::std::string::String>) -> Self {
+            Self {
+                email: email.into(),
+                category: ::std::default::Default::default(),
+            }
+        }
+        ///Sets `category`.
+        pub fn category(
+            mut self,
+            value: impl ::std::convert::Into<crate::category::EmailCategory>,
+        ) -> Self {
+            self.category = ::std::option::Option::Some(value.into());
+            self
+        }
+    }
+    impl PersonCreate {
+        ///A value with its required fields (`name`) and every other field left out.
+        pub fn new(name: impl ::std::convert::Into<::std::string::String>) -> Self {
+            Self {
+                name: name.into(),
                 address: ::std::default::Default::default(),
                 assignee_id: ::std::default::Default::default(),
                 company_name: ::std::default::Default::default(),
@@ -656,12 +737,157 @@ definition: definitions left out are unchanged.
                 websites: ::std::default::Default::default(),
             }
         }
+        ///Sets `address`.
+        pub fn address(mut self, value: impl ::std::convert::Into<Address>) -> Self {
+            self.address = ::std::option::Option::Some(value.into());
+            self
+        }
+        ///Sets `assignee_id`.
+        pub fn assignee_id(mut self, value: impl ::std::convert::Into<i64>) -> Self {
+            self.assignee_id = ::std::option::Option::Some(value.into());
+            self
+        }
+        ///Sets `company_name`.
+        pub fn company_name(
+            mut self,
+            value: impl ::std::convert::Into<::std::string::String>,
+        ) -> Self {
+            self.company_name = ::std::option::Option::Some(value.into());
+            self
+        }
+        ///Sets `contact_type_id`.
+        pub fn contact_type_id(mut self, value: impl ::std::convert::Into<i64>) -> Self {
+            self.contact_type_id = ::std::option::Option::Some(value.into());
+            self
+        }
+        ///Sets `custom_fields`.
+        pub fn custom_fields(
+            mut self,
+            value: impl ::std::iter::IntoIterator<
+                Item = impl ::std::convert::Into<CustomFieldInput>,
+            >,
+        ) -> Self {
+            self.custom_fields = value
+                .into_iter()
+                .map(::std::convert::Into::into)
+                .collect();
+            self
+        }
+        ///Sets `details`.
+        pub fn details(
+            mut self,
+            value: impl ::std::convert::Into<::std::string::String>,
+        ) -> Self {
+            self.details = ::std::option::Option::Some(value.into());
+            self
+        }
+        ///Sets `emails`.
+        pub fn emails(
+            mut self,
+            value: impl ::std::iter::IntoIterator<
+                Item = impl ::std::convert::Into<EmailInput>,
+            >,
+        ) -> Self {
+            self.emails = value.into_iter().map(::std::convert::Into::into).collect();
+            self
+        }
+        ///Sets `first_name`.
+        pub fn first_name(
+            mut self,
+            value: impl ::std::convert::Into<::std::string::String>,
+        ) -> Self {
+            self.first_name = ::std::option::Option::Some(value.into());
+            self
+        }
+        ///Sets `last_name`.
+        pub fn last_name(
+            mut self,
+            value: impl ::std::convert::Into<::std::string::String>,
+        ) -> Self {
+            self.last_name = ::std::option::Option::Some(value.into());
+            self
+        }
+        ///Sets `middle_name`.
+        pub fn middle_name(
+            mut self,
+            value: impl ::std::convert::Into<::std::string::String>,
+        ) -> Self {
+            self.middle_name = ::std::option::Option::Some(value.into());
+            self
+        }
+        ///Sets `phone_numbers`.
+        pub fn phone_numbers(
+            mut self,
+            value: impl ::std::iter::IntoIterator<
+                Item = impl ::std::convert::Into<PhoneNumberInput>,
+            >,
+        ) -> Self {
+            self.phone_numbers = value
+                .into_iter()
+                .map(::std::convert::Into::into)
+                .collect();
+            self
+        }
+        ///Sets `prefix`.
+        pub fn prefix(
+            mut self,
+            value: impl ::std::convert::Into<::std::string::String>,
+        ) -> Self {
+            self.prefix = ::std::option::Option::Some(value.into());
+            self
+        }
+        ///Sets `socials`.
+        pub fn socials(
+            mut self,
+            value: impl ::std::iter::IntoIterator<
+                Item = impl ::std::convert::Into<SocialInput>,
+            >,
+        ) -> Self {
+            self.socials = value.into_iter().map(::std::convert::Into::into).collect();
+            self
+        }
+        ///Sets `suffix`.
+        pub fn suffix(
+            mut self,
+            value: impl ::std::convert::Into<::std::string::String>,
+        ) -> Self {
+            self.suffix = ::std::option::Option::Some(value.into());
+            self
+        }
+        ///Sets `tags`.
+        pub fn tags(
+            mut self,
+            value: impl ::std::iter::IntoIterator<
+                Item = impl ::std::convert::Into<::std::string::String>,
+            >,
+        ) -> Self {
+            self.tags = value.into_iter().map(::std::convert::Into::into).collect();
+            self
+        }
+        ///Sets `title`.
+        pub fn title(
+            mut self,
+            value: impl ::std::convert::Into<::std::string::String>,
+        ) -> Self {
+            self.title = ::std::option::Option::Some(value.into());
+            self
+        }
+        ///Sets `websites`.
+        pub fn websites(
+            mut self,
+            value: impl ::std::iter::IntoIterator<
+                Item = impl ::std::convert::Into<WebsiteInput>,
+            >,
+        ) -> Self {
+            self.websites = value.into_iter().map(::std::convert::Into::into).collect();
+            self
+        }
     }
     impl PersonUpdate {
-        ///A record with these required fields (`id`) that leaves every other field out.
-        pub fn new(id: i64) -> Self {
+        ///A value with its required fields (`id`) and every other field left out.
+        pub fn new(id: impl ::std::convert::Into<i64>) -> Self {
             Self {
-                id,
+                id: id.into(),
                 address: ::std::default::Default::default(),
                 assignee_id: ::std::default::Default::default(),
                 company_name: ::std::default::Default::default(),
@@ -681,6 +907,377 @@ definition: definitions left out are unchanged.
                 title: ::std::default::Default::default(),
                 websites: ::std::default::Default::default(),
             }
+        }
+        ///Sets `address`.
+        pub fn address(mut self, value: impl ::std::convert::Into<Address>) -> Self {
+            self.address = crate::patch::Patch::Value(value.into());
+            self
+        }
+        ///Clears `address`: it is sent as `null`.
+        pub fn clear_address(mut self) -> Self {
+            self.address = crate::patch::Patch::Null;
+            self
+        }
+        ///Leaves `address` unchanged: it is not sent.
+        pub fn leave_address(mut self) -> Self {
+            self.address = crate::patch::Patch::Absent;
+            self
+        }
+        ///Sets `assignee_id`.
+        pub fn assignee_id(mut self, value: impl ::std::convert::Into<i64>) -> Self {
+            self.assignee_id = crate::patch::Patch::Value(value.into());
+            self
+        }
+        ///Clears `assignee_id`: it is sent as `null`.
+        pub fn clear_assignee_id(mut self) -> Self {
+            self.assignee_id = crate::patch::Patch::Null;
+            self
+        }
+        ///Leaves `assignee_id` unchanged: it is not sent.
+        pub fn leave_assignee_id(mut self) -> Self {
+            self.assignee_id = crate::patch::Patch::Absent;
+            self
+        }
+        ///Sets `company_name`.
+        pub fn company_name(
+            mut self,
+            value: impl ::std::convert::Into<::std::string::String>,
+        ) -> Self {
+            self.company_name = crate::patch::Patch::Value(value.into());
+            self
+        }
+        ///Clears `company_name`: it is sent as `null`.
+        pub fn clear_company_name(mut self) -> Self {
+            self.company_name = crate::patch::Patch::Null;
+            self
+        }
+        ///Leaves `company_name` unchanged: it is not sent.
+        pub fn leave_company_name(mut self) -> Self {
+            self.company_name = crate::patch::Patch::Absent;
+            self
+        }
+        ///Sets `contact_type_id`.
+        pub fn contact_type_id(mut self, value: impl ::std::convert::Into<i64>) -> Self {
+            self.contact_type_id = crate::patch::Patch::Value(value.into());
+            self
+        }
+        ///Clears `contact_type_id`: it is sent as `null`.
+        pub fn clear_contact_type_id(mut self) -> Self {
+            self.contact_type_id = crate::patch::Patch::Null;
+            self
+        }
+        ///Leaves `contact_type_id` unchanged: it is not sent.
+        pub fn leave_contact_type_id(mut self) -> Self {
+            self.contact_type_id = crate::patch::Patch::Absent;
+            self
+        }
+        ///Sets `custom_fields`.
+        pub fn custom_fields(
+            mut self,
+            value: impl ::std::iter::IntoIterator<
+                Item = impl ::std::convert::Into<CustomFieldInput>,
+            >,
+        ) -> Self {
+            self.custom_fields = value
+                .into_iter()
+                .map(::std::convert::Into::into)
+                .collect();
+            self
+        }
+        ///Sets `details`.
+        pub fn details(
+            mut self,
+            value: impl ::std::convert::Into<::std::string::String>,
+        ) -> Self {
+            self.details = crate::patch::Patch::Value(value.into());
+            self
+        }
+        ///Clears `details`: it is sent as `null`.
+        pub fn clear_details(mut self) -> Self {
+            self.details = crate::patch::Patch::Null;
+            self
+        }
+        ///Leaves `details` unchanged: it is not sent.
+        pub fn leave_details(mut self) -> Self {
+            self.details = crate::patch::Patch::Absent;
+            self
+        }
+        ///Sets `emails`.
+        pub fn emails(
+            mut self,
+            value: impl ::std::iter::IntoIterator<
+                Item = impl ::std::convert::Into<EmailInput>,
+            >,
+        ) -> Self {
+            self.emails = crate::patch::Patch::Value(
+                value.into_iter().map(::std::convert::Into::into).collect(),
+            );
+            self
+        }
+        ///Clears `emails`: it is sent as `null`.
+        pub fn clear_emails(mut self) -> Self {
+            self.emails = crate::patch::Patch::Null;
+            self
+        }
+        ///Leaves `emails` unchanged: it is not sent.
+        pub fn leave_emails(mut self) -> Self {
+            self.emails = crate::patch::Patch::Absent;
+            self
+        }
+        ///Sets `first_name`.
+        pub fn first_name(
+            mut self,
+            value: impl ::std::convert::Into<::std::string::String>,
+        ) -> Self {
+            self.first_name = crate::patch::Patch::Value(value.into());
+            self
+        }
+        ///Clears `first_name`: it is sent as `null`.
+        pub fn clear_first_name(mut self) -> Self {
+            self.first_name = crate::patch::Patch::Null;
+            self
+        }
+        ///Leaves `first_name` unchanged: it is not sent.
+        pub fn leave_first_name(mut self) -> Self {
+            self.first_name = crate::patch::Patch::Absent;
+            self
+        }
+        ///Sets `last_name`.
+        pub fn last_name(
+            mut self,
+            value: impl ::std::convert::Into<::std::string::String>,
+        ) -> Self {
+            self.last_name = crate::patch::Patch::Value(value.into());
+            self
+        }
+        ///Clears `last_name`: it is sent as `null`.
+        pub fn clear_last_name(mut self) -> Self {
+            self.last_name = crate::patch::Patch::Null;
+            self
+        }
+        ///Leaves `last_name` unchanged: it is not sent.
+        pub fn leave_last_name(mut self) -> Self {
+            self.last_name = crate::patch::Patch::Absent;
+            self
+        }
+        ///Sets `middle_name`.
+        pub fn middle_name(
+            mut self,
+            value: impl ::std::convert::Into<::std::string::String>,
+        ) -> Self {
+            self.middle_name = crate::patch::Patch::Value(value.into());
+            self
+        }
+        ///Clears `middle_name`: it is sent as `null`.
+        pub fn clear_middle_name(mut self) -> Self {
+            self.middle_name = crate::patch::Patch::Null;
+            self
+        }
+        ///Leaves `middle_name` unchanged: it is not sent.
+        pub fn leave_middle_name(mut self) -> Self {
+            self.middle_name = crate::patch::Patch::Absent;
+            self
+        }
+        ///Sets `name`.
+        pub fn name(
+            mut self,
+            value: impl ::std::convert::Into<::std::string::String>,
+        ) -> Self {
+            self.name = ::std::option::Option::Some(value.into());
+            self
+        }
+        ///Sets `phone_numbers`.
+        pub fn phone_numbers(
+            mut self,
+            value: impl ::std::iter::IntoIterator<
+                Item = impl ::std::convert::Into<PhoneNumberInput>,
+            >,
+        ) -> Self {
+            self.phone_numbers = crate::patch::Patch::Value(
+                value.into_iter().map(::std::convert::Into::into).collect(),
+            );
+            self
+        }
+        ///Clears `phone_numbers`: it is sent as `null`.
+        pub fn clear_phone_numbers(mut self) -> Self {
+            self.phone_numbers = crate::patch::Patch::Null;
+            self
+        }
+        ///Leaves `phone_numbers` unchanged: it is not sent.
+        pub fn leave_phone_numbers(mut self) -> Self {
+            self.phone_numbers = crate::patch::Patch::Absent;
+            self
+        }
+        ///Sets `prefix`.
+        pub fn prefix(
+            mut self,
+            value: impl ::std::convert::Into<::std::string::String>,
+        ) -> Self {
+            self.prefix = crate::patch::Patch::Value(value.into());
+            self
+        }
+        ///Clears `prefix`: it is sent as `null`.
+        pub fn clear_prefix(mut self) -> Self {
+            self.prefix = crate::patch::Patch::Null;
+            self
+        }
+        ///Leaves `prefix` unchanged: it is not sent.
+        pub fn leave_prefix(mut self) -> Self {
+            self.prefix = crate::patch::Patch::Absent;
+            self
+        }
+        ///Sets `socials`.
+        pub fn socials(
+            mut self,
+            value: impl ::std::iter::IntoIterator<
+                Item = impl ::std::convert::Into<SocialInput>,
+            >,
+        ) -> Self {
+            self.socials = crate::patch::Patch::Value(
+                value.into_iter().map(::std::convert::Into::into).collect(),
+            );
+            self
+        }
+        ///Clears `socials`: it is sent as `null`.
+        pub fn clear_socials(mut self) -> Self {
+            self.socials = crate::patch::Patch::Null;
+            self
+        }
+        ///Leaves `socials` unchanged: it is not sent.
+        pub fn leave_socials(mut self) -> Self {
+            self.socials = crate::patch::Patch::Absent;
+            self
+        }
+        ///Sets `suffix`.
+        pub fn suffix(
+            mut self,
+            value: impl ::std::convert::Into<::std::string::String>,
+        ) -> Self {
+            self.suffix = crate::patch::Patch::Value(value.into());
+            self
+        }
+        ///Clears `suffix`: it is sent as `null`.
+        pub fn clear_suffix(mut self) -> Self {
+            self.suffix = crate::patch::Patch::Null;
+            self
+        }
+        ///Leaves `suffix` unchanged: it is not sent.
+        pub fn leave_suffix(mut self) -> Self {
+            self.suffix = crate::patch::Patch::Absent;
+            self
+        }
+        ///Sets `tags`.
+        pub fn tags(
+            mut self,
+            value: impl ::std::iter::IntoIterator<
+                Item = impl ::std::convert::Into<::std::string::String>,
+            >,
+        ) -> Self {
+            self.tags = crate::patch::Patch::Value(
+                value.into_iter().map(::std::convert::Into::into).collect(),
+            );
+            self
+        }
+        ///Clears `tags`: it is sent as `null`.
+        pub fn clear_tags(mut self) -> Self {
+            self.tags = crate::patch::Patch::Null;
+            self
+        }
+        ///Leaves `tags` unchanged: it is not sent.
+        pub fn leave_tags(mut self) -> Self {
+            self.tags = crate::patch::Patch::Absent;
+            self
+        }
+        ///Sets `title`.
+        pub fn title(
+            mut self,
+            value: impl ::std::convert::Into<::std::string::String>,
+        ) -> Self {
+            self.title = crate::patch::Patch::Value(value.into());
+            self
+        }
+        ///Clears `title`: it is sent as `null`.
+        pub fn clear_title(mut self) -> Self {
+            self.title = crate::patch::Patch::Null;
+            self
+        }
+        ///Leaves `title` unchanged: it is not sent.
+        pub fn leave_title(mut self) -> Self {
+            self.title = crate::patch::Patch::Absent;
+            self
+        }
+        ///Sets `websites`.
+        pub fn websites(
+            mut self,
+            value: impl ::std::iter::IntoIterator<
+                Item = impl ::std::convert::Into<WebsiteInput>,
+            >,
+        ) -> Self {
+            self.websites = crate::patch::Patch::Value(
+                value.into_iter().map(::std::convert::Into::into).collect(),
+            );
+            self
+        }
+        ///Clears `websites`: it is sent as `null`.
+        pub fn clear_websites(mut self) -> Self {
+            self.websites = crate::patch::Patch::Null;
+            self
+        }
+        ///Leaves `websites` unchanged: it is not sent.
+        pub fn leave_websites(mut self) -> Self {
+            self.websites = crate::patch::Patch::Absent;
+            self
+        }
+    }
+    impl PhoneNumberInput {
+        ///A value with its required fields (`number`) and every other field left out.
+        pub fn new(number: impl ::std::convert::Into<::std::string::String>) -> Self {
+            Self {
+                number: number.into(),
+                category: ::std::default::Default::default(),
+            }
+        }
+        ///Sets `category`.
+        pub fn category(
+            mut self,
+            value: impl ::std::convert::Into<crate::category::PhoneCategory>,
+        ) -> Self {
+            self.category = ::std::option::Option::Some(value.into());
+            self
+        }
+    }
+    impl SocialInput {
+        ///A value with its required fields (`url`) and every other field left out.
+        pub fn new(url: impl ::std::convert::Into<::std::string::String>) -> Self {
+            Self {
+                url: url.into(),
+                category: ::std::default::Default::default(),
+            }
+        }
+        ///Sets `category`.
+        pub fn category(
+            mut self,
+            value: impl ::std::convert::Into<crate::category::SocialCategory>,
+        ) -> Self {
+            self.category = ::std::option::Option::Some(value.into());
+            self
+        }
+    }
+    impl WebsiteInput {
+        ///A value with its required fields (`url`) and every other field left out.
+        pub fn new(url: impl ::std::convert::Into<::std::string::String>) -> Self {
+            Self {
+                url: url.into(),
+                category: ::std::default::Default::default(),
+            }
+        }
+        ///Sets `category`.
+        pub fn category(
+            mut self,
+            value: impl ::std::convert::Into<crate::category::WebsiteCategory>,
+        ) -> Self {
+            self.category = ::std::option::Option::Some(value.into());
+            self
         }
     }
 }

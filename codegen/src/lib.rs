@@ -404,39 +404,85 @@ pub fn settings(spec: &OpenAPI) -> GenerationSettings {
 ///   the nullable, optional properties of every update record (see
 ///   [`record_schemas`]). A field that cannot be null (such as `name`) stays
 ///   an `Option<T>`, so the types cannot express a request the spec forbids.
-/// - Every record, create or update, gets a `new` that takes its required
-///   fields, in the spec's order, and leaves every other field out.
+/// - Every type a request can carry (see [`input_schemas`]) gets a `new`
+///   that takes its required fields, in the spec's order, and leaves every
+///   other field out, and a chained setter per optional field; a three-state
+///   field also gets `clear_<field>()` and `leave_<field>()`.
 /// - Category enums: a `category` module with an open enum (see
 ///   [`replacements`]) for every string enum whose name ends in `Category`,
 ///   made from the values the spec lists, so the Rust values cannot drift
 ///   from the spec.
 pub fn postprocess(spec: &OpenAPI, file: &mut syn::File) {
-    let mut rewriter = RecordRewriter {
-        records: record_schemas(spec)
+    let records = record_schemas(spec);
+    let mut rewriter = InputRewriter {
+        inputs: input_schemas(spec)
             .into_iter()
-            .map(|(name, kind)| Record {
-                three_state: match kind {
-                    RecordKind::Update => nullable_optional_properties(spec, &name),
-                    RecordKind::Create => BTreeSet::new(),
+            .map(|name| Input {
+                three_state: match records.get(&name) {
+                    Some(RecordKind::Update) => nullable_optional_properties(spec, &name),
+                    _ => BTreeSet::new(),
                 },
                 required: required_properties(spec, &name),
                 name,
             })
             .collect(),
-        constructors: Vec::new(),
+        impls: Vec::new(),
     };
     rewriter.visit_file_mut(file);
-    let constructors = rewriter.constructors;
+    let impls = rewriter.impls;
     if let Some(types) = file.items.iter_mut().find_map(|item| match item {
         syn::Item::Mod(module) if module.ident == "types" => module.content.as_mut(),
         _ => None,
     }) {
-        types.1.extend(constructors);
+        types.1.extend(impls);
     }
     file.items.push(category_module(spec));
 }
 
-struct Record {
+/// The object schemas a request can carry: the records (see
+/// [`record_schemas`]) and every object schema they refer to, directly or
+/// not (addresses, e-mails, custom fields, ...).
+pub fn input_schemas(spec: &OpenAPI) -> BTreeSet<String> {
+    let mut found = BTreeSet::new();
+    let mut queue: Vec<String> = record_schemas(spec).into_keys().collect();
+    while let Some(name) = queue.pop() {
+        if object_schema(spec, &name).is_none() || !found.insert(name.clone()) {
+            continue;
+        }
+        let Some(ReferenceOr::Item(schema)) =
+            spec.components.as_ref().and_then(|c| c.schemas.get(&name))
+        else {
+            continue;
+        };
+        collect_references(schema, &mut queue);
+    }
+    found
+}
+
+fn collect_references(schema: &Schema, out: &mut Vec<String>) {
+    let mut visit = |member: &ReferenceOr<Schema>| match member {
+        ReferenceOr::Reference { reference } => out.push(schema_name(reference).to_owned()),
+        ReferenceOr::Item(inner) => collect_references(inner, out),
+    };
+    match &schema.schema_kind {
+        SchemaKind::Type(Type::Object(object)) => {
+            for property in object.properties.values() {
+                visit(&property.clone().unbox());
+            }
+        }
+        SchemaKind::Type(Type::Array(array)) => {
+            if let Some(items) = &array.items {
+                visit(&items.clone().unbox());
+            }
+        }
+        SchemaKind::OneOf { one_of: members }
+        | SchemaKind::AllOf { all_of: members }
+        | SchemaKind::AnyOf { any_of: members } => members.iter().for_each(visit),
+        _ => {}
+    }
+}
+
+struct Input {
     name: String,
     /// JSON names of the fields that become `Patch<T>`.
     three_state: BTreeSet<String>,
@@ -444,15 +490,15 @@ struct Record {
     required: Vec<String>,
 }
 
-struct RecordRewriter {
-    records: Vec<Record>,
-    constructors: Vec<syn::Item>,
+struct InputRewriter {
+    inputs: Vec<Input>,
+    impls: Vec<syn::Item>,
 }
 
-impl VisitMut for RecordRewriter {
+impl VisitMut for InputRewriter {
     fn visit_item_struct_mut(&mut self, item: &mut syn::ItemStruct) {
         let name = item.ident.to_string();
-        let Some(record) = self.records.iter().find(|record| record.name == name) else {
+        let Some(input) = self.inputs.iter().find(|input| input.name == name) else {
             return;
         };
         let patch: syn::Path = syn::parse_str(PATCH_TYPE).expect("PATCH_TYPE is a path");
@@ -464,48 +510,128 @@ impl VisitMut for RecordRewriter {
                 continue;
             };
             let json = json_name(field);
-            if let Some(position) = record.required.iter().position(|r| *r == json) {
+            if let Some(position) = input.required.iter().position(|r| *r == json) {
                 required.push((position, ident, field.ty.clone()));
                 continue;
             }
-            others.push(ident);
-            if !record.three_state.contains(&json) {
-                continue;
-            }
-            let Some(inner) = option_inner(&field.ty) else {
-                continue;
-            };
-            field.ty = syn::parse_quote!(#patch<#inner>);
-            for attr in &mut field.attrs {
-                if attr.path().is_ident("serde") {
-                    *attr = syn::parse_quote!(#[serde(default, skip_serializing_if = #is_absent)]);
+            if input.three_state.contains(&json)
+                && let Some(inner) = wrapped(&field.ty, "Option")
+            {
+                field.ty = syn::parse_quote!(#patch<#inner>);
+                for attr in &mut field.attrs {
+                    if attr.path().is_ident("serde") {
+                        *attr =
+                            syn::parse_quote!(#[serde(default, skip_serializing_if = #is_absent)]);
+                    }
                 }
             }
+            others.push((ident, json, field.ty.clone()));
         }
         required.sort_by_key(|(position, _, _)| *position);
-        let params = required.iter().map(|(_, ident, ty)| quote!(#ident: #ty));
-        let args = required.iter().map(|(_, ident, _)| ident);
-        let ident = &item.ident;
+
+        let params = required.iter().map(|(_, ident, ty)| {
+            let (param, _) = conversion(ty, ident);
+            quote!(#ident: #param)
+        });
+        let args = required.iter().map(|(_, ident, ty)| {
+            let (_, convert) = conversion(ty, ident);
+            quote!(#ident: #convert)
+        });
+        let defaults = others.iter().map(|(ident, _, _)| ident);
         let doc = format!(
-            "A record with these required fields ({}) that leaves every other field out.",
-            record
+            "A value with its required fields ({}) and every other field left out.",
+            input
                 .required
                 .iter()
                 .map(|r| format!("`{r}`"))
                 .collect::<Vec<_>>()
                 .join(", ")
         );
-        self.constructors.push(syn::parse_quote! {
+        let setters = others
+            .iter()
+            .map(|(ident, json, ty)| setters(ident, json, ty));
+        let ident = &item.ident;
+        self.impls.push(syn::parse_quote! {
             impl #ident {
                 #[doc = #doc]
                 pub fn new(#(#params),*) -> Self {
                     Self {
                         #(#args,)*
-                        #(#others: ::std::default::Default::default(),)*
+                        #(#defaults: ::std::default::Default::default(),)*
                     }
                 }
+                #(#setters)*
             }
         });
+    }
+}
+
+/// The chained setters of one optional field: `field(value)`, and for a
+/// three-state field also `clear_field()` (send `null`) and
+/// `leave_field()` (do not send it).
+fn setters(ident: &syn::Ident, json: &str, ty: &syn::Type) -> proc_macro2::TokenStream {
+    let value = quote::format_ident!("value");
+    let set_doc = format!("Sets `{json}`.");
+    if let Some(inner) = wrapped(ty, "Patch") {
+        let (param, convert) = conversion(&inner, &value);
+        let clear = quote::format_ident!("clear_{}", ident.to_string().trim_end_matches('_'));
+        let leave = quote::format_ident!("leave_{}", ident.to_string().trim_end_matches('_'));
+        let clear_doc = format!("Clears `{json}`: it is sent as `null`.");
+        let leave_doc = format!("Leaves `{json}` unchanged: it is not sent.");
+        quote! {
+            #[doc = #set_doc]
+            pub fn #ident(mut self, value: #param) -> Self {
+                self.#ident = crate::patch::Patch::Value(#convert);
+                self
+            }
+            #[doc = #clear_doc]
+            pub fn #clear(mut self) -> Self {
+                self.#ident = crate::patch::Patch::Null;
+                self
+            }
+            #[doc = #leave_doc]
+            pub fn #leave(mut self) -> Self {
+                self.#ident = crate::patch::Patch::Absent;
+                self
+            }
+        }
+    } else if let Some(inner) = wrapped(ty, "Option") {
+        let (param, convert) = conversion(&inner, &value);
+        quote! {
+            #[doc = #set_doc]
+            pub fn #ident(mut self, value: #param) -> Self {
+                self.#ident = ::std::option::Option::Some(#convert);
+                self
+            }
+        }
+    } else {
+        let (param, convert) = conversion(ty, &value);
+        quote! {
+            #[doc = #set_doc]
+            pub fn #ident(mut self, value: #param) -> Self {
+                self.#ident = #convert;
+                self
+            }
+        }
+    }
+}
+
+/// The parameter type a setter of `ty` takes, and the expression that turns
+/// the parameter `value` into a `ty`: lists take any iterator of convertible items,
+/// everything else anything `Into` it.
+fn conversion(
+    ty: &syn::Type,
+    value: &syn::Ident,
+) -> (proc_macro2::TokenStream, proc_macro2::TokenStream) {
+    match wrapped(ty, "Vec") {
+        Some(item) => (
+            quote!(impl ::std::iter::IntoIterator<Item = impl ::std::convert::Into<#item>>),
+            quote!(#value.into_iter().map(::std::convert::Into::into).collect()),
+        ),
+        None => (
+            quote!(impl ::std::convert::Into<#ty>),
+            quote!(#value.into()),
+        ),
     }
 }
 
@@ -595,13 +721,13 @@ fn is_category(name: &str, schema: &Schema) -> bool {
         && matches!(&schema.schema_kind, SchemaKind::Type(Type::String(s)) if !s.enumeration.is_empty())
 }
 
-/// `T` when `ty` is `Option<T>` (in any of the spellings typify uses).
-fn option_inner(ty: &syn::Type) -> Option<syn::Type> {
+/// `T` when `ty` is `<wrapper><T>` (in any of the spellings typify uses).
+fn wrapped(ty: &syn::Type, wrapper: &str) -> Option<syn::Type> {
     let syn::Type::Path(path) = ty else {
         return None;
     };
     let last = path.path.segments.last()?;
-    if last.ident != "Option" {
+    if last.ident != wrapper {
         return None;
     }
     let syn::PathArguments::AngleBracketed(args) = &last.arguments else {

@@ -174,8 +174,10 @@ fn update_records_get_three_state_fields_and_a_constructor() {
     // `name` cannot be null in the spec, so it cannot be cleared in Rust.
     assert!(body.contains("pub name: ::std::option::Option<::std::string::String>"));
     assert!(body.contains("pub id: i64"));
-    assert!(code.contains("pub fn new(id: i64) -> Self"));
-    assert!(code.contains("pub fn new(name: ::std::string::String) -> Self"));
+    assert!(code.contains("pub fn new(id: impl ::std::convert::Into<i64>) -> Self"));
+    assert!(
+        code.contains("pub fn new(name: impl ::std::convert::Into<::std::string::String>) -> Self")
+    );
     // Create records are left as progenitor made them.
     let create = &code[code.find("pub struct PersonCreate {").unwrap()..];
     let create = &create[..create.find("\n    }").unwrap()];
@@ -191,4 +193,33 @@ fn category_enums_are_open_and_made_from_the_spec() {
     assert!(code.contains(r#""googleplus""#));
     // typify's closed enum is replaced, not generated as well.
     assert!(!code.contains("pub enum EmailCategory"));
+}
+
+#[test]
+fn every_request_type_gets_a_constructor_and_setters() {
+    use copper_bulk_codegen::input_schemas;
+    assert_eq!(
+        input_schemas(&spec()).into_iter().collect::<Vec<_>>(),
+        [
+            "Address",
+            "CustomFieldInput",
+            "EmailInput",
+            "PersonCreate",
+            "PersonUpdate",
+            "PhoneNumberInput",
+            "SocialInput",
+            "WebsiteInput"
+        ]
+    );
+    let code = generate_from(&spec(), "").unwrap();
+    for expected in [
+        "pub fn clear_title(mut self) -> Self",
+        "pub fn leave_title(mut self) -> Self",
+        "pub fn new(email: impl ::std::convert::Into<::std::string::String>) -> Self",
+        "value: impl ::std::iter::IntoIterator<\n                Item = impl ::std::convert::Into<EmailInput>,\n            >,",
+    ] {
+        assert!(code.contains(expected), "missing: {expected}");
+    }
+    // Response types get no setters.
+    assert!(!code.contains("impl Person {"));
 }

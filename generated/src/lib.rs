@@ -29,10 +29,10 @@
 //! let http = http_client_builder(Duration::from_secs(10), Duration::from_secs(60)).build()?;
 //! let client = Client::new_with_client("https://api.copper.com", http, Inner::new(credentials));
 //! let body = types::PeopleBulkUpdateRequest {
-//!     people: vec![types::PersonUpdate {
-//!         title: Patch::Null,
-//!         ..types::PersonUpdate::new(12345)
-//!     }],
+//!     people: vec![
+//!         types::PersonUpdate::new(12345).title("CTO").clear_details(),
+//!         types::PersonUpdate { tags: Patch::Value(vec![]), ..types::PersonUpdate::new(67890) },
+//!     ],
 //! };
 //! for item in client.people_bulk_update(None, &body).await?.into_inner() {
 //!     println!("{item:?}");

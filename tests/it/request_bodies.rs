@@ -81,6 +81,23 @@ fn full_batch_of_ten_creates() {
 }
 
 #[test]
+fn setters_set_clear_and_leave_fields() {
+    let update = PersonUpdate::new(7)
+        .title("CTO")
+        .details("to be left")
+        .leave_details()
+        .clear_assignee_id()
+        .tags(["a", "b"]);
+    assert_eq!(update.title, Patch::Value("CTO".to_owned()));
+    assert_eq!(update.details, Patch::Absent);
+    assert_eq!(update.assignee_id, Patch::Null);
+    assert_eq!(
+        serde_json::to_value(&update).unwrap(),
+        json!({"id": 7, "title": "CTO", "assignee_id": null, "tags": ["a", "b"]})
+    );
+}
+
+#[test]
 fn every_field_an_update_can_send_is_in_the_every_field_snapshot() {
     // The spec, not this test, lists the fields: a new writable field in the
     // spec must show up in the snapshot above.
