@@ -60,8 +60,16 @@ impl<T, F> BulkItem<T, F> {
         match self {
             BulkItem::Ok(_) => false,
             BulkItem::Failed(_) => true,
-            BulkItem::Unrecognized(item) => says_failure(&item.raw),
+            BulkItem::Unrecognized(item) => item.is_failure(),
         }
+    }
+}
+
+impl Unrecognized {
+    /// Whether the item says `success: false`: Copper did not apply its
+    /// record, though it explained why in no documented shape.
+    pub fn is_failure(&self) -> bool {
+        says_failure(&self.raw)
     }
 }
 

@@ -4,12 +4,14 @@
 //! crate because the generated `Client` does (Rust's orphan rule).
 
 use std::fmt;
+use std::sync::Arc;
 use std::time::Duration;
 
 use progenitor_client::{ClientHooks, ClientInfo, Error, OperationInfo};
 use reqwest::header::{HeaderName, HeaderValue};
 
 use crate::Client;
+use crate::throttle::Throttle;
 
 /// The header that carries the access token.
 pub const ACCESS_TOKEN: HeaderName = HeaderName::from_static("x-pw-accesstoken");
@@ -53,6 +55,16 @@ impl Credentials {
     /// The e-mail of the token's owner.
     pub fn user_email(&self) -> &str {
         self.user_email.to_str().unwrap_or_default()
+    }
+
+    /// `text` with every occurrence of the access token replaced by
+    /// `<redacted>`: for text that came from elsewhere (a server's error
+    /// message) before it is shown or logged.
+    pub fn redact(&self, text: &str) -> String {
+        match self.token.to_str() {
+            Ok(token) if text.contains(token) => text.replace(token, "<redacted>"),
+            _ => text.to_owned(),
+        }
     }
 
     /// Sets the three authentication headers on `request`.
@@ -108,17 +120,36 @@ impl std::error::Error for InvalidCredentials {}
 #[derive(Clone, Debug)]
 pub struct Inner {
     credentials: Credentials,
+    throttle: Option<Arc<Throttle>>,
 }
 
 impl Inner {
-    /// State that authenticates every request with `credentials`.
+    /// State that authenticates every request with `credentials`, and does
+    /// not limit the rate of requests.
     pub fn new(credentials: Credentials) -> Self {
-        Inner { credentials }
+        Inner {
+            credentials,
+            throttle: None,
+        }
+    }
+
+    /// The same state, with every request waiting for `throttle` first.
+    /// Clients given the same `Arc` share one schedule.
+    pub fn with_throttle(self, throttle: Arc<Throttle>) -> Self {
+        Inner {
+            throttle: Some(throttle),
+            ..self
+        }
     }
 
     /// The credentials every request is sent with.
     pub fn credentials(&self) -> &Credentials {
         &self.credentials
+    }
+
+    /// The throttle every request waits for, if any.
+    pub fn throttle(&self) -> Option<&Arc<Throttle>> {
+        self.throttle.as_ref()
     }
 }
 
@@ -149,4 +180,33 @@ impl ClientHooks<Inner> for Client {
         self.inner().credentials.apply(request);
         Ok(())
     }
+
+    /// Waits for a rate-limit permit, then sends the request.
+    ///
+    /// The timings go into the current tracing span, when it has these
+    /// fields (the `copper-bulk` facade's span per HTTP request does):
+    /// `rate_limit_wait_ms`, `status` and `duration_ms`. Nothing about the
+    /// request's headers is recorded.
+    async fn exec(
+        &self,
+        request: reqwest::Request,
+        _info: &OperationInfo,
+    ) -> reqwest::Result<reqwest::Response> {
+        let span = tracing::Span::current();
+        if let Some(throttle) = &self.inner().throttle {
+            let waited = throttle.acquire().await;
+            span.record("rate_limit_wait_ms", millis(waited));
+        }
+        let started = tokio::time::Instant::now();
+        let result = self.client().execute(request).await;
+        span.record("duration_ms", millis(started.elapsed()));
+        if let Ok(response) = &result {
+            span.record("status", response.status().as_u16());
+        }
+        result
+    }
+}
+
+fn millis(duration: Duration) -> u64 {
+    u64::try_from(duration.as_millis()).unwrap_or(u64::MAX)
 }

@@ -15,7 +15,9 @@
 //! - [`patch::Patch`]: the three states of an update field;
 //! - [`category`]: open enums for Copper's category values, made from the
 //!   values the spec lists;
-//! - [`hooks`]: what every request gets (auth headers) and the client's state;
+//! - [`hooks`]: what every request gets (auth headers, a rate-limit permit)
+//!   and the client's state;
+//! - [`throttle`]: the client-side rate limiter the hooks wait for;
 //! - [`error_body`]: the lenient decoding of whole-request error bodies.
 //!
 //! ```no_run
@@ -46,6 +48,7 @@ pub mod error_body;
 pub mod hooks;
 mod open_enum;
 pub mod patch;
+pub mod throttle;
 
 /// The code progenitor generates from the spec.
 #[allow(

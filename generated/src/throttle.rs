@@ -1,0 +1,237 @@
+//! Client-side rate limiting, shared by every clone of a client.
+//!
+//! Copper answers a bulk request with 429 when an account sends more than 3
+//! in a second or 180 in a minute. The throttle spaces requests out so that
+//! no window of those lengths ever holds more than the limit, rather than
+//! waiting for Copper to refuse them.
+
+use std::num::NonZeroU32;
+use std::ops::Add;
+use std::time::Duration;
+
+use governor::clock::{Clock, Reference};
+use governor::middleware::NoOpMiddleware;
+use governor::nanos::Nanos;
+use governor::state::{InMemoryState, NotKeyed};
+use governor::{Quota, RateLimiter};
+
+/// At most `requests` requests in any window of `per`.
+///
+/// ```
+/// use std::time::Duration;
+/// use copper_bulk_raw::throttle::RateLimit;
+///
+/// let bulk = RateLimit::per_second(3);
+/// assert_eq!(bulk.spacing(), Duration::from_nanos(343_333_333));
+/// ```
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct RateLimit {
+    requests: NonZeroU32,
+    per: Duration,
+    margin: Duration,
+}
+
+impl RateLimit {
+    /// The margin added between requests by default: network jitter can
+    /// bring two requests closer together on their way to Copper than they
+    /// were sent, and 10 ms keeps them apart without giving up more than 3%
+    /// of Copper's limit of 3 per second.
+    pub const DEFAULT_MARGIN: Duration = Duration::from_millis(10);
+
+    /// At most `requests` in any window of `per`, with the default margin.
+    ///
+    /// # Panics
+    ///
+    /// When `requests` is zero or `per` is zero.
+    pub fn new(requests: u32, per: Duration) -> Self {
+        let requests = NonZeroU32::new(requests).expect("a rate limit allows at least one request");
+        assert!(
+            !per.is_zero(),
+            "a rate limit needs a window longer than zero"
+        );
+        RateLimit {
+            requests,
+            per,
+            margin: Self::DEFAULT_MARGIN,
+        }
+    }
+
+    /// At most `requests` in any second.
+    pub fn per_second(requests: u32) -> Self {
+        RateLimit::new(requests, Duration::from_secs(1))
+    }
+
+    /// At most `requests` in any minute.
+    pub fn per_minute(requests: u32) -> Self {
+        RateLimit::new(requests, Duration::from_secs(60))
+    }
+
+    /// The same limit with `margin` added between consecutive requests.
+    pub fn with_margin(self, margin: Duration) -> Self {
+        RateLimit { margin, ..self }
+    }
+
+    /// The number of requests allowed per window.
+    pub fn requests(&self) -> u32 {
+        self.requests.get()
+    }
+
+    /// The window.
+    pub fn per(&self) -> Duration {
+        self.per
+    }
+
+    /// The time between two consecutive requests: the window divided by the
+    /// number of requests, plus the margin. Spacing requests evenly is what
+    /// keeps every window, wherever it starts, within the limit; a token
+    /// bucket would allow a burst at the end of one window and the start of
+    /// the next.
+    pub fn spacing(&self) -> Duration {
+        self.per / self.requests.get() + self.margin
+    }
+}
+
+/// The limiters every request of a client (and of its clones) waits for.
+#[derive(Debug)]
+pub struct Throttle {
+    limits: Vec<RateLimit>,
+    limiters: Vec<Limiter>,
+}
+
+type Limiter = RateLimiter<NotKeyed, InMemoryState, TokioClock, NoOpMiddleware<TokioInstant>>;
+
+impl Throttle {
+    /// A throttle that keeps to every one of `limits`.
+    pub fn new(limits: impl IntoIterator<Item = RateLimit>) -> Self {
+        let limits: Vec<RateLimit> = limits.into_iter().collect();
+        let limiters = limits
+            .iter()
+            .map(|limit| {
+                let quota = Quota::with_period(limit.spacing())
+                    .expect("the spacing of a rate limit is never zero")
+                    .allow_burst(NonZeroU32::MIN);
+                RateLimiter::direct_with_clock(quota, TokioClock)
+            })
+            .collect();
+        Throttle { limits, limiters }
+    }
+
+    /// The limits it keeps to.
+    pub fn limits(&self) -> &[RateLimit] {
+        &self.limits
+    }
+
+    /// Waits until a request may be sent under every limit, and takes its
+    /// place; returns how long it waited.
+    ///
+    /// Time is tokio's, so a test with a paused clock does not really wait.
+    pub async fn acquire(&self) -> Duration {
+        let started = tokio::time::Instant::now();
+        for limiter in &self.limiters {
+            while let Err(not_until) = limiter.check() {
+                tokio::time::sleep(not_until.wait_time_from(TokioClock.now())).await;
+            }
+        }
+        started.elapsed()
+    }
+}
+
+/// governor's clock, on tokio's time (which tests can pause).
+#[derive(Clone, Copy, Debug, Default)]
+struct TokioClock;
+
+/// An instant of [`TokioClock`].
+#[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord)]
+struct TokioInstant(tokio::time::Instant);
+
+impl Add<Nanos> for TokioInstant {
+    type Output = TokioInstant;
+
+    fn add(self, nanos: Nanos) -> TokioInstant {
+        TokioInstant(self.0 + Duration::from(nanos))
+    }
+}
+
+impl Reference for TokioInstant {
+    fn duration_since(&self, earlier: Self) -> Nanos {
+        self.0.saturating_duration_since(earlier.0).into()
+    }
+
+    fn saturating_sub(&self, duration: Nanos) -> Self {
+        self.0
+            .checked_sub(duration.into())
+            .map_or(*self, TokioInstant)
+    }
+}
+
+impl Clock for TokioClock {
+    type Instant = TokioInstant;
+
+    fn now(&self) -> TokioInstant {
+        TokioInstant(tokio::time::Instant::now())
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[tokio::test(start_paused = true)]
+    async fn requests_are_spaced_by_the_strictest_limit() {
+        let throttle = Throttle::new([
+            RateLimit::per_second(3).with_margin(Duration::ZERO),
+            RateLimit::per_minute(180).with_margin(Duration::ZERO),
+        ]);
+        let start = tokio::time::Instant::now();
+        let mut sent = Vec::new();
+        for _ in 0..7 {
+            throttle.acquire().await;
+            sent.push(start.elapsed());
+        }
+        // No window of one second holds more than three.
+        for (i, at) in sent.iter().enumerate() {
+            let in_window = sent[i..]
+                .iter()
+                .filter(|t| **t - *at < Duration::from_secs(1));
+            assert!(in_window.count() <= 3, "{sent:?}");
+        }
+        assert_eq!(sent[0], Duration::ZERO);
+        assert!(sent[6] >= Duration::from_secs(2), "{sent:?}");
+        assert!(sent[6] < Duration::from_millis(2_010), "{sent:?}");
+    }
+
+    #[tokio::test(start_paused = true)]
+    async fn the_tighter_of_two_limits_wins() {
+        let throttle = Throttle::new([
+            RateLimit::per_second(10).with_margin(Duration::ZERO),
+            RateLimit::new(2, Duration::from_secs(1)).with_margin(Duration::ZERO),
+        ]);
+        let start = tokio::time::Instant::now();
+        throttle.acquire().await;
+        throttle.acquire().await;
+        assert_eq!(start.elapsed(), Duration::from_millis(500));
+    }
+
+    #[tokio::test(start_paused = true)]
+    async fn concurrent_waiters_share_one_schedule() {
+        let throttle = std::sync::Arc::new(Throttle::new([RateLimit::per_second(4)]));
+        let start = tokio::time::Instant::now();
+        let tasks: Vec<_> = (0..8)
+            .map(|_| {
+                let throttle = throttle.clone();
+                tokio::spawn(async move {
+                    throttle.acquire().await;
+                    start.elapsed()
+                })
+            })
+            .collect();
+        let mut times = Vec::new();
+        for task in tasks {
+            times.push(task.await.unwrap());
+        }
+        times.sort();
+        for pair in times.windows(2) {
+            assert!(pair[1] - pair[0] >= Duration::from_millis(260), "{times:?}");
+        }
+    }
+}
