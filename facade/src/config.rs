@@ -1,0 +1,348 @@
+//! How a [`Copper`](crate::Copper) client talks to Copper.
+
+use std::fmt;
+use std::net::IpAddr;
+use std::num::NonZeroUsize;
+use std::time::Duration;
+
+use copper_bulk_raw::hooks::{Credentials, InvalidCredentials};
+use copper_bulk_raw::throttle::RateLimit;
+use reqwest::Url;
+
+use crate::retry::RetryPolicy;
+
+/// The settings of a client: credentials, where Copper is, and how fast and
+/// how persistently to send.
+///
+/// [`Config::new`] starts from Copper's documented limits; every `with_*`
+/// setter changes one setting. `Debug` never shows the access token.
+///
+/// ```
+/// use std::time::Duration;
+/// use copper_bulk::Config;
+///
+/// let config = Config::new("my-token", "me@example.com")?
+///     .with_concurrency(8)?
+///     .with_timeouts(Duration::from_secs(5), Duration::from_secs(30));
+/// assert!(!format!("{config:?}").contains("my-token"));
+/// # Ok::<(), copper_bulk::ConfigError>(())
+/// ```
+#[derive(Clone)]
+#[non_exhaustive]
+pub struct Config {
+    credentials: Credentials,
+    base_url: Url,
+    http_client: Option<reqwest::Client>,
+    connect_timeout: Duration,
+    request_timeout: Duration,
+    retry: RetryPolicy,
+    rate_limits: Vec<RateLimit>,
+    batch_size: NonZeroUsize,
+    concurrency: NonZeroUsize,
+}
+
+impl Config {
+    /// Copper's API.
+    pub const DEFAULT_BASE_URL: &'static str = "https://api.copper.com";
+    /// The most records Copper takes in one bulk request today. Copper calls
+    /// the bulk endpoints beta and may change it, so it is a setting.
+    pub const DEFAULT_BATCH_SIZE: usize = 10;
+    /// Requests in flight at once: enough for Copper's 3 requests a second
+    /// to be kept up while each takes up to two seconds to answer.
+    pub const DEFAULT_CONCURRENCY: usize = 6;
+    /// How long connecting to Copper may take.
+    pub const DEFAULT_CONNECT_TIMEOUT: Duration = Duration::from_secs(10);
+    /// How long one request may take, from sending to the end of the answer.
+    pub const DEFAULT_REQUEST_TIMEOUT: Duration = Duration::from_secs(60);
+
+    /// Settings for the user with this e-mail and access token, with every
+    /// other setting at its default:
+    ///
+    /// - base URL [`Config::DEFAULT_BASE_URL`];
+    /// - timeouts [`Config::DEFAULT_CONNECT_TIMEOUT`] and
+    ///   [`Config::DEFAULT_REQUEST_TIMEOUT`];
+    /// - retries [`RetryPolicy::standard`];
+    /// - rate limits of Copper's bulk endpoints: 3 requests per second and
+    ///   180 per minute, shared by every clone of the client;
+    /// - [`Config::DEFAULT_BATCH_SIZE`] records per request and
+    ///   [`Config::DEFAULT_CONCURRENCY`] requests in flight.
+    pub fn new(token: &str, user_email: &str) -> Result<Self, ConfigError> {
+        Ok(Config {
+            credentials: Credentials::new(token, user_email)?,
+            base_url: Url::parse(Self::DEFAULT_BASE_URL).expect("the default base URL is valid"),
+            http_client: None,
+            connect_timeout: Self::DEFAULT_CONNECT_TIMEOUT,
+            request_timeout: Self::DEFAULT_REQUEST_TIMEOUT,
+            retry: RetryPolicy::standard(),
+            rate_limits: Self::copper_rate_limits(),
+            batch_size: NonZeroUsize::new(Self::DEFAULT_BATCH_SIZE).expect("not zero"),
+            concurrency: NonZeroUsize::new(Self::DEFAULT_CONCURRENCY).expect("not zero"),
+        })
+    }
+
+    /// Copper's limits for the bulk endpoints: 3 requests per second, and
+    /// the account-wide 180 requests per minute.
+    pub fn copper_rate_limits() -> Vec<RateLimit> {
+        vec![RateLimit::per_second(3), RateLimit::per_minute(180)]
+    }
+
+    /// Sends requests to `url` instead of Copper's API.
+    ///
+    /// The URL must be `https`, except on a loopback host (`localhost`,
+    /// `127.0.0.0/8`, `::1`), where `http` is allowed for local servers such
+    /// as the sandbox: anything else would send the access token in clear.
+    pub fn with_base_url(self, url: &str) -> Result<Self, ConfigError> {
+        let base_url = parse_base_url(url)?;
+        Ok(Config { base_url, ..self })
+    }
+
+    /// Sends requests with this `reqwest` client instead of one built from
+    /// these settings; its own timeouts and redirect policy then apply.
+    /// The authentication headers are still added to every request.
+    ///
+    /// The client built by default follows no redirects, so the token cannot
+    /// be carried to another host; give a client the same policy
+    /// (`reqwest::redirect::Policy::none()`).
+    pub fn with_http_client(self, client: reqwest::Client) -> Self {
+        Config {
+            http_client: Some(client),
+            ..self
+        }
+    }
+
+    /// How long connecting, and a whole request, may take.
+    pub fn with_timeouts(self, connect: Duration, request: Duration) -> Self {
+        Config {
+            connect_timeout: connect,
+            request_timeout: request,
+            ..self
+        }
+    }
+
+    /// How failed requests are retried.
+    pub fn with_retry(self, retry: RetryPolicy) -> Self {
+        Config { retry, ..self }
+    }
+
+    /// The rate limits every request keeps to; an empty list sends as fast
+    /// as the concurrency allows (for local servers and tests).
+    pub fn with_rate_limits(self, limits: impl IntoIterator<Item = RateLimit>) -> Self {
+        Config {
+            rate_limits: limits.into_iter().collect(),
+            ..self
+        }
+    }
+
+    /// At most `records` records per request.
+    pub fn with_batch_size(self, records: usize) -> Result<Self, ConfigError> {
+        let batch_size = NonZeroUsize::new(records).ok_or(ConfigError::ZeroBatchSize)?;
+        Ok(Config { batch_size, ..self })
+    }
+
+    /// At most `requests` requests in flight at once.
+    pub fn with_concurrency(self, requests: usize) -> Result<Self, ConfigError> {
+        let concurrency = NonZeroUsize::new(requests).ok_or(ConfigError::ZeroConcurrency)?;
+        Ok(Config {
+            concurrency,
+            ..self
+        })
+    }
+
+    /// The e-mail of the token's owner.
+    pub fn user_email(&self) -> &str {
+        self.credentials.user_email()
+    }
+
+    /// Where requests go.
+    pub fn base_url(&self) -> &Url {
+        &self.base_url
+    }
+
+    /// The connect and request timeouts.
+    pub fn timeouts(&self) -> (Duration, Duration) {
+        (self.connect_timeout, self.request_timeout)
+    }
+
+    /// How failed requests are retried.
+    pub fn retry(&self) -> &RetryPolicy {
+        &self.retry
+    }
+
+    /// The rate limits every request keeps to.
+    pub fn rate_limits(&self) -> &[RateLimit] {
+        &self.rate_limits
+    }
+
+    /// The most records per request.
+    pub fn batch_size(&self) -> usize {
+        self.batch_size.get()
+    }
+
+    /// The most requests in flight at once.
+    pub fn concurrency(&self) -> usize {
+        self.concurrency.get()
+    }
+
+    pub(crate) fn credentials(&self) -> &Credentials {
+        &self.credentials
+    }
+
+    pub(crate) fn http_client(&self) -> Option<&reqwest::Client> {
+        self.http_client.as_ref()
+    }
+}
+
+impl fmt::Debug for Config {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("Config")
+            .field("credentials", &self.credentials)
+            .field("base_url", &self.base_url.as_str())
+            .field("custom_http_client", &self.http_client.is_some())
+            .field("connect_timeout", &self.connect_timeout)
+            .field("request_timeout", &self.request_timeout)
+            .field("retry", &self.retry)
+            .field("rate_limits", &self.rate_limits)
+            .field("batch_size", &self.batch_size)
+            .field("concurrency", &self.concurrency)
+            .finish()
+    }
+}
+
+fn parse_base_url(url: &str) -> Result<Url, ConfigError> {
+    let invalid = |reason: &str| ConfigError::InvalidBaseUrl {
+        url: url.to_owned(),
+        reason: reason.to_owned(),
+    };
+    let parsed = Url::parse(url).map_err(|e| invalid(&e.to_string()))?;
+    let Some(host) = parsed.host_str() else {
+        return Err(invalid("it has no host"));
+    };
+    if !parsed.username().is_empty() || parsed.password().is_some() {
+        return Err(invalid("it carries a user name or password"));
+    }
+    if parsed.query().is_some() || parsed.fragment().is_some() {
+        return Err(invalid("it carries a query or fragment"));
+    }
+    match parsed.scheme() {
+        "https" => {}
+        "http" if is_loopback(host) => {}
+        "http" => {
+            return Err(ConfigError::InsecureBaseUrl {
+                url: url.to_owned(),
+            });
+        }
+        other => {
+            return Err(invalid(&format!(
+                "the scheme `{other}` is not http or https"
+            )));
+        }
+    }
+    // The generated client appends `/developer_api/...` to the base URL.
+    let mut parsed = parsed;
+    let trimmed = parsed.path().trim_end_matches('/').to_owned();
+    parsed.set_path(&trimmed);
+    Ok(parsed)
+}
+
+fn is_loopback(host: &str) -> bool {
+    let host = host.trim_start_matches('[').trim_end_matches(']');
+    host.eq_ignore_ascii_case("localhost")
+        || host.parse::<IpAddr>().is_ok_and(|ip| ip.is_loopback())
+}
+
+/// Why a configuration was refused.
+#[derive(Debug, thiserror::Error)]
+#[non_exhaustive]
+pub enum ConfigError {
+    /// The access token or user e-mail cannot be sent.
+    #[error("invalid credentials: {0}")]
+    Credentials(#[from] InvalidCredentials),
+    /// The base URL cannot be parsed or used.
+    #[error("invalid base URL `{url}`: {reason}")]
+    InvalidBaseUrl {
+        /// The URL given.
+        url: String,
+        /// What is wrong with it.
+        reason: String,
+    },
+    /// The base URL is plain `http` to a host that is not loopback.
+    #[error(
+        "refusing the base URL `{url}`: plain http would send the access token in clear; use https (http is allowed only for localhost)"
+    )]
+    InsecureBaseUrl {
+        /// The URL given.
+        url: String,
+    },
+    /// The batch size is zero.
+    #[error("the batch size must be at least 1")]
+    ZeroBatchSize,
+    /// The concurrency is zero.
+    #[error("the concurrency must be at least 1")]
+    ZeroConcurrency,
+    /// The HTTP client could not be built.
+    #[error("cannot build the HTTP client")]
+    HttpClient(#[source] reqwest::Error),
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn base_urls() {
+        for ok in [
+            "https://api.copper.com",
+            "https://api.copper.com/",
+            "http://127.0.0.1:8080",
+            "http://localhost:3000/",
+            "http://[::1]:9000",
+            "http://127.10.0.1",
+        ] {
+            assert!(parse_base_url(ok).is_ok(), "{ok}");
+        }
+        assert_eq!(
+            parse_base_url("https://api.copper.com/").unwrap().as_str(),
+            "https://api.copper.com/"
+        );
+        assert!(matches!(
+            parse_base_url("http://api.copper.com"),
+            Err(ConfigError::InsecureBaseUrl { .. })
+        ));
+        assert!(matches!(
+            parse_base_url("http://localhost.evil.com"),
+            Err(ConfigError::InsecureBaseUrl { .. })
+        ));
+        for bad in [
+            "ftp://x",
+            "not a url",
+            "https://user:pw@api.copper.com",
+            "https://x/?q=1",
+        ] {
+            assert!(
+                matches!(parse_base_url(bad), Err(ConfigError::InvalidBaseUrl { .. })),
+                "{bad}"
+            );
+        }
+    }
+
+    #[test]
+    fn debug_never_shows_the_token() {
+        let config = Config::new("tok-1234-secret", "me@example.com").unwrap();
+        let text = format!("{config:?} {config:#?}");
+        assert!(!text.contains("tok-1234-secret"), "{text}");
+        assert!(text.contains("me@example.com"));
+    }
+
+    #[test]
+    fn zero_batch_size_and_concurrency_are_refused() {
+        let config = Config::new("t", "e@x.com").unwrap();
+        assert!(matches!(
+            config.clone().with_batch_size(0),
+            Err(ConfigError::ZeroBatchSize)
+        ));
+        assert!(matches!(
+            config.with_concurrency(0),
+            Err(ConfigError::ZeroConcurrency)
+        ));
+    }
+}

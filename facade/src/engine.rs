@@ -1,0 +1,516 @@
+//! The one implementation of batching, concurrency, retries and per-record
+//! outcomes that serves every bulk operation.
+//!
+//! Input records are numbered, checked, and grouped into batches of at most
+//! the batch size; batches are sent with up to `concurrency` in flight, each
+//! retried by [`crate::retry::decide`], and their outcomes are yielded in
+//! input order. Nothing holds more than the batches in flight, so a stream
+//! of a million records runs in constant memory.
+
+use std::pin::Pin;
+use std::sync::Arc;
+use std::task::{Context, Poll};
+use std::time::SystemTime;
+
+use copper_bulk_raw::bulk::BulkItem;
+use copper_bulk_raw::error_body::ErrorBody;
+use futures_util::future::BoxFuture;
+use futures_util::stream::{self, BoxStream, Stream, StreamExt};
+use serde_json::Value;
+use tracing::{Instrument, field};
+
+use crate::client::Shared;
+use crate::error::{Error, InvalidRecord, RequestFailure};
+use crate::op::{FailureItem, Op};
+use crate::outcome::{Outcome, Outcomes, RecordResult, Rejection};
+use crate::retry::{AttemptFailure, Decision, decide, parse_retry_after};
+
+/// Runs operation `O` over `input`, yielding one outcome per input item.
+pub(crate) fn run<O: Op>(
+    shared: Arc<Shared>,
+    computed_values: Option<bool>,
+    input: BoxStream<'static, Result<O::Input, InvalidRecord>>,
+) -> Outcomes<O::Output> {
+    let batch_size = shared.config.batch_size();
+    let concurrency = shared.config.concurrency();
+    let checked = input
+        .enumerate()
+        .map(|(index, record)| (index, record.and_then(check::<O>)))
+        .boxed();
+    let outcomes = Batcher::new(checked, batch_size)
+        .map(move |unit| execute_unit::<O>(shared.clone(), computed_values, unit))
+        .buffered(concurrency)
+        .flat_map(stream::iter);
+    Outcomes::new(outcomes.boxed())
+}
+
+/// Refuses, before sending, a record Copper cannot take: one that does not
+/// serialize to a JSON object, an update without a valid id, or an update
+/// that changes nothing.
+fn check<O: Op>(record: O::Input) -> Result<O::Input, InvalidRecord> {
+    let value = serde_json::to_value(&record)
+        .map_err(|e| InvalidRecord::new(format!("the record cannot be serialized: {e}")))?;
+    let Value::Object(fields) = value else {
+        return Err(InvalidRecord::new(
+            "the record does not serialize to a JSON object",
+        ));
+    };
+    if let Some(id) = O::sent_id(&record) {
+        if id <= 0 {
+            return Err(InvalidRecord::new(format!(
+                "the update has no valid id: `id` is {id}, and Copper's ids are positive"
+            )));
+        }
+        if fields.keys().all(|key| key == "id") {
+            return Err(InvalidRecord::new(format!(
+                "the update of id {id} changes no field"
+            )));
+        }
+    }
+    Ok(record)
+}
+
+/// The records of one batch, with the refused records whose indices fall
+/// among them, so that outcomes come out in input order.
+struct Unit<I> {
+    records: Vec<(usize, I)>,
+    invalid: Vec<(usize, InvalidRecord)>,
+}
+
+impl<I> Unit<I> {
+    fn new() -> Self {
+        Unit {
+            records: Vec::new(),
+            invalid: Vec::new(),
+        }
+    }
+
+    fn is_empty(&self) -> bool {
+        self.records.is_empty() && self.invalid.is_empty()
+    }
+}
+
+/// Refused records carried by one unit at most, so that a long run of bad
+/// input does not pile up in memory.
+const MAX_INVALID_PER_UNIT: usize = 1_000;
+
+/// Groups checked records into units of at most `batch_size` records.
+///
+/// A unit is closed when it is full, when the input ends, or when the input
+/// has nothing ready: a slow stream never keeps records waiting for others.
+struct Batcher<I> {
+    input: BoxStream<'static, (usize, Result<I, InvalidRecord>)>,
+    batch_size: usize,
+    unit: Unit<I>,
+    done: bool,
+}
+
+impl<I> Batcher<I> {
+    fn new(
+        input: BoxStream<'static, (usize, Result<I, InvalidRecord>)>,
+        batch_size: usize,
+    ) -> Self {
+        Batcher {
+            input,
+            batch_size,
+            unit: Unit::new(),
+            done: false,
+        }
+    }
+
+    fn close_unit(&mut self) -> Poll<Option<Unit<I>>> {
+        Poll::Ready(Some(std::mem::replace(&mut self.unit, Unit::new())))
+    }
+}
+
+impl<I> Unpin for Batcher<I> {}
+
+impl<I> Stream for Batcher<I> {
+    type Item = Unit<I>;
+
+    fn poll_next(mut self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<Option<Unit<I>>> {
+        loop {
+            if self.done {
+                return if self.unit.is_empty() {
+                    Poll::Ready(None)
+                } else {
+                    self.close_unit()
+                };
+            }
+            match self.input.poll_next_unpin(cx) {
+                Poll::Ready(Some((index, Ok(record)))) => {
+                    self.unit.records.push((index, record));
+                    if self.unit.records.len() >= self.batch_size {
+                        return self.close_unit();
+                    }
+                }
+                Poll::Ready(Some((index, Err(invalid)))) => {
+                    self.unit.invalid.push((index, invalid));
+                    if self.unit.invalid.len() >= MAX_INVALID_PER_UNIT {
+                        return self.close_unit();
+                    }
+                }
+                Poll::Ready(None) => self.done = true,
+                Poll::Pending if self.unit.is_empty() => return Poll::Pending,
+                Poll::Pending => return self.close_unit(),
+            }
+        }
+    }
+}
+
+async fn execute_unit<O: Op>(
+    shared: Arc<Shared>,
+    computed_values: Option<bool>,
+    unit: Unit<O::Input>,
+) -> Vec<Outcome<O::Output>> {
+    let mut outcomes: Vec<Outcome<O::Output>> = unit
+        .invalid
+        .into_iter()
+        .map(|(index, invalid)| Outcome {
+            index,
+            result: RecordResult::Invalid(invalid),
+        })
+        .collect();
+    if !unit.records.is_empty() {
+        let (indices, records) = unit.records.into_iter().unzip();
+        outcomes.extend(execute_batch::<O>(&shared, computed_values, indices, records).await);
+    }
+    outcomes.sort_by_key(|outcome| outcome.index);
+    outcomes
+}
+
+/// Sends one batch and turns the answer into one outcome per record. A
+/// batch Copper refuses as too large is split in two and each half sent
+/// (Copper may lower its limit below the configured batch size).
+fn execute_batch<'a, O: Op>(
+    shared: &'a Shared,
+    computed_values: Option<bool>,
+    mut indices: Vec<usize>,
+    records: Vec<O::Input>,
+) -> BoxFuture<'a, Vec<Outcome<O::Output>>> {
+    Box::pin(async move {
+        let sent_ids: Vec<Option<i64>> = records.iter().map(O::sent_id).collect();
+        let body = O::body(records);
+        match send::<O>(shared, computed_values, &body, indices.len()).await {
+            Sent::Items { items, attempts } => {
+                match_items::<O>(indices, &sent_ids, items, attempts)
+            }
+            Sent::TooLarge(_) if indices.len() > 1 => {
+                let mut first = O::into_records(body);
+                let second = first.split_off(first.len() / 2);
+                let second_indices = indices.split_off(first.len());
+                tracing::warn!(
+                    operation = O::OPERATION,
+                    batch_size = indices.len() + second_indices.len(),
+                    "copper refused the batch as too large; sending it in two halves (lower the batch size)"
+                );
+                let mut outcomes =
+                    execute_batch::<O>(shared, computed_values, indices, first).await;
+                outcomes.extend(
+                    execute_batch::<O>(shared, computed_values, second_indices, second).await,
+                );
+                outcomes
+            }
+            Sent::TooLarge(failure) | Sent::Failed(failure) => {
+                let failure = Arc::new(failure);
+                let unknown = failure.may_have_been_applied();
+                indices
+                    .into_iter()
+                    .map(|index| Outcome {
+                        index,
+                        result: if unknown {
+                            RecordResult::Unknown(failure.clone())
+                        } else {
+                            RecordResult::NotApplied(failure.clone())
+                        },
+                    })
+                    .collect()
+            }
+        }
+    })
+}
+
+enum Sent<T, F> {
+    Items {
+        items: Vec<BulkItem<T, F>>,
+        attempts: u32,
+    },
+    TooLarge(RequestFailure),
+    Failed(RequestFailure),
+}
+
+/// Sends a batch until Copper answers 200 or the retry policy gives up.
+async fn send<O: Op>(
+    shared: &Shared,
+    computed_values: Option<bool>,
+    body: &O::Body,
+    batch_size: usize,
+) -> Sent<O::Output, O::Failure> {
+    let policy = shared.config.retry();
+    let started = tokio::time::Instant::now();
+    let mut reached = false;
+    let mut applied = false;
+    let mut attempts = 0;
+    loop {
+        attempts += 1;
+        let span = tracing::info_span!(
+            "copper_request",
+            operation = O::OPERATION,
+            batch_size,
+            attempt = attempts,
+            status = field::Empty,
+            duration_ms = field::Empty,
+            rate_limit_wait_ms = field::Empty,
+        );
+        let result = O::send(&shared.raw, computed_values, body)
+            .instrument(span.clone())
+            .await;
+        let (error, failure) = match result {
+            Ok(response) => {
+                return Sent::Items {
+                    items: response.into_inner(),
+                    attempts,
+                };
+            }
+            Err(error) => classify(shared, error).await,
+        };
+        reached |= error.may_have_reached_copper();
+        applied |= error.may_have_been_applied();
+        let decision = decide(
+            policy,
+            &failure,
+            attempts,
+            O::IDEMPOTENT,
+            started.elapsed(),
+            fastrand::f64(),
+        );
+        match decision {
+            Decision::RetryAfter(wait) => {
+                span.in_scope(|| {
+                    tracing::warn!(error = %error, wait_ms = wait.as_millis() as u64, "retrying");
+                });
+                tokio::time::sleep(wait).await;
+            }
+            Decision::GiveUp(reason) => {
+                span.in_scope(|| tracing::warn!(error = %error, ?reason, "giving up"));
+                let too_large = matches!(error, Error::RequestTooLarge { .. });
+                let failure = RequestFailure::new(error, attempts, reached, applied);
+                return if too_large {
+                    Sent::TooLarge(failure)
+                } else {
+                    Sent::Failed(failure)
+                };
+            }
+        }
+    }
+}
+
+/// The longest server message kept in an error.
+const MAX_MESSAGE: usize = 500;
+
+/// Turns a failed raw call into the facade's error and what the retry
+/// policy needs to know.
+async fn classify(shared: &Shared, error: copper_bulk_raw::Error<()>) -> (Error, AttemptFailure) {
+    use copper_bulk_raw::Error as Raw;
+    match error {
+        Raw::UnexpectedResponse(response) => {
+            let status = response.status().as_u16();
+            let retry_after = response
+                .headers()
+                .get(reqwest::header::RETRY_AFTER)
+                .and_then(|value| value.to_str().ok())
+                .and_then(|value| parse_retry_after(value, SystemTime::now()));
+            let body = ErrorBody::read(response).await.unwrap_or(ErrorBody::Empty);
+            let message = body.message().map(|message| {
+                let message = shared.config.credentials().redact(message);
+                match message.char_indices().nth(MAX_MESSAGE) {
+                    Some((cut, _)) => format!("{}...", &message[..cut]),
+                    None => message,
+                }
+            });
+            let error = match status {
+                401 => Error::Unauthorized { message },
+                422 if matches!(body, ErrorBody::SizeLimit(_)) => {
+                    Error::RequestTooLarge { message }
+                }
+                429 => Error::RateLimited { retry_after },
+                300..=399 => Error::Redirected { status },
+                400..=499 => Error::Refused { status, message },
+                500..=599 => Error::Server { status, message },
+                _ => Error::UnexpectedStatus { status },
+            };
+            (
+                error,
+                AttemptFailure::Status {
+                    status,
+                    retry_after,
+                },
+            )
+        }
+        Raw::CommunicationError(error) | Raw::ResponseBodyError(error) => {
+            if error.is_connect() {
+                (Error::Connect(error), AttemptFailure::NotConnected)
+            } else if error.is_timeout() {
+                (Error::Timeout(error), AttemptFailure::NoAnswer)
+            } else if error.is_builder() {
+                (
+                    Error::Request(error.to_string()),
+                    AttemptFailure::Unsendable,
+                )
+            } else if error.is_decode() {
+                let reason = error.to_string();
+                (
+                    Error::UnreadableResponse { reason },
+                    AttemptFailure::NoAnswer,
+                )
+            } else {
+                (Error::Transport(error), AttemptFailure::NoAnswer)
+            }
+        }
+        Raw::InvalidResponsePayload(_, error) => (
+            Error::UnreadableResponse {
+                reason: error.to_string(),
+            },
+            AttemptFailure::NoAnswer,
+        ),
+        other => (
+            Error::Request(other.to_string()),
+            AttemptFailure::Unsendable,
+        ),
+    }
+}
+
+/// Matches Copper's items to the records sent, by position.
+fn match_items<O: Op>(
+    indices: Vec<usize>,
+    sent_ids: &[Option<i64>],
+    items: Vec<BulkItem<O::Output, O::Failure>>,
+    attempts: u32,
+) -> Vec<Outcome<O::Output>> {
+    let unknown = |error: Error| {
+        RecordResult::Unknown(Arc::new(RequestFailure::new(error, attempts, true, true)))
+    };
+    // A failure item for an update names the id it failed; one that names
+    // another id cannot be trusted to be this record's.
+    let reject = |sent: Option<i64>, rejection: Rejection| match (sent, rejection.id) {
+        (Some(sent), Some(returned)) if sent != returned => {
+            unknown(Error::IdMismatch { sent, returned })
+        }
+        _ => RecordResult::Rejected(rejection),
+    };
+    if items.len() != indices.len() {
+        let failure = Arc::new(RequestFailure::new(
+            Error::WrongLength {
+                sent: indices.len(),
+                received: items.len(),
+            },
+            attempts,
+            true,
+            true,
+        ));
+        return indices
+            .into_iter()
+            .map(|index| Outcome {
+                index,
+                result: RecordResult::Unknown(failure.clone()),
+            })
+            .collect();
+    }
+    indices
+        .into_iter()
+        .zip(sent_ids)
+        .zip(items)
+        .map(|((index, sent), item)| {
+            let result = match item {
+                BulkItem::Ok(record) => match *sent {
+                    Some(sent) if O::returned_id(&record) != sent => unknown(Error::IdMismatch {
+                        sent,
+                        returned: O::returned_id(&record),
+                    }),
+                    _ => RecordResult::Applied(Box::new(record)),
+                },
+                BulkItem::Failed(failure) => reject(*sent, failure.into_rejection()),
+                BulkItem::Unrecognized(item) if item.is_failure() => {
+                    reject(*sent, Rejection::from_raw(&item.raw))
+                }
+                BulkItem::Unrecognized(item) => unknown(Error::UnrecognizedItem {
+                    raw: item.raw,
+                    reason: item.error,
+                }),
+            };
+            Outcome { index, result }
+        })
+        .collect()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::op::PeopleUpdate;
+    use copper_bulk_raw::types::PersonUpdate;
+
+    #[test]
+    fn updates_need_a_positive_id_and_a_change() {
+        assert!(check::<PeopleUpdate>(PersonUpdate::new(7).clear_title()).is_ok());
+        let no_id = check::<PeopleUpdate>(PersonUpdate::new(0).title("x")).unwrap_err();
+        assert_eq!(
+            no_id.reason(),
+            "the update has no valid id: `id` is 0, and Copper's ids are positive"
+        );
+        let empty = check::<PeopleUpdate>(PersonUpdate::new(7)).unwrap_err();
+        assert_eq!(empty.reason(), "the update of id 7 changes no field");
+        // An empty list is a change: it clears the list.
+        assert!(check::<PeopleUpdate>(PersonUpdate::new(7).tags(Vec::<String>::new())).is_ok());
+    }
+
+    /// A record whose serialization fails, as a user's type could.
+    struct Unserializable;
+
+    impl serde::Serialize for Unserializable {
+        fn serialize<S: serde::Serializer>(&self, _: S) -> Result<S::Ok, S::Error> {
+            Err(serde::ser::Error::custom("a float that is not a number"))
+        }
+    }
+
+    struct Broken;
+
+    impl Op for Broken {
+        type Input = Unserializable;
+        type Output = copper_bulk_raw::types::Person;
+        type Failure = copper_bulk_raw::types::BulkCreateFailure;
+        type Body = ();
+        const OPERATION: &'static str = "broken";
+        const IDEMPOTENT: bool = false;
+
+        fn body(_: Vec<Self::Input>) -> Self::Body {}
+
+        fn into_records(_: Self::Body) -> Vec<Self::Input> {
+            Vec::new()
+        }
+
+        async fn send(
+            _: &copper_bulk_raw::Client,
+            _: Option<bool>,
+            _: &(),
+        ) -> crate::op::RawResult<Self::Output, Self::Failure> {
+            unreachable!("records that fail the check are never sent")
+        }
+
+        fn sent_id(_: &Self::Input) -> Option<i64> {
+            None
+        }
+
+        fn returned_id(record: &Self::Output) -> i64 {
+            record.id
+        }
+    }
+
+    #[test]
+    fn a_record_that_cannot_be_serialized_is_invalid() {
+        let error = check::<Broken>(Unserializable).err().unwrap();
+        assert_eq!(
+            error.reason(),
+            "the record cannot be serialized: a float that is not a number"
+        );
+    }
+}

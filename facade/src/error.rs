@@ -1,0 +1,304 @@
+//! What can go wrong with a request, and with one record.
+
+use std::time::Duration;
+
+use serde_json::Value;
+
+/// Why a request, or one record of it, was not applied or has an unknown
+/// outcome.
+///
+/// Every variant says, through [`Error::may_have_reached_copper`], whether
+/// the request may have reached Copper, and through
+/// [`Error::may_have_been_applied`], whether Copper may have applied it.
+#[derive(Debug, thiserror::Error)]
+#[non_exhaustive]
+pub enum Error {
+    /// Copper refused the credentials (401).
+    #[error(
+        "copper refused the credentials (HTTP 401): check the access token and that the user e-mail is its owner's{}",
+        suffix(.message)
+    )]
+    Unauthorized {
+        /// Copper's message, if it sent one.
+        message: Option<String>,
+    },
+    /// Copper refused the request as larger than its limit (422).
+    #[error("copper refused the request as too large (HTTP 422){}", suffix(.message))]
+    RequestTooLarge {
+        /// Copper's message, such as `Request size too large, limit is 10`.
+        message: Option<String>,
+    },
+    /// Copper refused the whole request (403, 404, 422, other 4xx). A
+    /// disabled feature, such as Leads, is a 403 `Feature not enabled`.
+    #[error("copper refused the request (HTTP {status}){}", suffix(.message))]
+    Refused {
+        /// The HTTP status.
+        status: u16,
+        /// Copper's message, if it sent one.
+        message: Option<String>,
+    },
+    /// Copper kept answering 429 until the retry policy gave up.
+    #[error("copper is limiting the rate of requests (HTTP 429){}", retry_after_text(.retry_after))]
+    RateLimited {
+        /// The wait Copper asked for last, if it did.
+        retry_after: Option<Duration>,
+    },
+    /// Copper answered with a server error (5xx).
+    #[error("copper answered with a server error (HTTP {status}){}", suffix(.message))]
+    Server {
+        /// The HTTP status.
+        status: u16,
+        /// The body's message, if it had one.
+        message: Option<String>,
+    },
+    /// The server answered with a redirect, which is never followed: it
+    /// would carry the access token wherever it points.
+    #[error("the server answered with a redirect (HTTP {status}), which is not followed")]
+    Redirected {
+        /// The HTTP status.
+        status: u16,
+    },
+    /// The server answered with a status no bulk endpoint uses.
+    #[error("the server answered with the unexpected status HTTP {status}")]
+    UnexpectedStatus {
+        /// The HTTP status.
+        status: u16,
+    },
+    /// No connection to the server could be established.
+    #[error("cannot connect to the server")]
+    Connect(#[source] reqwest::Error),
+    /// The request timed out after it was sent.
+    #[error("the request timed out")]
+    Timeout(#[source] reqwest::Error),
+    /// The connection failed after the request was sent.
+    #[error("the connection failed during the request")]
+    Transport(#[source] reqwest::Error),
+    /// Copper answered 200, but the body could not be read as a bulk
+    /// response.
+    #[error("copper answered 200 but the response could not be read: {reason}")]
+    UnreadableResponse {
+        /// What was wrong with it.
+        reason: String,
+    },
+    /// Copper answered 200 with a different number of items than records
+    /// sent, so no item can be matched to its record.
+    #[error("copper answered with {received} items for the {sent} records sent")]
+    WrongLength {
+        /// Records sent.
+        sent: usize,
+        /// Items received.
+        received: usize,
+    },
+    /// The record's item in the response is neither a record nor a
+    /// failure item.
+    #[error("the response item for this record is neither a record nor a failure: {reason}")]
+    UnrecognizedItem {
+        /// The item as Copper sent it.
+        raw: Value,
+        /// Why it did not decode.
+        reason: String,
+    },
+    /// Copper's item for an update carries another id than the one sent, so
+    /// it cannot be trusted to be this record's.
+    #[error("copper answered the update of id {sent} with an item for id {returned}")]
+    IdMismatch {
+        /// The id sent.
+        sent: i64,
+        /// The id in Copper's item.
+        returned: i64,
+    },
+    /// The request could not be built.
+    #[error("the request could not be built: {0}")]
+    Request(String),
+}
+
+fn suffix(message: &Option<String>) -> String {
+    message
+        .as_ref()
+        .map_or_else(String::new, |m| format!(": {m}"))
+}
+
+fn retry_after_text(retry_after: &Option<Duration>) -> String {
+    retry_after.map_or_else(String::new, |d| format!("; it asked to wait {d:?}"))
+}
+
+impl Error {
+    /// Whether the request may have reached Copper.
+    pub fn may_have_reached_copper(&self) -> bool {
+        !matches!(self, Error::Connect(_) | Error::Request(_))
+    }
+
+    /// Whether Copper may have applied the record (or request): false only
+    /// when it certainly did not, because the request never reached it or
+    /// was refused as a whole before processing.
+    pub fn may_have_been_applied(&self) -> bool {
+        match self {
+            Error::Unauthorized { .. }
+            | Error::RequestTooLarge { .. }
+            | Error::Refused { .. }
+            | Error::RateLimited { .. }
+            | Error::Redirected { .. }
+            | Error::Connect(_)
+            | Error::Request(_) => false,
+            Error::Server { .. }
+            | Error::UnexpectedStatus { .. }
+            | Error::Timeout(_)
+            | Error::Transport(_)
+            | Error::UnreadableResponse { .. }
+            | Error::WrongLength { .. }
+            | Error::UnrecognizedItem { .. }
+            | Error::IdMismatch { .. } => true,
+        }
+    }
+}
+
+/// A request that failed for good, as every record it carried sees it.
+#[derive(Debug, thiserror::Error)]
+#[error("{error} (after {attempts} attempt{})", if *.attempts == 1 { "" } else { "s" })]
+pub struct RequestFailure {
+    #[source]
+    error: Error,
+    attempts: u32,
+    may_have_reached_copper: bool,
+    may_have_been_applied: bool,
+}
+
+impl RequestFailure {
+    pub(crate) fn new(
+        error: Error,
+        attempts: u32,
+        may_have_reached_copper: bool,
+        may_have_been_applied: bool,
+    ) -> Self {
+        RequestFailure {
+            error,
+            attempts,
+            may_have_reached_copper,
+            may_have_been_applied,
+        }
+    }
+
+    /// The last error.
+    pub fn error(&self) -> &Error {
+        &self.error
+    }
+
+    /// How many times the request was sent.
+    pub fn attempts(&self) -> u32 {
+        self.attempts
+    }
+
+    /// Whether any attempt may have reached Copper.
+    pub fn may_have_reached_copper(&self) -> bool {
+        self.may_have_reached_copper
+    }
+
+    /// Whether Copper may have applied any attempt: an update that timed
+    /// out and then was refused with 429 may still have been applied by the
+    /// first attempt.
+    pub fn may_have_been_applied(&self) -> bool {
+        self.may_have_been_applied
+    }
+}
+
+/// A record refused before sending: the caller's input was at fault, and
+/// no request carried it.
+#[derive(Clone, Debug, PartialEq, Eq, thiserror::Error)]
+#[error("{reason}")]
+pub struct InvalidRecord {
+    reason: String,
+}
+
+impl InvalidRecord {
+    /// A record refused for `reason`, which should say what is wrong and
+    /// where (a field, a line number).
+    pub fn new(reason: impl Into<String>) -> Self {
+        InvalidRecord {
+            reason: reason.into(),
+        }
+    }
+
+    /// What is wrong with the record.
+    pub fn reason(&self) -> &str {
+        &self.reason
+    }
+}
+
+impl From<String> for InvalidRecord {
+    fn from(reason: String) -> Self {
+        InvalidRecord::new(reason)
+    }
+}
+
+impl From<&str> for InvalidRecord {
+    fn from(reason: &str) -> Self {
+        InvalidRecord::new(reason)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn messages_are_lowercase_without_a_trailing_period() {
+        let errors = [
+            Error::Unauthorized { message: None },
+            Error::RequestTooLarge {
+                message: Some("Request size too large, limit is 10".into()),
+            },
+            Error::Refused {
+                status: 403,
+                message: Some("Feature not enabled".into()),
+            },
+            Error::RateLimited {
+                retry_after: Some(Duration::from_secs(2)),
+            },
+            Error::Server {
+                status: 503,
+                message: None,
+            },
+            Error::WrongLength {
+                sent: 10,
+                received: 9,
+            },
+            Error::IdMismatch {
+                sent: 1,
+                returned: 2,
+            },
+        ];
+        for error in errors {
+            let text = error.to_string();
+            assert!(text.starts_with(|c: char| c.is_lowercase()), "{text}");
+            assert!(!text.ends_with('.'), "{text}");
+        }
+        assert_eq!(
+            Error::Refused {
+                status: 403,
+                message: Some("Feature not enabled".into())
+            }
+            .to_string(),
+            "copper refused the request (HTTP 403): Feature not enabled"
+        );
+    }
+
+    #[test]
+    fn refusals_were_not_applied_and_server_errors_may_have_been() {
+        assert!(!Error::RateLimited { retry_after: None }.may_have_been_applied());
+        assert!(Error::RateLimited { retry_after: None }.may_have_reached_copper());
+        assert!(
+            Error::Server {
+                status: 500,
+                message: None
+            }
+            .may_have_been_applied()
+        );
+        assert!(
+            Error::WrongLength {
+                sent: 2,
+                received: 1
+            }
+            .may_have_been_applied()
+        );
+    }
+}
