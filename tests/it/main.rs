@@ -1,6 +1,7 @@
 //! copper-bulk's integration tests, compiled into one binary.
 
 mod decoding;
+mod facade;
 mod raw_client;
 mod request_bodies;
 mod spec_examples;
