@@ -1,14 +1,16 @@
-//! Builds a bulk update with the raw client's types and prints its body.
+//! Uses both library crates as a dependent project would, without sending
+//! anything: builds a facade client and a raw request body.
 
-use copper_bulk_raw::patch::Patch;
-use copper_bulk_raw::types::{PeopleBulkUpdateRequest, PersonUpdate};
+use copper_bulk::{Config, Copper, PersonUpdate};
+use copper_bulk_raw::types::PeopleBulkUpdateRequest;
 
 fn main() {
+    let config = Config::new("token", "me@example.com").expect("valid credentials");
+    let copper = Copper::new(config).expect("a client");
+    println!("would send to {}", copper.config().base_url());
+
     let body = PeopleBulkUpdateRequest {
-        people: vec![PersonUpdate {
-            title: Patch::Null,
-            ..PersonUpdate::new(12345)
-        }],
+        people: vec![PersonUpdate::new(12345).clear_title()],
     };
     println!("{}", serde_json::to_string(&body).expect("serializable"));
 }
