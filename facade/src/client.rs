@@ -10,7 +10,7 @@ use futures_util::stream::{self, Stream, StreamExt};
 
 use crate::config::{Config, ConfigError};
 use crate::engine::run;
-use crate::op;
+use crate::ops::{self, Operation};
 use crate::outcome::Outcomes;
 use crate::record::IntoRecord;
 
@@ -56,9 +56,47 @@ impl Copper {
     /// The bulk operations on people.
     pub fn people(&self) -> People {
         People {
-            shared: self.shared.clone(),
-            computed_values: None,
+            client: self.clone(),
+            computed_values: false,
         }
+    }
+
+    /// Runs bulk operation `O` (see [`ops`]) over `records`: the generic
+    /// form of the entity handles' methods, for code written once for every
+    /// entity.
+    ///
+    /// ```no_run
+    /// # async fn run(copper: copper_bulk::Copper) {
+    /// use copper_bulk::{PersonUpdate, ops::PeopleUpdate};
+    ///
+    /// let report = copper
+    ///     .bulk::<PeopleUpdate, _>([PersonUpdate::new(1).title("CTO")], false)
+    ///     .report()
+    ///     .await;
+    /// # }
+    /// ```
+    pub fn bulk<O, I>(&self, records: I, computed_values: bool) -> Outcomes<O::Output>
+    where
+        O: Operation,
+        I: IntoIterator,
+        I::IntoIter: Send + 'static,
+        I::Item: IntoRecord<O::Record>,
+    {
+        self.bulk_stream::<O, _>(stream::iter(records), computed_values)
+    }
+
+    /// [`Copper::bulk`], from a stream of records.
+    pub fn bulk_stream<O, S>(&self, records: S, computed_values: bool) -> Outcomes<O::Output>
+    where
+        O: Operation,
+        S: Stream + Send + 'static,
+        S::Item: IntoRecord<O::Record>,
+    {
+        run::<O>(
+            self.shared.clone(),
+            computed_values.then_some(true),
+            records.map(IntoRecord::into_record).boxed(),
+        )
     }
 
     /// The settings the client was made with.
@@ -87,8 +125,8 @@ impl fmt::Debug for Copper {
 /// stream, and returns their [`Outcomes`] in input order.
 #[derive(Clone)]
 pub struct People {
-    shared: Arc<Shared>,
-    computed_values: Option<bool>,
+    client: Copper,
+    computed_values: bool,
 }
 
 impl fmt::Debug for People {
@@ -104,7 +142,7 @@ impl People {
     /// labels for dropdowns and multi-selects) to the people it returns.
     pub fn with_computed_custom_field_values(self) -> Self {
         People {
-            computed_values: Some(true),
+            computed_values: true,
             ..self
         }
     }
@@ -120,7 +158,8 @@ impl People {
         I::IntoIter: Send + 'static,
         I::Item: IntoRecord<PersonUpdate>,
     {
-        self.bulk_update_stream(stream::iter(records))
+        self.client
+            .bulk::<ops::PeopleUpdate, _>(records, self.computed_values)
     }
 
     /// [`People::bulk_update`], from a stream of records.
@@ -129,11 +168,8 @@ impl People {
         S: Stream + Send + 'static,
         S::Item: IntoRecord<PersonUpdate>,
     {
-        run::<op::PeopleUpdate>(
-            self.shared.clone(),
-            self.computed_values,
-            records.map(IntoRecord::into_record).boxed(),
-        )
+        self.client
+            .bulk_stream::<ops::PeopleUpdate, _>(records, self.computed_values)
     }
 
     /// Creates people.
@@ -149,7 +185,8 @@ impl People {
         I::IntoIter: Send + 'static,
         I::Item: IntoRecord<PersonCreate>,
     {
-        self.bulk_create_stream(stream::iter(records))
+        self.client
+            .bulk::<ops::PeopleCreate, _>(records, self.computed_values)
     }
 
     /// [`People::bulk_create`], from a stream of records.
@@ -158,10 +195,7 @@ impl People {
         S: Stream + Send + 'static,
         S::Item: IntoRecord<PersonCreate>,
     {
-        run::<op::PeopleCreate>(
-            self.shared.clone(),
-            self.computed_values,
-            records.map(IntoRecord::into_record).boxed(),
-        )
+        self.client
+            .bulk_stream::<ops::PeopleCreate, _>(records, self.computed_values)
     }
 }

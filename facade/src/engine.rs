@@ -9,6 +9,7 @@
 
 use std::pin::Pin;
 use std::sync::Arc;
+use std::sync::atomic::{AtomicUsize, Ordering};
 use std::task::{Context, Poll};
 use std::time::SystemTime;
 
@@ -21,33 +22,114 @@ use tracing::{Instrument, field};
 
 use crate::client::Shared;
 use crate::error::{Error, InvalidRecord, RequestFailure};
-use crate::op::{FailureItem, Op};
+use crate::ops::{FailureItem, Kind, Operation};
 use crate::outcome::{Outcome, Outcomes, RecordResult, Rejection};
 use crate::retry::{AttemptFailure, Decision, decide, parse_retry_after};
 
 /// Runs operation `O` over `input`, yielding one outcome per input item.
-pub(crate) fn run<O: Op>(
+pub(crate) fn run<O: Operation>(
     shared: Arc<Shared>,
     computed_values: Option<bool>,
-    input: BoxStream<'static, Result<O::Input, InvalidRecord>>,
+    input: BoxStream<'static, Result<O::Record, InvalidRecord>>,
 ) -> Outcomes<O::Output> {
     let batch_size = shared.config.batch_size();
     let concurrency = shared.config.concurrency();
-    let checked = input
-        .enumerate()
-        .map(|(index, record)| (index, record.and_then(check::<O>)))
-        .boxed();
-    let outcomes = Batcher::new(checked, batch_size)
-        .map(move |unit| execute_unit::<O>(shared.clone(), computed_values, unit))
+    let in_flight = Arc::new(AtomicUsize::new(0));
+    let outcomes = Batcher::new(checked::<O>(input), batch_size, Some(in_flight.clone()))
+        .map(move |unit| {
+            let guard = InFlight::enter(&in_flight);
+            let shared = shared.clone();
+            async move {
+                let outcomes = execute_unit::<O>(shared, computed_values, unit).await;
+                drop(guard);
+                outcomes
+            }
+        })
         .buffered(concurrency)
         .flat_map(stream::iter);
     Outcomes::new(outcomes.boxed())
 }
 
+/// What a dry run shows: the requests a bulk operation would send, and the
+/// records it would refuse before sending.
+#[derive(Debug)]
+#[non_exhaustive]
+pub enum Planned {
+    /// One request.
+    Batch {
+        /// The input indices of its records, in order.
+        indices: Vec<usize>,
+        /// Its body, exactly as it would be sent.
+        request: Value,
+    },
+    /// A record refused before sending.
+    Invalid {
+        /// Its input index.
+        index: usize,
+        /// Why.
+        reason: InvalidRecord,
+    },
+}
+
+/// The requests operation `O` would send for `records`, without sending
+/// anything (a dry run).
+///
+/// Records are checked and batched as [`Copper::bulk`](crate::Copper::bulk)
+/// would, except that batches are always filled when the input allows: a
+/// live run sends a smaller batch rather than wait for a slow input.
+pub fn plan<O, S>(records: S, batch_size: usize) -> impl Stream<Item = Planned> + Send
+where
+    O: Operation,
+    S: Stream + Send + 'static,
+    S::Item: crate::IntoRecord<O::Record>,
+{
+    let input = records.map(crate::IntoRecord::into_record).boxed();
+    Batcher::new(checked::<O>(input), batch_size.max(1), None).flat_map(|unit| {
+        let mut planned: Vec<Planned> = unit
+            .invalid
+            .into_iter()
+            .map(|(index, reason)| Planned::Invalid { index, reason })
+            .collect();
+        if !unit.records.is_empty() {
+            let (indices, records): (Vec<usize>, Vec<O::Record>) = unit.records.into_iter().unzip();
+            let request = serde_json::to_value(O::body(records))
+                .expect("checked records serialize, and so does their request");
+            planned.push(Planned::Batch { indices, request });
+        }
+        stream::iter(planned)
+    })
+}
+
+/// Numbers the input and checks each record.
+fn checked<O: Operation>(
+    input: BoxStream<'static, Result<O::Record, InvalidRecord>>,
+) -> BoxStream<'static, (usize, Result<O::Record, InvalidRecord>)> {
+    input
+        .enumerate()
+        .map(|(index, record)| (index, record.and_then(check::<O>)))
+        .boxed()
+}
+
+/// Counts a unit as in flight while it lives.
+struct InFlight(Arc<AtomicUsize>);
+
+impl InFlight {
+    fn enter(counter: &Arc<AtomicUsize>) -> Self {
+        counter.fetch_add(1, Ordering::SeqCst);
+        InFlight(counter.clone())
+    }
+}
+
+impl Drop for InFlight {
+    fn drop(&mut self) {
+        self.0.fetch_sub(1, Ordering::SeqCst);
+    }
+}
+
 /// Refuses, before sending, a record Copper cannot take: one that does not
 /// serialize to a JSON object, an update without a valid id, or an update
 /// that changes nothing.
-fn check<O: Op>(record: O::Input) -> Result<O::Input, InvalidRecord> {
+fn check<O: Operation>(record: O::Record) -> Result<O::Record, InvalidRecord> {
     let value = serde_json::to_value(&record)
         .map_err(|e| InvalidRecord::new(format!("the record cannot be serialized: {e}")))?;
     let Value::Object(fields) = value else {
@@ -96,11 +178,16 @@ const MAX_INVALID_PER_UNIT: usize = 1_000;
 
 /// Groups checked records into units of at most `batch_size` records.
 ///
-/// A unit is closed when it is full, when the input ends, or when the input
-/// has nothing ready: a slow stream never keeps records waiting for others.
+/// A unit is closed when it is full or when the input ends. When the input
+/// has nothing ready, a partial unit is closed only if no unit is in flight
+/// (`in_flight` counts them): while requests are out, waiting for more
+/// records costs nothing and fills the next request, but an idle client
+/// sends what it has rather than keep a slow stream's records waiting.
+/// Without a counter (a dry run), partial units wait for the input.
 struct Batcher<I> {
     input: BoxStream<'static, (usize, Result<I, InvalidRecord>)>,
     batch_size: usize,
+    in_flight: Option<Arc<AtomicUsize>>,
     unit: Unit<I>,
     done: bool,
 }
@@ -109,13 +196,21 @@ impl<I> Batcher<I> {
     fn new(
         input: BoxStream<'static, (usize, Result<I, InvalidRecord>)>,
         batch_size: usize,
+        in_flight: Option<Arc<AtomicUsize>>,
     ) -> Self {
         Batcher {
             input,
             batch_size,
+            in_flight,
             unit: Unit::new(),
             done: false,
         }
+    }
+
+    fn idle(&self) -> bool {
+        self.in_flight
+            .as_ref()
+            .is_some_and(|count| count.load(Ordering::SeqCst) == 0)
     }
 
     fn close_unit(&mut self) -> Poll<Option<Unit<I>>> {
@@ -151,17 +246,17 @@ impl<I> Stream for Batcher<I> {
                     }
                 }
                 Poll::Ready(None) => self.done = true,
-                Poll::Pending if self.unit.is_empty() => return Poll::Pending,
-                Poll::Pending => return self.close_unit(),
+                Poll::Pending if !self.unit.is_empty() && self.idle() => return self.close_unit(),
+                Poll::Pending => return Poll::Pending,
             }
         }
     }
 }
 
-async fn execute_unit<O: Op>(
+async fn execute_unit<O: Operation>(
     shared: Arc<Shared>,
     computed_values: Option<bool>,
-    unit: Unit<O::Input>,
+    unit: Unit<O::Record>,
 ) -> Vec<Outcome<O::Output>> {
     let mut outcomes: Vec<Outcome<O::Output>> = unit
         .invalid
@@ -182,11 +277,11 @@ async fn execute_unit<O: Op>(
 /// Sends one batch and turns the answer into one outcome per record. A
 /// batch Copper refuses as too large is split in two and each half sent
 /// (Copper may lower its limit below the configured batch size).
-fn execute_batch<'a, O: Op>(
+fn execute_batch<'a, O: Operation>(
     shared: &'a Shared,
     computed_values: Option<bool>,
     mut indices: Vec<usize>,
-    records: Vec<O::Input>,
+    records: Vec<O::Record>,
 ) -> BoxFuture<'a, Vec<Outcome<O::Output>>> {
     Box::pin(async move {
         let sent_ids: Vec<Option<i64>> = records.iter().map(O::sent_id).collect();
@@ -240,7 +335,7 @@ enum Sent<T, F> {
 }
 
 /// Sends a batch until Copper answers 200 or the retry policy gives up.
-async fn send<O: Op>(
+async fn send<O: Operation>(
     shared: &Shared,
     computed_values: Option<bool>,
     body: &O::Body,
@@ -280,7 +375,7 @@ async fn send<O: Op>(
             policy,
             &failure,
             attempts,
-            O::IDEMPOTENT,
+            O::KIND == Kind::Update,
             started.elapsed(),
             fastrand::f64(),
         );
@@ -381,7 +476,7 @@ async fn classify(shared: &Shared, error: copper_bulk_raw::Error<()>) -> (Error,
 }
 
 /// Matches Copper's items to the records sent, by position.
-fn match_items<O: Op>(
+fn match_items<O: Operation>(
     indices: Vec<usize>,
     sent_ids: &[Option<i64>],
     items: Vec<BulkItem<O::Output, O::Failure>>,
@@ -446,7 +541,7 @@ fn match_items<O: Op>(
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::op::PeopleUpdate;
+    use crate::ops::PeopleUpdate;
     use copper_bulk_raw::types::PersonUpdate;
 
     #[test]
@@ -474,17 +569,20 @@ mod tests {
 
     struct Broken;
 
-    impl Op for Broken {
-        type Input = Unserializable;
+    impl crate::ops::sealed::Sealed for Broken {}
+
+    impl Operation for Broken {
+        type Record = Unserializable;
         type Output = copper_bulk_raw::types::Person;
         type Failure = copper_bulk_raw::types::BulkCreateFailure;
         type Body = ();
+        const ENTITY: &'static str = "broken";
+        const KIND: Kind = Kind::Create;
         const OPERATION: &'static str = "broken";
-        const IDEMPOTENT: bool = false;
 
-        fn body(_: Vec<Self::Input>) -> Self::Body {}
+        fn body(_: Vec<Self::Record>) -> Self::Body {}
 
-        fn into_records(_: Self::Body) -> Vec<Self::Input> {
+        fn into_records(_: Self::Body) -> Vec<Self::Record> {
             Vec::new()
         }
 
@@ -492,11 +590,11 @@ mod tests {
             _: &copper_bulk_raw::Client,
             _: Option<bool>,
             _: &(),
-        ) -> crate::op::RawResult<Self::Output, Self::Failure> {
+        ) -> crate::ops::RawResult<Self::Output, Self::Failure> {
             unreachable!("records that fail the check are never sent")
         }
 
-        fn sent_id(_: &Self::Input) -> Option<i64> {
+        fn sent_id(_: &Self::Record) -> Option<i64> {
             None
         }
 

@@ -5,13 +5,14 @@ mod client;
 mod config;
 mod engine;
 mod error;
-mod op;
+pub mod ops;
 mod outcome;
 mod record;
 pub mod retry;
 
 pub use client::{Copper, People};
 pub use config::{Config, ConfigError};
+pub use engine::{Planned, plan};
 pub use error::{Error, InvalidRecord, RequestFailure};
 pub use outcome::{Counts, Outcome, Outcomes, RecordResult, Rejection, Report};
 pub use record::IntoRecord;

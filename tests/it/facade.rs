@@ -518,3 +518,64 @@ async fn the_token_is_absent_from_tracing_output() {
     assert!(output.contains("duration_ms="), "{output}");
     assert!(!output.contains(TOKEN), "{output}");
 }
+
+#[tokio::test(start_paused = true)]
+async fn records_that_trickle_in_while_a_request_is_out_fill_the_next_one() {
+    let fake =
+        FakeCopper::start(|_, _| Reply::After(Duration::from_secs(5), Box::new(Reply::Echo))).await;
+    let copper = client(
+        config(&fake)
+            .with_rate_limits([])
+            .with_concurrency(1)
+            .unwrap(),
+    );
+    // A producer of its own (a file reader, say) makes one record a second,
+    // while each request takes five.
+    let (sender, receiver) = tokio::sync::mpsc::channel(100);
+    tokio::spawn(async move {
+        for id in 1..=12 {
+            tokio::time::sleep(Duration::from_secs(1)).await;
+            sender.send(PersonUpdate::new(id).title("t")).await.unwrap();
+        }
+    });
+    let records = futures_util::stream::unfold(receiver, |mut receiver| async move {
+        receiver.recv().await.map(|record| (record, receiver))
+    });
+    let report = copper.people().bulk_update_stream(records).report().await;
+    assert_eq!(report.applied.len(), 12);
+    // The first goes alone (nothing was in flight); the rest wait for the
+    // request out and go together.
+    assert_eq!(batch_sizes(&fake.received()), [1, 5, 5, 1]);
+}
+
+#[tokio::test]
+async fn a_dry_run_plans_the_requests_without_a_client() {
+    use copper_bulk::{Planned, ops::PeopleUpdate, plan};
+    let records = vec![
+        Ok(PersonUpdate::new(1).title("a")),
+        Ok(PersonUpdate::new(2)),
+        Err(InvalidRecord::new("line 3: not JSON")),
+        Ok(PersonUpdate::new(3).clear_title()),
+        Ok(PersonUpdate::new(4).title("d")),
+    ];
+    let planned: Vec<Planned> = plan::<PeopleUpdate, _>(futures_util::stream::iter(records), 2)
+        .collect()
+        .await;
+    let shown: Vec<String> = planned
+        .iter()
+        .map(|p| match p {
+            Planned::Batch { indices, request } => format!("batch {indices:?} {request}"),
+            Planned::Invalid { index, reason } => format!("invalid {index}: {reason}"),
+            other => panic!("{other:?}"),
+        })
+        .collect();
+    assert_eq!(
+        shown,
+        [
+            "invalid 1: the update of id 2 changes no field",
+            "invalid 2: line 3: not JSON",
+            r#"batch [0, 3] {"people":[{"id":1,"title":"a"},{"id":3,"title":null}]}"#,
+            r#"batch [4] {"people":[{"id":4,"title":"d"}]}"#,
+        ]
+    );
+}
