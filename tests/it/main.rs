@@ -4,5 +4,6 @@ mod decoding;
 mod facade;
 mod raw_client;
 mod request_bodies;
+mod sandbox;
 mod spec_examples;
 mod support;

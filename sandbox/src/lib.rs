@@ -1,0 +1,278 @@
+//! A local server that behaves like Copper's bulk endpoints, for trying
+//! copper-bulk without a Copper account and for testing against it.
+//!
+//! It serves `POST /developer_api/v1/people/bulk_update` and
+//! `/bulk_create` over an in-memory store seeded with the same people every
+//! time, and follows Copper's documented behaviour:
+//!
+//! - results in request order, the full person or a failure item each;
+//! - more than 10 records: 422 `{"error": "Request size too large, limit is 10"}`;
+//! - more than 3 requests in a second: 429 (configurable, or off);
+//! - missing or wrong `X-PW-*` headers: 401;
+//! - an e-mail that belongs to another person, a malformed e-mail, an
+//!   empty name or an unknown category fail that record with field errors;
+//!   an unknown id fails it with `Resource not found`;
+//! - updates change only the fields sent, `null` clears, lists are
+//!   replaced whole; creates get ids and timestamps.
+//!
+//! Requests and answers are read and written with the types generated from
+//! the same spec as the client, so the two cannot drift apart.
+//!
+//! Tests can make it misbehave, one request at a time: see [`Fault`].
+//!
+//! ```no_run
+//! use copper_bulk_sandbox::{Fault, Sandbox, SandboxConfig};
+//!
+//! # async fn run() -> std::io::Result<()> {
+//! let sandbox = Sandbox::start(SandboxConfig::default()).await?;
+//! sandbox.inject(Fault::Status(503));
+//! println!("try me at {}", sandbox.url());
+//! # Ok(())
+//! # }
+//! ```
+
+#![deny(missing_docs)]
+
+mod faults;
+mod seed;
+mod server;
+mod store;
+
+use std::collections::BTreeMap;
+use std::net::SocketAddr;
+use std::sync::Arc;
+use std::time::Duration;
+
+use copper_bulk_raw::types::Person;
+use tokio::net::{TcpListener, ToSocketAddrs};
+use tokio::sync::oneshot;
+
+pub use faults::Fault;
+pub use store::Applied;
+
+/// How a sandbox behaves.
+#[derive(Clone, Debug)]
+#[non_exhaustive]
+pub struct SandboxConfig {
+    token: String,
+    user_email: String,
+    rate_limit: Option<(u32, Duration)>,
+    batch_limit: usize,
+    seed: u64,
+    people: usize,
+    latency: Duration,
+}
+
+impl SandboxConfig {
+    /// The access token the sandbox accepts by default. It guards nothing
+    /// but the sandbox, so it can be written down.
+    pub const TOKEN: &'static str = "sandbox-token";
+    /// The user e-mail the sandbox accepts by default.
+    pub const USER_EMAIL: &'static str = "sandbox@example.com";
+
+    /// Copper's behaviour: [`SandboxConfig::TOKEN`] and
+    /// [`SandboxConfig::USER_EMAIL`], 3 requests a second, 10 records a
+    /// request, 100 people seeded with seed 42, answers without delay.
+    pub fn new() -> Self {
+        SandboxConfig {
+            token: Self::TOKEN.to_owned(),
+            user_email: Self::USER_EMAIL.to_owned(),
+            rate_limit: Some((3, Duration::from_secs(1))),
+            batch_limit: 10,
+            seed: 42,
+            people: 100,
+            latency: Duration::ZERO,
+        }
+    }
+
+    /// Accepts these credentials instead.
+    pub fn with_credentials(self, token: &str, user_email: &str) -> Self {
+        SandboxConfig {
+            token: token.to_owned(),
+            user_email: user_email.to_owned(),
+            ..self
+        }
+    }
+
+    /// Answers 429 to a request when `requests` were accepted in the `per`
+    /// before it; `None` accepts every request.
+    pub fn with_rate_limit(self, limit: Option<(u32, Duration)>) -> Self {
+        SandboxConfig {
+            rate_limit: limit,
+            ..self
+        }
+    }
+
+    /// Refuses requests of more than `records` records.
+    pub fn with_batch_limit(self, records: usize) -> Self {
+        SandboxConfig {
+            batch_limit: records,
+            ..self
+        }
+    }
+
+    /// Seeds `people` people (ids `1..=people`, e-mails
+    /// `person<id>@example.com`) from `seed`.
+    pub fn with_seed(self, seed: u64, people: usize) -> Self {
+        SandboxConfig {
+            seed,
+            people,
+            ..self
+        }
+    }
+
+    /// Waits this long before answering every request.
+    pub fn with_latency(self, latency: Duration) -> Self {
+        SandboxConfig { latency, ..self }
+    }
+
+    /// The access token it accepts.
+    pub fn token(&self) -> &str {
+        &self.token
+    }
+
+    /// The user e-mail it accepts.
+    pub fn user_email(&self) -> &str {
+        &self.user_email
+    }
+}
+
+impl Default for SandboxConfig {
+    fn default() -> Self {
+        SandboxConfig::new()
+    }
+}
+
+/// How many requests a sandbox answered, by status.
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
+#[non_exhaustive]
+pub struct Stats {
+    /// Requests answered, by HTTP status.
+    pub by_status: BTreeMap<u16, usize>,
+}
+
+impl Stats {
+    fn count(&mut self, status: u16) {
+        *self.by_status.entry(status).or_insert(0) += 1;
+    }
+
+    /// Requests answered in all.
+    pub fn requests(&self) -> usize {
+        self.by_status.values().sum()
+    }
+
+    /// Requests answered with `status`.
+    pub fn with_status(&self, status: u16) -> usize {
+        self.by_status.get(&status).copied().unwrap_or(0)
+    }
+}
+
+/// A running sandbox. It stops when dropped.
+#[derive(Debug)]
+pub struct Sandbox {
+    url: String,
+    addr: SocketAddr,
+    state: Arc<server::State>,
+    stop: Option<oneshot::Sender<()>>,
+}
+
+impl std::fmt::Debug for server::State {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("State").finish_non_exhaustive()
+    }
+}
+
+impl Sandbox {
+    /// Starts a sandbox on 127.0.0.1, on a free port.
+    pub async fn start(config: SandboxConfig) -> std::io::Result<Sandbox> {
+        Sandbox::bind(config, "127.0.0.1:0").await
+    }
+
+    /// Starts a sandbox on `addr`, on the current tokio runtime.
+    pub async fn bind(config: SandboxConfig, addr: impl ToSocketAddrs) -> std::io::Result<Sandbox> {
+        let mut store = store::Store::new(1);
+        seed::seed(&mut store, config.seed, config.people);
+        let state = Arc::new(server::State::new(config, store));
+        let listener = TcpListener::bind(addr).await?;
+        let addr = listener.local_addr()?;
+        let (stop, stopped) = oneshot::channel::<()>();
+        let app = server::router(state.clone());
+        tokio::spawn(async move {
+            let serve = axum::serve(listener, app).with_graceful_shutdown(async {
+                let _ = stopped.await;
+            });
+            if let Err(error) = serve.await {
+                tracing::error!(%error, "the sandbox stopped");
+            }
+        });
+        Ok(Sandbox {
+            url: format!("http://{addr}"),
+            addr,
+            state,
+            stop: Some(stop),
+        })
+    }
+
+    /// Its base URL, such as `http://127.0.0.1:40123`.
+    pub fn url(&self) -> &str {
+        &self.url
+    }
+
+    /// The address it listens on.
+    pub fn addr(&self) -> SocketAddr {
+        self.addr
+    }
+
+    /// How it behaves.
+    pub fn config(&self) -> &SandboxConfig {
+        &self.state.config
+    }
+
+    /// Makes the next request that has no fault yet commit `fault`.
+    pub fn inject(&self, fault: Fault) {
+        self.inject_times(fault, 1);
+    }
+
+    /// Makes each of the next `times` requests commit `fault` (a burst).
+    pub fn inject_times(&self, fault: Fault, times: usize) {
+        let mut faults = self.state.faults.lock().unwrap();
+        faults.extend(std::iter::repeat_n(fault, times));
+    }
+
+    /// The person with this id, as stored now.
+    pub fn person(&self, id: i64) -> Option<Person> {
+        self.state.store.lock().unwrap().person(id).cloned()
+    }
+
+    /// Every person, in id order.
+    pub fn people(&self) -> Vec<Person> {
+        self.state.store.lock().unwrap().people().cloned().collect()
+    }
+
+    /// Every change applied, in order.
+    pub fn applied(&self) -> Vec<Applied> {
+        self.state.store.lock().unwrap().log().to_vec()
+    }
+
+    /// How many requests it answered, by status.
+    pub fn stats(&self) -> Stats {
+        self.state.stats.lock().unwrap().clone()
+    }
+
+    /// Stops serving.
+    pub fn stop(mut self) {
+        self.shut_down();
+    }
+
+    fn shut_down(&mut self) {
+        if let Some(stop) = self.stop.take() {
+            let _ = stop.send(());
+        }
+    }
+}
+
+impl Drop for Sandbox {
+    fn drop(&mut self) {
+        self.shut_down();
+    }
+}

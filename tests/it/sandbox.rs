@@ -1,0 +1,253 @@
+//! The sandbox behaves as Copper documents, and commits the faults asked of it.
+
+use std::time::Duration;
+
+use copper_bulk_sandbox::{Applied, Fault, Sandbox, SandboxConfig};
+use serde_json::{Value, json};
+
+const UPDATE: &str = "/developer_api/v1/people/bulk_update";
+const CREATE: &str = "/developer_api/v1/people/bulk_create";
+
+async fn sandbox() -> Sandbox {
+    Sandbox::start(SandboxConfig::new().with_rate_limit(None))
+        .await
+        .unwrap()
+}
+
+fn post(sandbox: &Sandbox, path: &str, body: Value) -> reqwest::RequestBuilder {
+    reqwest::Client::new()
+        .post(format!("{}{path}", sandbox.url()))
+        .header("x-pw-accesstoken", SandboxConfig::TOKEN)
+        .header("x-pw-application", "developer_api")
+        .header("x-pw-useremail", SandboxConfig::USER_EMAIL)
+        .json(&body)
+}
+
+async fn send(sandbox: &Sandbox, path: &str, body: Value) -> (u16, Value) {
+    let response = post(sandbox, path, body).send().await.unwrap();
+    let status = response.status().as_u16();
+    let text = response.text().await.unwrap();
+    (
+        status,
+        serde_json::from_str(&text).unwrap_or(Value::String(text)),
+    )
+}
+
+#[tokio::test]
+async fn updates_change_only_what_is_sent_and_null_clears() {
+    let sandbox = sandbox().await;
+    let before = sandbox.person(1).unwrap();
+    assert!(before.title.is_some() && before.address.is_some());
+    let (status, items) = send(
+        &sandbox,
+        UPDATE,
+        json!({"people": [{"id": 1, "title": null, "details": "VIP", "tags": ["a"], "emails": []}]}),
+    )
+    .await;
+    assert_eq!(status, 200);
+    let after = sandbox.person(1).unwrap();
+    assert_eq!(after.title, None);
+    assert_eq!(after.details.as_deref(), Some("VIP"));
+    assert_eq!(after.tags, Some(vec!["a".to_owned()]));
+    assert_eq!(after.emails, Some(vec![]));
+    assert_eq!(
+        after.address, before.address,
+        "a field not sent is unchanged"
+    );
+    assert_eq!(after.name, before.name);
+    // The answer is the whole person, with nulls as Copper sends them.
+    assert_eq!(items[0]["id"], 1);
+    assert_eq!(items[0]["title"], Value::Null);
+    assert!(items[0].as_object().unwrap().contains_key("suffix"));
+    assert_eq!(items[0]["details"], "VIP");
+}
+
+#[tokio::test]
+async fn creates_get_ids_and_timestamps_and_results_keep_request_order() {
+    let sandbox = sandbox().await;
+    let (status, items) = send(
+        &sandbox,
+        CREATE,
+        json!({"people": [
+            {"name": "Ada Lovelace", "emails": [{"email": "ada@example.com", "category": "work"}]},
+            {"name": ""},
+            {"name": "Grace Hopper"},
+        ]}),
+    )
+    .await;
+    assert_eq!(status, 200);
+    assert_eq!(items[0]["id"], 101);
+    assert_eq!(items[0]["first_name"], "Ada");
+    assert_eq!(items[0]["last_name"], "Lovelace");
+    assert!(items[0]["date_created"].as_i64().unwrap() > 1_700_000_000);
+    assert_eq!(
+        items[1],
+        json!({"success": false, "message": {"name": [{"error": "invalid"}]}})
+    );
+    assert_eq!(items[2]["id"], 102);
+    assert_eq!(
+        sandbox.applied(),
+        [Applied::Created(101), Applied::Created(102)]
+    );
+}
+
+#[tokio::test]
+async fn field_errors_unknown_ids_and_taken_emails_fail_only_their_record() {
+    let sandbox = sandbox().await;
+    let (status, items) = send(
+        &sandbox,
+        UPDATE,
+        json!({"people": [
+            {"id": 1, "emails": [{"email": "person2@example.com"}]},
+            {"id": 2, "emails": [{"email": "person2@example.com", "category": "personal"}]},
+            {"id": 3, "emails": [{"email": "not-an-email"}]},
+            {"id": 4, "phone_numbers": [{"number": "1", "category": "pager"}]},
+            {"id": 5, "name": " "},
+            {"id": 999999, "title": "x"},
+            {"id": 6, "name": 5},
+            {"id": 7, "title": "fine"},
+        ]}),
+    )
+    .await;
+    assert_eq!(status, 200);
+    let invalid = |id: i64, field: &str| json!({"success": false, "message": {field: [{"error": "invalid"}]}, "id": id});
+    assert_eq!(items[0], invalid(1, "emails"), "person 2's e-mail is taken");
+    assert_eq!(items[1]["id"], 2, "a person may keep their own e-mail");
+    assert_eq!(items[2], invalid(3, "emails"));
+    assert_eq!(items[3], invalid(4, "phone_numbers"));
+    assert_eq!(items[4], invalid(5, "name"));
+    assert_eq!(
+        items[5],
+        json!({"success": false, "message": "Resource not found", "id": 999999})
+    );
+    assert_eq!(items[6], invalid(6, "name"));
+    assert_eq!(items[7]["title"], "fine");
+}
+
+#[tokio::test]
+async fn whole_request_refusals() {
+    let sandbox = sandbox().await;
+    let eleven: Vec<Value> = (1..=11).map(|id| json!({"id": id, "title": "t"})).collect();
+    assert_eq!(
+        send(&sandbox, UPDATE, json!({ "people": eleven })).await,
+        (422, json!({"error": "Request size too large, limit is 10"}))
+    );
+    let (status, body) = send(&sandbox, UPDATE, json!({"people": [{"title": "no id"}]})).await;
+    assert_eq!(
+        (status, body["success"].clone(), body["status"].clone()),
+        (422, json!(false), json!(422))
+    );
+    let (status, _) = send(&sandbox, UPDATE, json!({"persons": []})).await;
+    assert_eq!(status, 422);
+
+    for (header, value) in [
+        ("x-pw-accesstoken", "wrong"),
+        ("x-pw-application", "other"),
+        ("x-pw-useremail", "someone@else.com"),
+    ] {
+        let mut request = post(&sandbox, UPDATE, json!({"people": [{"id": 1}]}))
+            .build()
+            .unwrap();
+        request.headers_mut().insert(header, value.parse().unwrap());
+        let response = reqwest::Client::new().execute(request).await.unwrap();
+        assert_eq!(response.status(), 401, "{header}");
+    }
+    let response = reqwest::Client::new()
+        .post(format!("{}{UPDATE}", sandbox.url()))
+        .json(&json!({"people": [{"id": 1, "title": "x"}]}))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(response.status(), 401, "no headers at all");
+    assert!(sandbox.applied().is_empty());
+}
+
+#[tokio::test]
+async fn more_than_three_requests_a_second_get_429() {
+    let sandbox = Sandbox::start(SandboxConfig::new()).await.unwrap();
+    let mut statuses = Vec::new();
+    for _ in 0..5 {
+        let (status, _) = send(
+            &sandbox,
+            UPDATE,
+            json!({"people": [{"id": 1, "title": "x"}]}),
+        )
+        .await;
+        statuses.push(status);
+    }
+    assert_eq!(&statuses[..3], [200, 200, 200]);
+    assert!(statuses[3..].iter().all(|s| *s == 429), "{statuses:?}");
+    assert_eq!(sandbox.stats().with_status(429), 2);
+}
+
+#[tokio::test]
+async fn seeding_is_deterministic() {
+    let a = sandbox().await;
+    let b = sandbox().await;
+    assert_eq!(a.people(), b.people());
+    assert_eq!(a.people().len(), 100);
+    let other = Sandbox::start(SandboxConfig::new().with_seed(7, 5))
+        .await
+        .unwrap();
+    assert_eq!(other.people().len(), 5);
+    assert_ne!(other.people()[0].name, a.people()[0].name);
+}
+
+#[tokio::test]
+async fn faults_that_refuse_apply_nothing_and_faults_after_applying_apply_everything() {
+    let body = json!({"people": [{"id": 1, "title": "a"}, {"id": 2, "title": "b"}, {"id": 3, "title": "c"}]});
+    for (fault, applied) in [
+        (Fault::Status(503), false),
+        (Fault::Status(429), false),
+        (Fault::DropBeforeApplying, false),
+        (Fault::StatusAfterApplying(500), true),
+        (Fault::DropAfterApplying, true),
+        (Fault::TruncatedBody, true),
+        (Fault::ShortArray, true),
+        (Fault::MalformedItem(1), true),
+        (Fault::SwappedItems, true),
+        (Fault::Delay(Duration::from_millis(50)), true),
+    ] {
+        let sandbox = sandbox().await;
+        sandbox.inject(fault.clone());
+        assert_eq!(fault.applies(), applied);
+        let response = post(&sandbox, UPDATE, body.clone()).send().await;
+        let answer = match response {
+            Ok(response) => {
+                let status = response.status().as_u16();
+                (status, response.bytes().await.map(|b| b.to_vec()))
+            }
+            Err(error) => (0, Err(error)),
+        };
+        assert_eq!(
+            sandbox.applied().len(),
+            if applied { 3 } else { 0 },
+            "{fault:?}"
+        );
+        match fault {
+            Fault::Status(code) | Fault::StatusAfterApplying(code) => assert_eq!(answer.0, code),
+            Fault::DropBeforeApplying | Fault::DropAfterApplying | Fault::TruncatedBody => {
+                assert!(
+                    answer.1.is_err(),
+                    "{fault:?}: the body should not arrive whole"
+                );
+            }
+            Fault::ShortArray | Fault::MalformedItem(_) | Fault::SwappedItems | Fault::Delay(_) => {
+                let items: Vec<Value> = serde_json::from_slice(&answer.1.unwrap()).unwrap();
+                match fault {
+                    Fault::ShortArray => assert_eq!(items.len(), 2),
+                    Fault::MalformedItem(_) => assert!(items[1].get("id").is_none()),
+                    Fault::SwappedItems => assert_eq!(
+                        (items[0]["id"].clone(), items[1]["id"].clone()),
+                        (json!(2), json!(1))
+                    ),
+                    _ => assert_eq!(items.len(), 3),
+                }
+            }
+            _ => unreachable!(),
+        }
+        // The next request is answered normally.
+        let (status, _) = send(&sandbox, UPDATE, body.clone()).await;
+        assert_eq!(status, 200, "{fault:?}");
+    }
+}
