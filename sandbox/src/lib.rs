@@ -61,6 +61,7 @@ pub struct SandboxConfig {
     seed: u64,
     people: usize,
     latency: Duration,
+    keep_applied_log: bool,
 }
 
 impl SandboxConfig {
@@ -82,6 +83,7 @@ impl SandboxConfig {
             seed: 42,
             people: 100,
             latency: Duration::ZERO,
+            keep_applied_log: true,
         }
     }
 
@@ -124,6 +126,16 @@ impl SandboxConfig {
     /// Waits this long before answering every request.
     pub fn with_latency(self, latency: Duration) -> Self {
         SandboxConfig { latency, ..self }
+    }
+
+    /// Whether to keep the log of every change applied ([`Sandbox::applied`]):
+    /// on by default, for tests; a long-running sandbox turns it off so that
+    /// its memory does not grow with every record it is sent.
+    pub fn with_applied_log(self, keep: bool) -> Self {
+        SandboxConfig {
+            keep_applied_log: keep,
+            ..self
+        }
     }
 
     /// The access token it accepts.
@@ -190,7 +202,7 @@ impl Sandbox {
 
     /// Starts a sandbox on `addr`, on the current tokio runtime.
     pub async fn bind(config: SandboxConfig, addr: impl ToSocketAddrs) -> std::io::Result<Sandbox> {
-        let mut store = store::Store::new(1);
+        let mut store = store::Store::new(1, config.keep_applied_log);
         seed::seed(&mut store, config.seed, config.people);
         let state = Arc::new(server::State::new(config, store));
         let listener = TcpListener::bind(addr).await?;
@@ -249,7 +261,8 @@ impl Sandbox {
         self.state.store.lock().unwrap().people().cloned().collect()
     }
 
-    /// Every change applied, in order.
+    /// Every change applied, in order (empty when the configuration turned
+    /// the log off).
     pub fn applied(&self) -> Vec<Applied> {
         self.state.store.lock().unwrap().log().to_vec()
     }

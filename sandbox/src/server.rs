@@ -65,14 +65,8 @@ impl State {
 
 pub(crate) fn router(state: Arc<State>) -> Router {
     Router::new()
-        .route(
-            "/developer_api/v1/people/bulk_update",
-            post(|state, headers, body| bulk::<Update>(state, headers, body)),
-        )
-        .route(
-            "/developer_api/v1/people/bulk_create",
-            post(|state, headers, body| bulk::<Create>(state, headers, body)),
-        )
+        .route("/developer_api/v1/people/bulk_update", post(bulk::<Update>))
+        .route("/developer_api/v1/people/bulk_create", post(bulk::<Create>))
         .fallback(|| async { api_error(StatusCode::NOT_FOUND, "Resource not found") })
         .with_state(state)
 }
@@ -156,7 +150,7 @@ async fn answer<E: Endpoint>(state: &State, headers: &HeaderMap, body: &[u8]) ->
 
     let records = match parse_request(body, E::KEY, state.config.batch_limit) {
         Ok(records) => records,
-        Err(refusal) => return refusal,
+        Err(refusal) => return *refusal,
     };
     if E::NEEDS_ID
         && let Some(position) = records
@@ -211,12 +205,12 @@ async fn answer<E: Endpoint>(state: &State, headers: &HeaderMap, body: &[u8]) ->
 }
 
 /// The records of a request body, or the answer that refuses it whole.
-fn parse_request(body: &[u8], key: &str, limit: usize) -> Result<Vec<Value>, Response> {
+fn parse_request(body: &[u8], key: &str, limit: usize) -> Result<Vec<Value>, Box<Response>> {
     let invalid = |why: String| {
-        api_error(
+        Box::new(api_error(
             StatusCode::UNPROCESSABLE_ENTITY,
             &format!("Invalid input: {why}"),
-        )
+        ))
     };
     let value: Value =
         serde_json::from_slice(body).map_err(|e| invalid(format!("the body is not JSON: {e}")))?;
@@ -227,7 +221,9 @@ fn parse_request(body: &[u8], key: &str, limit: usize) -> Result<Vec<Value>, Res
         let body = RequestSizeError {
             error: format!("Request size too large, limit is {limit}"),
         };
-        return Err((StatusCode::UNPROCESSABLE_ENTITY, axum::Json(body)).into_response());
+        return Err(Box::new(
+            (StatusCode::UNPROCESSABLE_ENTITY, axum::Json(body)).into_response(),
+        ));
     }
     if records.is_empty() {
         return Err(invalid(format!("`{key}` is empty")));

@@ -28,6 +28,7 @@ pub(crate) struct Store {
     emails: HashMap<String, i64>,
     next_id: i64,
     log: Vec<Applied>,
+    keep_log: bool,
 }
 
 /// The errors of one record, per field.
@@ -45,15 +46,25 @@ impl Errors {
     }
 
     fn into_message(self) -> Option<BulkFailureMessage> {
-        (!self.0.is_empty()).then(|| BulkFailureMessage::FieldErrors(FieldErrors(self.0)))
+        if self.0.is_empty() {
+            return None;
+        }
+        Some(BulkFailureMessage::FieldErrors(FieldErrors(self.0)))
     }
 }
 
 impl Store {
-    pub(crate) fn new(first_id: i64) -> Self {
+    pub(crate) fn new(first_id: i64, keep_log: bool) -> Self {
         Store {
             next_id: first_id,
+            keep_log,
             ..Store::default()
+        }
+    }
+
+    fn record(&mut self, applied: Applied) {
+        if self.keep_log {
+            self.log.push(applied);
         }
     }
 
@@ -150,7 +161,7 @@ impl Store {
 
         self.reindex_emails(&person);
         self.people.insert(person.id, person.clone());
-        self.log.push(Applied::Updated(person.id));
+        self.record(Applied::Updated(person.id));
         Ok(person)
     }
 
@@ -214,7 +225,7 @@ impl Store {
         };
         self.reindex_emails(&person);
         self.people.insert(id, person.clone());
-        self.log.push(Applied::Created(id));
+        self.record(Applied::Created(id));
         Ok(person)
     }
 
