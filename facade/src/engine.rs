@@ -8,8 +8,8 @@
 //! of a million records runs in constant memory.
 
 use std::pin::Pin;
-use std::sync::Arc;
 use std::sync::atomic::{AtomicUsize, Ordering};
+use std::sync::{Arc, Mutex};
 use std::task::{Context, Poll};
 use std::time::SystemTime;
 
@@ -35,12 +35,18 @@ pub(crate) fn run<O: Operation>(
     let batch_size = shared.config.batch_size();
     let concurrency = shared.config.concurrency();
     let in_flight = Arc::new(AtomicUsize::new(0));
+    let run = Arc::new(Run {
+        shared,
+        computed_values,
+        halted: Mutex::new(None),
+        unreachable: AtomicUsize::new(0),
+    });
     let outcomes = Batcher::new(checked::<O>(input), batch_size, Some(in_flight.clone()))
         .map(move |unit| {
             let guard = InFlight::enter(&in_flight);
-            let shared = shared.clone();
+            let run = run.clone();
             async move {
-                let outcomes = execute_unit::<O>(shared, computed_values, unit).await;
+                let outcomes = execute_unit::<O>(run, unit).await;
                 drop(guard);
                 outcomes
             }
@@ -48,6 +54,52 @@ pub(crate) fn run<O: Operation>(
         .buffered(concurrency)
         .flat_map(stream::iter);
     Outcomes::new(outcomes.boxed())
+}
+
+/// The state of one bulk operation's run, shared by its batches.
+struct Run {
+    shared: Arc<Shared>,
+    computed_values: Option<bool>,
+    /// Set when a request failed in a way every later request would too;
+    /// later batches are then not sent.
+    halted: Mutex<Option<Arc<RequestFailure>>>,
+    /// Batches in a row that could not connect even after retrying.
+    unreachable: AtomicUsize,
+}
+
+/// After this many batches in a row could not connect, the server is taken
+/// to be down and the rest of the run is not sent.
+const UNREACHABLE_BATCHES: usize = 3;
+
+impl Run {
+    fn halted(&self) -> Option<Arc<RequestFailure>> {
+        self.halted.lock().expect("not poisoned").clone()
+    }
+
+    /// Stops the run when `failure` would strike every later request: the
+    /// credentials were refused (401), the account may not use the
+    /// endpoint (403, such as a disabled Leads feature), or the server has
+    /// not been reachable for several batches. Sending a million records
+    /// into any of these would only repeat the failure, at the rate limit.
+    fn note_failure(&self, failure: &Arc<RequestFailure>) {
+        let halt = match failure.error() {
+            Error::Unauthorized { .. } | Error::Refused { status: 403, .. } => true,
+            Error::Connect(_) => {
+                self.unreachable.fetch_add(1, Ordering::SeqCst) + 1 >= UNREACHABLE_BATCHES
+            }
+            _ => false,
+        };
+        if halt {
+            self.halted
+                .lock()
+                .expect("not poisoned")
+                .get_or_insert_with(|| failure.clone());
+        }
+    }
+
+    fn note_answer(&self) {
+        self.unreachable.store(0, Ordering::SeqCst);
+    }
 }
 
 /// What a dry run shows: the requests a bulk operation would send, and the
@@ -254,8 +306,7 @@ impl<I> Stream for Batcher<I> {
 }
 
 async fn execute_unit<O: Operation>(
-    shared: Arc<Shared>,
-    computed_values: Option<bool>,
+    run: Arc<Run>,
     unit: Unit<O::Record>,
 ) -> Vec<Outcome<O::Output>> {
     let mut outcomes: Vec<Outcome<O::Output>> = unit
@@ -267,8 +318,8 @@ async fn execute_unit<O: Operation>(
         })
         .collect();
     if !unit.records.is_empty() {
-        let (indices, records) = unit.records.into_iter().unzip();
-        outcomes.extend(execute_batch::<O>(&shared, computed_values, indices, records).await);
+        let (indices, records): (Vec<usize>, Vec<O::Record>) = unit.records.into_iter().unzip();
+        outcomes.extend(execute_batch::<O>(&run, indices, records).await);
     }
     outcomes.sort_by_key(|outcome| outcome.index);
     outcomes
@@ -278,16 +329,20 @@ async fn execute_unit<O: Operation>(
 /// batch Copper refuses as too large is split in two and each half sent
 /// (Copper may lower its limit below the configured batch size).
 fn execute_batch<'a, O: Operation>(
-    shared: &'a Shared,
-    computed_values: Option<bool>,
+    run: &'a Run,
     mut indices: Vec<usize>,
     records: Vec<O::Record>,
 ) -> BoxFuture<'a, Vec<Outcome<O::Output>>> {
     Box::pin(async move {
+        if let Some(cause) = run.halted() {
+            let failure = Arc::new(RequestFailure::new(Error::Halted(cause), 0, false, false));
+            return not_applied(indices, &failure);
+        }
         let sent_ids: Vec<Option<i64>> = records.iter().map(O::sent_id).collect();
         let body = O::body(records);
-        match send::<O>(shared, computed_values, &body, indices.len()).await {
+        match send::<O>(run, &body, indices.len()).await {
             Sent::Items { items, attempts } => {
+                run.note_answer();
                 match_items::<O>(indices, &sent_ids, items, attempts)
             }
             Sent::TooLarge(_) if indices.len() > 1 => {
@@ -299,30 +354,33 @@ fn execute_batch<'a, O: Operation>(
                     batch_size = indices.len() + second_indices.len(),
                     "copper refused the batch as too large; sending it in two halves (lower the batch size)"
                 );
-                let mut outcomes =
-                    execute_batch::<O>(shared, computed_values, indices, first).await;
-                outcomes.extend(
-                    execute_batch::<O>(shared, computed_values, second_indices, second).await,
-                );
+                let mut outcomes = execute_batch::<O>(run, indices, first).await;
+                outcomes.extend(execute_batch::<O>(run, second_indices, second).await);
                 outcomes
             }
             Sent::TooLarge(failure) | Sent::Failed(failure) => {
                 let failure = Arc::new(failure);
-                let unknown = failure.may_have_been_applied();
-                indices
-                    .into_iter()
-                    .map(|index| Outcome {
-                        index,
-                        result: if unknown {
-                            RecordResult::Unknown(failure.clone())
-                        } else {
-                            RecordResult::NotApplied(failure.clone())
-                        },
-                    })
-                    .collect()
+                run.note_failure(&failure);
+                not_applied(indices, &failure)
             }
         }
     })
+}
+
+/// The outcomes of records whose request failed: unknown when Copper may
+/// have applied it, not applied otherwise.
+fn not_applied<T>(indices: Vec<usize>, failure: &Arc<RequestFailure>) -> Vec<Outcome<T>> {
+    indices
+        .into_iter()
+        .map(|index| Outcome {
+            index,
+            result: if failure.may_have_been_applied() {
+                RecordResult::Unknown(failure.clone())
+            } else {
+                RecordResult::NotApplied(failure.clone())
+            },
+        })
+        .collect()
 }
 
 enum Sent<T, F> {
@@ -336,11 +394,11 @@ enum Sent<T, F> {
 
 /// Sends a batch until Copper answers 200 or the retry policy gives up.
 async fn send<O: Operation>(
-    shared: &Shared,
-    computed_values: Option<bool>,
+    run: &Run,
     body: &O::Body,
     batch_size: usize,
 ) -> Sent<O::Output, O::Failure> {
+    let shared = &*run.shared;
     let policy = shared.config.retry();
     let started = tokio::time::Instant::now();
     let mut reached = false;
@@ -357,15 +415,14 @@ async fn send<O: Operation>(
             duration_ms = field::Empty,
             rate_limit_wait_ms = field::Empty,
         );
-        let result = O::send(&shared.raw, computed_values, body)
+        let result = O::send(&shared.raw, run.computed_values, body)
             .instrument(span.clone())
             .await;
         let (error, failure) = match result {
             Ok(response) => {
-                return Sent::Items {
-                    items: response.into_inner(),
-                    attempts,
-                };
+                let items = response.into_inner();
+                span.in_scope(|| tracing::info!(items = items.len(), "answered"));
+                return Sent::Items { items, attempts };
             }
             Err(error) => classify(shared, error).await,
         };

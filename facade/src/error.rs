@@ -1,5 +1,6 @@
 //! What can go wrong with a request, and with one record.
 
+use std::sync::Arc;
 use std::time::Duration;
 
 use serde_json::Value;
@@ -110,6 +111,11 @@ pub enum Error {
     /// The request could not be built.
     #[error("the request could not be built: {0}")]
     Request(String),
+    /// The record was not sent: an earlier request of the same run failed
+    /// in a way every request would (credentials refused, the endpoint not
+    /// allowed, the server unreachable).
+    #[error("not sent, because an earlier request failed the same way: {0}")]
+    Halted(Arc<RequestFailure>),
 }
 
 fn suffix(message: &Option<String>) -> String {
@@ -125,7 +131,10 @@ fn retry_after_text(retry_after: &Option<Duration>) -> String {
 impl Error {
     /// Whether the request may have reached Copper.
     pub fn may_have_reached_copper(&self) -> bool {
-        !matches!(self, Error::Connect(_) | Error::Request(_))
+        !matches!(
+            self,
+            Error::Connect(_) | Error::Request(_) | Error::Halted(_)
+        )
     }
 
     /// Whether Copper may have applied the record (or request): false only
@@ -139,7 +148,8 @@ impl Error {
             | Error::RateLimited { .. }
             | Error::Redirected { .. }
             | Error::Connect(_)
-            | Error::Request(_) => false,
+            | Error::Request(_)
+            | Error::Halted(_) => false,
             Error::Server { .. }
             | Error::UnexpectedStatus { .. }
             | Error::Timeout(_)

@@ -225,7 +225,7 @@ async fn updates_that_keep_failing_end_as_unknown_within_the_budget() {
 }
 
 #[tokio::test(start_paused = true)]
-async fn refusals_are_not_retried_and_nothing_is_applied() {
+async fn refused_credentials_stop_the_run_and_nothing_is_applied() {
     let fake = FakeCopper::start(|_, _| {
         Reply::Status(
             401,
@@ -234,20 +234,68 @@ async fn refusals_are_not_retried_and_nothing_is_applied() {
         )
     })
     .await;
-    let copper = client(config(&fake));
-    let report = copper.people().bulk_update(updates(1..13)).report().await;
-    assert_eq!(report.not_applied.len(), 12);
+    let copper = client(config(&fake).with_concurrency(2).unwrap());
+    let report = copper.people().bulk_update(updates(1..501)).report().await;
+    assert_eq!(report.not_applied.len(), 500);
     let failure = &report.not_applied[0].1;
     assert!(matches!(failure.error(), Error::Unauthorized { .. }));
     assert!(!failure.may_have_been_applied());
+    assert_eq!(failure.attempts(), 1, "a refusal is not retried");
     // A server that echoes the token does not get it into our messages.
     let text = failure.to_string();
     assert!(text.contains("bad key <redacted>"), "{text}");
     assert!(!text.contains(TOKEN));
-    assert_eq!(
-        fake.received().len(),
-        2,
-        "one request per batch, none retried"
+    // The credentials will not work for the next batch either: the rest of
+    // the run is not sent, and says why.
+    assert!(
+        fake.received().len() <= 3,
+        "{} requests",
+        fake.received().len()
+    );
+    let (_, last) = report.not_applied.last().unwrap();
+    assert!(
+        matches!(last.error(), Error::Halted(cause) if matches!(cause.error(), Error::Unauthorized { .. }))
+    );
+    assert_eq!(last.attempts(), 0);
+}
+
+#[tokio::test(start_paused = true)]
+async fn an_unreachable_server_stops_the_run_after_a_few_batches() {
+    // A port nobody listens on.
+    let port = std::net::TcpListener::bind("127.0.0.1:0")
+        .unwrap()
+        .local_addr()
+        .unwrap()
+        .port();
+    let config = Config::new(TOKEN, "me@example.com")
+        .unwrap()
+        .with_base_url(&format!("http://127.0.0.1:{port}"))
+        .unwrap()
+        .with_concurrency(2)
+        .unwrap();
+    let report = client(config)
+        .people()
+        .bulk_update(updates(1..1001))
+        .report()
+        .await;
+    assert_eq!(report.not_applied.len(), 1000);
+    let tried: Vec<u32> = report
+        .not_applied
+        .chunks(10)
+        .map(|batch| batch[0].1.attempts())
+        .filter(|attempts| *attempts > 0)
+        .collect();
+    assert!(tried.len() <= 4, "{} batches were tried", tried.len());
+    assert!(
+        tried
+            .iter()
+            .all(|attempts| *attempts == RetryPolicy::standard().max_attempts())
+    );
+    assert!(
+        report
+            .not_applied
+            .iter()
+            .all(|(_, f)| !f.may_have_reached_copper())
     );
 }
 
@@ -469,11 +517,15 @@ fn the_token_is_absent_from_debug_output() {
     }
 }
 
-#[tokio::test(start_paused = true)]
-async fn the_token_is_absent_from_tracing_output() {
+/// Everything every test of this binary logs, at every level: one global
+/// subscriber, because tracing caches per callsite whether anyone listens,
+/// and a subscriber scoped to one test's thread loses that race against
+/// the tests running beside it.
+fn captured_tracing() -> &'static Arc<std::sync::Mutex<Vec<u8>>> {
     use std::io::Write;
+    use std::sync::OnceLock;
 
-    #[derive(Clone, Default)]
+    #[derive(Clone)]
     struct Capture(Arc<std::sync::Mutex<Vec<u8>>>);
     impl Write for Capture {
         fn write(&mut self, buf: &[u8]) -> std::io::Result<usize> {
@@ -484,15 +536,24 @@ async fn the_token_is_absent_from_tracing_output() {
             Ok(())
         }
     }
-    let capture = Capture::default();
-    let writer = capture.clone();
-    let subscriber = tracing_subscriber::fmt()
-        .with_max_level(tracing::Level::TRACE)
-        .with_span_events(tracing_subscriber::fmt::format::FmtSpan::CLOSE)
-        .with_writer(move || writer.clone())
-        .finish();
-    let _guard = tracing::subscriber::set_default(subscriber);
+    static CAPTURED: OnceLock<Arc<std::sync::Mutex<Vec<u8>>>> = OnceLock::new();
+    CAPTURED.get_or_init(|| {
+        let buffer = Arc::new(std::sync::Mutex::new(Vec::new()));
+        let writer = Capture(buffer.clone());
+        let subscriber = tracing_subscriber::fmt()
+            .with_max_level(tracing::Level::TRACE)
+            .with_span_events(tracing_subscriber::fmt::format::FmtSpan::CLOSE)
+            .with_ansi(false)
+            .with_writer(move || writer.clone())
+            .finish();
+        tracing::subscriber::set_global_default(subscriber).unwrap();
+        buffer
+    })
+}
 
+#[tokio::test(start_paused = true)]
+async fn the_token_is_absent_from_tracing_output() {
+    let captured = captured_tracing();
     let fake = FakeCopper::start(|n, _| match n {
         0 => Reply::Status(
             503,
@@ -506,7 +567,7 @@ async fn the_token_is_absent_from_tracing_output() {
     let report = copper.people().bulk_update(updates(1..3)).report().await;
     assert!(report.all_applied());
 
-    let output = String::from_utf8(capture.0.lock().unwrap().clone()).unwrap();
+    let output = String::from_utf8_lossy(&captured.lock().unwrap()).into_owned();
     assert!(output.contains("copper_request"), "{output}");
     assert!(
         output.contains("operation=\"people_bulk_update\""),
