@@ -1,0 +1,311 @@
+//! `copper-bulk`: send a file of changes to Copper's bulk endpoints, with
+//! one outcome line per input record. See `copper-bulk --help`.
+
+mod csv_records;
+mod input;
+mod output;
+mod run;
+
+use std::io::{BufWriter, Write};
+use std::path::PathBuf;
+use std::process::ExitCode;
+use std::time::Duration;
+
+use clap::{Args, Parser, Subcommand};
+use copper_bulk::ops::{self, Operation};
+use copper_bulk::{Config, Copper, RateLimit};
+use copper_bulk_sandbox::{Sandbox, SandboxConfig};
+
+use crate::input::{Format, InputRecord, Source};
+use crate::output::Summary;
+
+/// Sends NDJSON or CSV records to Copper CRM's bulk endpoints and writes one
+/// NDJSON line per input record saying what became of it.
+///
+/// Credentials come from COPPER_API_TOKEN (or --token-file) and
+/// COPPER_USER_EMAIL (or --email); the base URL from --base-url or
+/// COPPER_BASE_URL. With --sandbox, a local sandbox is started and no
+/// credentials are needed.
+///
+/// Exit status: 0 when every record was applied, 1 when some were rejected,
+/// invalid, unknown or not sent (the output is still complete), 2 for usage
+/// or configuration errors.
+#[derive(Debug, Parser)]
+#[command(name = "copper-bulk", version, max_term_width = 100)]
+struct Cli {
+    #[command(flatten)]
+    options: Options,
+    #[command(subcommand)]
+    command: Command,
+}
+
+#[derive(Debug, Args)]
+struct Options {
+    /// Start an embedded sandbox and send to it instead of Copper.
+    #[arg(long, global = true)]
+    sandbox: bool,
+    /// Where Copper's API is [env: COPPER_BASE_URL] [default: the public API].
+    #[arg(long, global = true, value_name = "URL")]
+    base_url: Option<String>,
+    /// The e-mail of the token's owner [env: COPPER_USER_EMAIL].
+    #[arg(long, global = true)]
+    email: Option<String>,
+    /// A file holding the access token (otherwise COPPER_API_TOKEN).
+    #[arg(long, global = true, value_name = "FILE")]
+    token_file: Option<PathBuf>,
+    /// Check the records and show the requests, without sending anything.
+    #[arg(long, global = true)]
+    dry_run: bool,
+    /// Bulk requests per second; 0 turns client-side rate limiting off.
+    #[arg(long, global = true, value_name = "N", default_value_t = 3)]
+    rate: u32,
+    /// Records per request.
+    #[arg(long, global = true, value_name = "N", default_value_t = Config::DEFAULT_BATCH_SIZE)]
+    batch_size: usize,
+    /// Requests in flight at once.
+    #[arg(long, global = true, value_name = "N", default_value_t = Config::DEFAULT_CONCURRENCY)]
+    concurrency: usize,
+    /// No progress bar.
+    #[arg(long, short, global = true)]
+    quiet: bool,
+    /// Log requests and retries on standard error (-v: retries, -vv: every request).
+    #[arg(long, short, global = true, action = clap::ArgAction::Count)]
+    verbose: u8,
+}
+
+#[derive(Debug, Subcommand)]
+enum Command {
+    /// Bulk operations on people.
+    People {
+        #[command(subcommand)]
+        action: Action,
+    },
+    /// Run the sandbox server until interrupted, for pointing other code at.
+    Sandbox(SandboxArgs),
+}
+
+#[derive(Debug, Subcommand)]
+enum Action {
+    /// Update existing records: each names its record by `id` and carries
+    /// only the fields to change (`null` clears a field).
+    Update(Io),
+    /// Create records.
+    Create(Io),
+}
+
+#[derive(Debug, Args)]
+struct Io {
+    /// The records: a file, or `-` for standard input.
+    #[arg(long, short, value_name = "FILE")]
+    input: String,
+    /// How the records are written.
+    #[arg(long, value_enum, default_value_t = Format::Ndjson)]
+    format: Format,
+    /// Where the outcome lines go (default: standard output).
+    #[arg(long, short, value_name = "FILE")]
+    output: Option<PathBuf>,
+}
+
+#[derive(Debug, Args)]
+struct SandboxArgs {
+    /// The port on 127.0.0.1 to listen on (0 picks a free one).
+    #[arg(long, default_value_t = 8080)]
+    port: u16,
+    /// Accept any number of requests per second.
+    #[arg(long)]
+    no_rate_limit: bool,
+    /// How many people to seed, with ids 1 to N.
+    #[arg(long, default_value_t = 100)]
+    people: usize,
+    /// The seed of the seeded people.
+    #[arg(long, default_value_t = 42)]
+    seed: u64,
+    /// Milliseconds to wait before answering each request.
+    #[arg(long, default_value_t = 0)]
+    latency_ms: u64,
+}
+
+/// A usage or configuration error: exit status 2.
+struct Usage(String);
+
+impl<E: std::fmt::Display> From<E> for Usage {
+    fn from(error: E) -> Self {
+        Usage(error.to_string())
+    }
+}
+
+fn main() -> ExitCode {
+    let cli = Cli::parse();
+    if cli.options.verbose > 0 {
+        let level = match cli.options.verbose {
+            1 => tracing_subscriber::filter::LevelFilter::WARN,
+            2 => tracing_subscriber::filter::LevelFilter::INFO,
+            _ => tracing_subscriber::filter::LevelFilter::DEBUG,
+        };
+        tracing_subscriber::fmt()
+            .with_writer(std::io::stderr)
+            .with_max_level(level)
+            .init();
+    }
+    let runtime = match tokio::runtime::Runtime::new() {
+        Ok(runtime) => runtime,
+        Err(error) => {
+            eprintln!("copper-bulk: cannot start: {error}");
+            return ExitCode::from(2);
+        }
+    };
+    match runtime.block_on(run(cli)) {
+        Ok(code) => code,
+        Err(Usage(message)) => {
+            eprintln!("copper-bulk: {message}");
+            ExitCode::from(2)
+        }
+    }
+}
+
+async fn run(cli: Cli) -> Result<ExitCode, Usage> {
+    match cli.command {
+        Command::Sandbox(args) => serve_sandbox(args).await,
+        Command::People { action } => match action {
+            Action::Update(io) => bulk::<ops::PeopleUpdate>(&cli.options, &io).await,
+            Action::Create(io) => bulk::<ops::PeopleCreate>(&cli.options, &io).await,
+        },
+    }
+}
+
+/// Runs operation `O` over the input named by `io`.
+async fn bulk<O>(options: &Options, io: &Io) -> Result<ExitCode, Usage>
+where
+    O: Operation,
+    O::Record: InputRecord,
+{
+    let source = Source::from_arg(&io.input);
+    let records = input::read::<O::Record>(&source, io.format)?;
+    let mut out: Box<dyn Write> = match &io.output {
+        Some(path) => Box::new(BufWriter::new(
+            std::fs::File::create(path)
+                .map_err(|e| format!("cannot create {}: {e}", path.display()))?,
+        )),
+        None => Box::new(BufWriter::new(std::io::stdout().lock())),
+    };
+    let mut summary = Summary::start(source.count_lines(), options.quiet);
+
+    if options.dry_run {
+        if options.batch_size == 0 {
+            return Err(Usage("the batch size must be at least 1".into()));
+        }
+        let batches = run::dry_run::<O>(records, options.batch_size, &mut out, &mut summary)
+            .await
+            .map_err(|e| format!("cannot write the output: {e}"))?;
+        let invalid = summary.count("invalid");
+        summary.clear();
+        eprintln!(
+            "copper-bulk: dry run: {} records, {invalid} invalid, {batches} requests of up to {} records; nothing was sent",
+            summary.count("valid") + invalid,
+            options.batch_size,
+        );
+        return Ok(if invalid == 0 {
+            ExitCode::SUCCESS
+        } else {
+            ExitCode::from(1)
+        });
+    }
+
+    // The sandbox lives until the records are sent.
+    let (config, _sandbox) = config(options).await?;
+    let copper = Copper::new(config)?;
+    run::send::<O>(&copper, records, &mut out, &mut summary)
+        .await
+        .map_err(|e| format!("cannot write the output: {e}"))?;
+    let applied = match O::KIND {
+        ops::Kind::Update => "updated",
+        ops::Kind::Create => "created",
+    };
+    eprintln!("copper-bulk: {}", summary.finish(applied));
+    Ok(if summary.all_applied() {
+        ExitCode::SUCCESS
+    } else {
+        ExitCode::from(1)
+    })
+}
+
+/// The client settings from the options and the environment, and the
+/// embedded sandbox when asked for.
+async fn config(options: &Options) -> Result<(Config, Option<Sandbox>), Usage> {
+    let (config, sandbox) = if options.sandbox {
+        let limit = (options.rate > 0).then(|| (options.rate, Duration::from_secs(1)));
+        let sandbox = Sandbox::start(
+            SandboxConfig::new()
+                .with_rate_limit(limit)
+                .with_applied_log(false),
+        )
+        .await
+        .map_err(|e| format!("cannot start the sandbox: {e}"))?;
+        let config = Config::new(sandbox.config().token(), sandbox.config().user_email())?
+            .with_base_url(sandbox.url())?;
+        (config, Some(sandbox))
+    } else {
+        let token = match &options.token_file {
+            Some(path) => std::fs::read_to_string(path)
+                .map_err(|e| format!("cannot read the token file {}: {e}", path.display()))?,
+            None => std::env::var("COPPER_API_TOKEN").map_err(
+                |_| "no access token: set COPPER_API_TOKEN or pass --token-file (or try --sandbox)",
+            )?,
+        };
+        let email = match &options.email {
+            Some(email) => email.clone(),
+            None => std::env::var("COPPER_USER_EMAIL")
+                .map_err(|_| "no user e-mail: set COPPER_USER_EMAIL or pass --email")?,
+        };
+        let mut config = Config::new(token.trim(), &email)?;
+        if let Some(url) = options
+            .base_url
+            .clone()
+            .or_else(|| std::env::var("COPPER_BASE_URL").ok())
+        {
+            config = config.with_base_url(&url)?;
+        }
+        (config, None)
+    };
+    let limits = if options.rate == 0 {
+        Vec::new()
+    } else {
+        vec![
+            RateLimit::per_second(options.rate),
+            RateLimit::per_minute(180),
+        ]
+    };
+    let config = config
+        .with_rate_limits(limits)
+        .with_batch_size(options.batch_size)?
+        .with_concurrency(options.concurrency)?;
+    Ok((config, sandbox))
+}
+
+async fn serve_sandbox(args: SandboxArgs) -> Result<ExitCode, Usage> {
+    let limit = (!args.no_rate_limit).then(|| (3, Duration::from_secs(1)));
+    let config = SandboxConfig::new()
+        .with_rate_limit(limit)
+        .with_seed(args.seed, args.people)
+        .with_latency(Duration::from_millis(args.latency_ms))
+        .with_applied_log(false);
+    let sandbox = Sandbox::bind(config, ("127.0.0.1", args.port))
+        .await
+        .map_err(|e| format!("cannot listen on 127.0.0.1:{}: {e}", args.port))?;
+    // The sandbox's own credentials guard nothing but the sandbox. Whoever
+    // started it may stop reading its output; that must not stop it.
+    let mut out = std::io::stdout();
+    let _ = writeln!(out, "copper-bulk sandbox listening on {}", sandbox.url());
+    let _ = writeln!(
+        out,
+        "try: COPPER_BASE_URL={} COPPER_API_TOKEN={} COPPER_USER_EMAIL={} copper-bulk people update --input FILE",
+        sandbox.url(),
+        sandbox.config().token(),
+        sandbox.config().user_email()
+    );
+    let _ = out.flush();
+    tokio::signal::ctrl_c()
+        .await
+        .map_err(|e| format!("cannot wait for Ctrl-C: {e}"))?;
+    Ok(ExitCode::SUCCESS)
+}

@@ -1,0 +1,159 @@
+//! The outcome lines, the progress bar and the summary.
+
+use std::collections::BTreeMap;
+use std::io::{IsTerminal, Write};
+use std::time::{Duration, Instant};
+
+use copper_bulk::ops::Kind;
+use copper_bulk::{Outcome, RecordResult};
+use indicatif::{ProgressBar, ProgressDrawTarget, ProgressStyle};
+use serde::Serialize;
+
+/// One line of output: what became of one input record.
+#[derive(Debug, Serialize)]
+pub struct Line<'a> {
+    /// The record's position in the input, from 0.
+    pub index: usize,
+    /// `updated`, `created`, `rejected`, `invalid`, `unknown` or `not_sent`.
+    pub outcome: &'static str,
+    /// The person's id: the one Copper returned, or the one the update sent.
+    pub id: Option<i64>,
+    /// Copper's error codes per field, for a rejected record.
+    pub errors: Option<&'a BTreeMap<String, Vec<String>>>,
+    /// What went wrong, in words.
+    pub message: Option<String>,
+}
+
+/// The line for `outcome`; `sent_id` is the id the record named, if any.
+pub fn line<T>(
+    outcome: &Outcome<T>,
+    kind: Kind,
+    sent_id: Option<i64>,
+    returned_id: impl Fn(&T) -> i64,
+) -> Line<'_> {
+    let (name, id, errors, message) = match &outcome.result {
+        RecordResult::Applied(record) => {
+            let name = match kind {
+                Kind::Update => "updated",
+                Kind::Create => "created",
+            };
+            (name, Some(returned_id(record)), None, None)
+        }
+        RecordResult::Rejected(rejection) => (
+            "rejected",
+            rejection.id.or(sent_id),
+            (!rejection.errors.is_empty()).then_some(&rejection.errors),
+            rejection.message.clone(),
+        ),
+        RecordResult::Invalid(invalid) => ("invalid", sent_id, None, Some(invalid.to_string())),
+        RecordResult::NotApplied(failure) => ("not_sent", sent_id, None, Some(failure.to_string())),
+        RecordResult::Unknown(failure) => ("unknown", sent_id, None, Some(failure.to_string())),
+        _ => (
+            "unknown",
+            sent_id,
+            None,
+            Some("an outcome this tool does not know".to_owned()),
+        ),
+    };
+    Line {
+        index: outcome.index,
+        outcome: name,
+        id,
+        errors,
+        message,
+    }
+}
+
+/// The outcomes other than applied, in the order the summary lists them.
+const NOT_APPLIED: [&str; 4] = ["rejected", "invalid", "unknown", "not_sent"];
+
+/// Counts of outcomes, and the time they took.
+#[derive(Debug)]
+pub struct Summary {
+    started: Instant,
+    counts: BTreeMap<&'static str, u64>,
+    progress: ProgressBar,
+}
+
+impl Summary {
+    /// Starts counting; shows a progress bar on standard error when it is a
+    /// terminal and `quiet` is off. `total` is the most records there can
+    /// be, when known.
+    pub fn start(total: Option<u64>, quiet: bool) -> Self {
+        let progress = if quiet || !std::io::stderr().is_terminal() {
+            ProgressBar::hidden()
+        } else {
+            let bar = match total {
+                Some(total) => {
+                    ProgressBar::with_draw_target(Some(total), ProgressDrawTarget::stderr())
+                        .with_style(
+                            ProgressStyle::with_template(
+                                "{bar:40} {pos}/{len} records, {per_sec}, {eta} left",
+                            )
+                            .expect("a valid template"),
+                        )
+                }
+                None => ProgressBar::with_draw_target(None, ProgressDrawTarget::stderr())
+                    .with_style(
+                        ProgressStyle::with_template("{spinner} {pos} records, {per_sec}")
+                            .expect("a valid template"),
+                    ),
+            };
+            bar.enable_steady_tick(Duration::from_millis(200));
+            bar
+        };
+        Summary {
+            started: Instant::now(),
+            counts: BTreeMap::new(),
+            progress,
+        }
+    }
+
+    /// Counts one outcome.
+    pub fn add(&mut self, outcome: &'static str) {
+        *self.counts.entry(outcome).or_insert(0) += 1;
+        self.progress.inc(1);
+    }
+
+    /// How many outcomes named `outcome` were counted.
+    pub fn count(&self, outcome: &str) -> u64 {
+        self.counts.get(outcome).copied().unwrap_or(0)
+    }
+
+    /// Whether every record was applied.
+    pub fn all_applied(&self) -> bool {
+        self.counts
+            .iter()
+            .all(|(outcome, _)| matches!(*outcome, "updated" | "created"))
+    }
+
+    /// Ends the progress bar and returns the one-line summary; `applied`
+    /// names applied records (`updated` or `created`).
+    pub fn finish(&self, applied: &'static str) -> String {
+        self.progress.finish_and_clear();
+        let total: u64 = self.counts.values().sum();
+        let elapsed = self.started.elapsed();
+        let rate = total as f64 / elapsed.as_secs_f64().max(1e-9);
+        let counts: Vec<String> = std::iter::once(applied)
+            .chain(NOT_APPLIED)
+            .map(|name| format!("{} {name}", self.count(name)))
+            .collect();
+        format!(
+            "{total} record{}: {} in {:.1} s ({rate:.1} records/s)",
+            if total == 1 { "" } else { "s" },
+            counts.join(", "),
+            elapsed.as_secs_f64()
+        )
+    }
+
+    /// Ends the progress bar.
+    pub fn clear(&self) {
+        self.progress.finish_and_clear();
+    }
+}
+
+/// Writes one JSON value as a line.
+pub fn write_line(out: &mut dyn Write, value: &impl Serialize) -> std::io::Result<()> {
+    serde_json::to_writer(&mut *out, value)?;
+    out.write_all(b"\n")
+}

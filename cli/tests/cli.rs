@@ -1,0 +1,366 @@
+//! The `copper-bulk` binary, end to end, against the sandbox.
+
+use std::io::Write;
+use std::process::{Command, Output, Stdio};
+
+use copper_bulk_sandbox::{Sandbox, SandboxConfig};
+use serde_json::Value;
+
+const TOKEN: &str = "cli-tok-5e2d9a-secret";
+
+fn bin() -> Command {
+    let mut command = Command::new(env!("CARGO_BIN_EXE_copper-bulk"));
+    for var in ["COPPER_API_TOKEN", "COPPER_USER_EMAIL", "COPPER_BASE_URL"] {
+        command.env_remove(var);
+    }
+    command
+}
+
+fn example(name: &str) -> String {
+    format!("{}/../examples/{name}", env!("CARGO_MANIFEST_DIR"))
+}
+
+/// A sandbox on a runtime of its own, for the binary to talk to.
+struct Server {
+    sandbox: Sandbox,
+    _runtime: tokio::runtime::Runtime,
+}
+
+fn server(token: &str) -> Server {
+    let runtime = tokio::runtime::Runtime::new().unwrap();
+    let config = SandboxConfig::new()
+        .with_credentials(token, "me@example.com")
+        .with_rate_limit(None);
+    let sandbox = runtime.block_on(Sandbox::start(config)).unwrap();
+    Server {
+        sandbox,
+        _runtime: runtime,
+    }
+}
+
+fn lines(output: &Output) -> Vec<Value> {
+    String::from_utf8(output.stdout.clone())
+        .unwrap()
+        .lines()
+        .map(|line| serde_json::from_str(line).unwrap())
+        .collect()
+}
+
+fn outcomes(output: &Output) -> Vec<String> {
+    lines(output)
+        .iter()
+        .map(|line| line["outcome"].as_str().unwrap().to_owned())
+        .collect()
+}
+
+fn stderr(output: &Output) -> String {
+    String::from_utf8(output.stderr.clone()).unwrap()
+}
+
+fn run_with_stdin(command: &mut Command, input: &str) -> Output {
+    let mut child = command
+        .stdin(Stdio::piped())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap();
+    child
+        .stdin
+        .take()
+        .unwrap()
+        .write_all(input.as_bytes())
+        .unwrap();
+    child.wait_with_output().unwrap()
+}
+
+#[test]
+fn the_readme_example_shows_updated_rejected_and_invalid_outcomes() {
+    let output = bin()
+        .args(["--sandbox", "people", "update", "--input"])
+        .arg(example("people.ndjson"))
+        .output()
+        .unwrap();
+    assert_eq!(output.status.code(), Some(1), "{}", stderr(&output));
+    assert_eq!(
+        outcomes(&output),
+        [
+            "updated", "updated", "rejected", "updated", "rejected", "invalid", "rejected",
+            "updated"
+        ]
+    );
+    let lines = lines(&output);
+    for (i, line) in lines.iter().enumerate() {
+        assert_eq!(line["index"], i);
+        let keys: Vec<&String> = line.as_object().unwrap().keys().collect();
+        assert_eq!(keys.len(), 5, "{line}");
+    }
+    assert_eq!(
+        lines[2]["errors"],
+        serde_json::json!({"emails": ["invalid"]})
+    );
+    assert_eq!(lines[4]["message"], "Resource not found");
+    assert_eq!(lines[5]["message"], "line 6: unknown field `titel`");
+    assert!(
+        stderr(&output)
+            .contains("8 records: 4 updated, 3 rejected, 1 invalid, 0 unknown, 0 not_sent")
+    );
+}
+
+#[test]
+fn creates_report_the_new_ids() {
+    let output = bin()
+        .args(["--sandbox", "people", "create", "--input"])
+        .arg(example("new-people.ndjson"))
+        .output()
+        .unwrap();
+    assert_eq!(
+        outcomes(&output),
+        ["created", "rejected", "created", "rejected"]
+    );
+    let lines = lines(&output);
+    assert_eq!(
+        (lines[0]["id"].clone(), lines[2]["id"].clone()),
+        (101.into(), 102.into())
+    );
+    assert_eq!(lines[1]["id"], Value::Null);
+}
+
+#[test]
+fn every_record_applied_exits_0() {
+    let output = run_with_stdin(
+        bin().args(["--sandbox", "people", "update", "--input", "-"]),
+        "{\"id\": 1, \"title\": \"CTO\"}\n\n{\"id\": 2, \"tags\": []}\n",
+    );
+    assert_eq!(output.status.code(), Some(0), "{}", stderr(&output));
+    assert_eq!(outcomes(&output), ["updated", "updated"]);
+}
+
+#[test]
+fn csv_input_with_a_bad_row() {
+    let output = bin()
+        .args([
+            "--sandbox",
+            "people",
+            "update",
+            "--format",
+            "csv",
+            "--input",
+        ])
+        .arg(example("people.csv"))
+        .output()
+        .unwrap();
+    assert_eq!(output.status.code(), Some(1));
+    assert_eq!(
+        outcomes(&output),
+        ["updated", "rejected", "updated", "invalid"]
+    );
+    assert_eq!(
+        lines(&output)[3]["message"],
+        "line 5: `id` is `x9`, not a number"
+    );
+}
+
+#[test]
+fn csv_from_standard_input_creates() {
+    let output = run_with_stdin(
+        bin().args([
+            "--sandbox",
+            "people",
+            "create",
+            "--format",
+            "csv",
+            "--input",
+            "-",
+        ]),
+        "name,email,tags\nAda Lovelace,ada@example.com,a;b\n,nameless@example.com,\n",
+    );
+    assert_eq!(outcomes(&output), ["created", "invalid"]);
+    assert_eq!(
+        lines(&output)[1]["message"],
+        "line 3: `name` is empty; a create needs a name"
+    );
+}
+
+#[test]
+fn bad_lines_are_invalid_and_every_other_record_still_runs() {
+    let output = run_with_stdin(
+        bin().args(["--sandbox", "people", "update", "--input", "-"]),
+        "{\"id\": 1, \"title\": \"a\"}\nnot json\n[1]\n{\"id\": 0, \"title\": \"x\"}\n{\"id\": 3}\n{\"id\": 2, \"title\": \"b\"}\n",
+    );
+    assert_eq!(
+        outcomes(&output),
+        [
+            "updated", "invalid", "invalid", "invalid", "invalid", "updated"
+        ]
+    );
+    let messages: Vec<String> = lines(&output)
+        .iter()
+        .map(|line| line["message"].as_str().unwrap_or("").to_owned())
+        .collect();
+    assert!(
+        messages[1].starts_with("line 2: not JSON"),
+        "{}",
+        messages[1]
+    );
+    assert!(
+        messages[2].starts_with("line 3: expected a JSON object"),
+        "{}",
+        messages[2]
+    );
+    assert!(messages[3].contains("no valid id"), "{}", messages[3]);
+    assert!(messages[4].contains("changes no field"), "{}", messages[4]);
+}
+
+#[test]
+fn usage_and_configuration_errors_exit_2() {
+    for args in [
+        vec!["people", "update"],
+        vec!["people", "update", "--input", "x", "--bogus"],
+        vec!["people", "update", "--input", "/no/such/file"],
+        vec![
+            "--sandbox",
+            "--batch-size",
+            "0",
+            "people",
+            "update",
+            "--input",
+            "-",
+        ],
+        vec![
+            "--base-url",
+            "http://example.com",
+            "people",
+            "update",
+            "--input",
+            "-",
+        ],
+    ] {
+        let output = run_with_stdin(
+            bin()
+                .args(&args)
+                .env("COPPER_API_TOKEN", TOKEN)
+                .env("COPPER_USER_EMAIL", "me@example.com"),
+            "",
+        );
+        assert_eq!(
+            output.status.code(),
+            Some(2),
+            "{args:?}: {}",
+            stderr(&output)
+        );
+        assert!(output.stdout.is_empty(), "{args:?}");
+        assert!(!stderr(&output).contains(TOKEN));
+    }
+    // No credentials, and no sandbox.
+    let output = run_with_stdin(bin().args(["people", "update", "--input", "-"]), "");
+    assert_eq!(output.status.code(), Some(2));
+    assert!(stderr(&output).contains("COPPER_API_TOKEN"));
+    // A CSV header with a column the command does not take.
+    let output = run_with_stdin(
+        bin().args([
+            "--sandbox",
+            "people",
+            "update",
+            "--format",
+            "csv",
+            "--input",
+            "-",
+        ]),
+        "id,titel\n1,x\n",
+    );
+    assert_eq!(output.status.code(), Some(2));
+    assert!(stderr(&output).contains("`titel`"));
+}
+
+#[test]
+fn a_dry_run_shows_the_batches_and_sends_nothing() {
+    let server = server(TOKEN);
+    let output = bin()
+        .args([
+            "--dry-run",
+            "--batch-size",
+            "3",
+            "people",
+            "update",
+            "--input",
+        ])
+        .arg(example("people.ndjson"))
+        .env("COPPER_BASE_URL", server.sandbox.url())
+        .env("COPPER_API_TOKEN", TOKEN)
+        .env("COPPER_USER_EMAIL", "me@example.com")
+        .output()
+        .unwrap();
+    assert_eq!(output.status.code(), Some(1), "one record is invalid");
+    let lines = lines(&output);
+    let batches: Vec<&Value> = lines.iter().filter(|l| l.get("batch").is_some()).collect();
+    assert_eq!(batches.len(), 3);
+    assert_eq!(batches[0]["indices"], serde_json::json!([0, 1, 2]));
+    assert_eq!(batches[0]["request"]["people"][0]["id"], 1);
+    assert!(lines.iter().any(|l| l["outcome"] == "invalid"));
+    assert_eq!(server.sandbox.stats().requests(), 0);
+    assert!(stderr(&output).contains("nothing was sent"));
+}
+
+#[test]
+fn the_token_is_never_printed() {
+    let server = server(TOKEN);
+    let dir = tempfile::tempdir().unwrap();
+    let token_file = dir.path().join("token");
+    std::fs::write(&token_file, format!("{TOKEN}\n")).unwrap();
+    let out_file = dir.path().join("out.ndjson");
+
+    // Accepted, with every log line on.
+    let output = bin()
+        .args(["-vvv", "--token-file"])
+        .arg(&token_file)
+        .args([
+            "--email",
+            "me@example.com",
+            "--base-url",
+            server.sandbox.url(),
+        ])
+        .args(["people", "update", "--output"])
+        .arg(&out_file)
+        .arg("--input")
+        .arg(example("people.ndjson"))
+        .output()
+        .unwrap();
+    assert_eq!(output.status.code(), Some(1), "{}", stderr(&output));
+    assert!(output.stdout.is_empty(), "the output went to the file");
+    let written = std::fs::read_to_string(&out_file).unwrap();
+    assert_eq!(written.lines().count(), 8);
+    assert!(
+        stderr(&output).contains("copper_request"),
+        "{}",
+        stderr(&output)
+    );
+    for text in [written, stderr(&output)] {
+        assert!(!text.contains(TOKEN), "{text}");
+    }
+
+    // Refused: every record is reported not sent, and the token is not shown.
+    let output = bin()
+        .args([
+            "-vvv",
+            "--base-url",
+            server.sandbox.url(),
+            "people",
+            "update",
+            "--input",
+        ])
+        .arg(example("people.ndjson"))
+        .env("COPPER_API_TOKEN", "wrong-tok-123456")
+        .env("COPPER_USER_EMAIL", "me@example.com")
+        .output()
+        .unwrap();
+    assert_eq!(output.status.code(), Some(1));
+    let outcomes = outcomes(&output);
+    assert_eq!(outcomes.iter().filter(|o| *o == "not_sent").count(), 7);
+    let text = format!(
+        "{}{}",
+        String::from_utf8_lossy(&output.stdout),
+        stderr(&output)
+    );
+    assert!(text.contains("HTTP 401"), "{text}");
+    assert!(!text.contains("wrong-tok-123456"), "{text}");
+}
