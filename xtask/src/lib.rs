@@ -1,6 +1,7 @@
 //! copper-bulk's development tasks, as a library so that ordinary tests can
 //! run them too.
 
+pub mod bench;
 pub mod ci;
 pub mod regen;
 

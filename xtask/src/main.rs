@@ -22,6 +22,9 @@ enum Task {
     },
     /// Run every check and test the project has (what CI runs).
     Test,
+    /// Measure the command-line tool's peak memory and speed on 100,000 and
+    /// 1,000,000 records sent to a local sandbox.
+    BenchMemory,
 }
 
 fn main() -> ExitCode {
@@ -29,6 +32,7 @@ fn main() -> ExitCode {
     let result = match cli.task {
         Task::Regen { check } => run_regen(check),
         Task::Test => xtask::ci::test(&workspace_root()).map(|()| ExitCode::SUCCESS),
+        Task::BenchMemory => xtask::bench::memory(&workspace_root()).map(|()| ExitCode::SUCCESS),
     };
     match result {
         Ok(code) => code,
