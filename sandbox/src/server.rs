@@ -7,7 +7,7 @@ use std::time::{SystemTime, UNIX_EPOCH};
 use axum::Router;
 use axum::body::{Body, Bytes};
 use axum::extract::State as AxumState;
-use axum::http::{HeaderMap, StatusCode, header};
+use axum::http::{HeaderMap, StatusCode, Uri, header};
 use axum::response::{IntoResponse, Response};
 use axum::routing::post;
 use copper_bulk_raw::types::{ApiError, Person, PersonCreate, PersonUpdate, RequestSizeError};
@@ -118,10 +118,14 @@ impl Endpoint for Create {
 
 async fn bulk<E: Endpoint>(
     AxumState(state): AxumState<Arc<State>>,
+    uri: Uri,
     headers: HeaderMap,
     body: Bytes,
 ) -> Response {
-    let response = answer::<E>(&state, &headers, &body).await;
+    let response = match computed_values(uri.query()) {
+        Ok(computed) => answer::<E>(&state, &headers, &body, computed).await,
+        Err(refusal) => *refusal,
+    };
     state
         .stats
         .lock()
@@ -130,7 +134,45 @@ async fn bulk<E: Endpoint>(
     response
 }
 
-async fn answer<E: Endpoint>(state: &State, headers: &HeaderMap, body: &[u8]) -> Response {
+/// The `custom_field_computed_values` query flag: absent, `true` or `false`.
+fn computed_values(query: Option<&str>) -> Result<bool, Box<Response>> {
+    let mut flag = None;
+    for (name, value) in query
+        .unwrap_or("")
+        .split('&')
+        .filter_map(|pair| pair.split_once('='))
+    {
+        if name != "custom_field_computed_values" {
+            continue;
+        }
+        let value = match value {
+            "true" => true,
+            "false" => false,
+            other => {
+                return Err(Box::new(api_error(
+                    StatusCode::UNPROCESSABLE_ENTITY,
+                    &format!(
+                        "Invalid input: custom_field_computed_values is `{other}`, not true or false"
+                    ),
+                )));
+            }
+        };
+        if flag.replace(value).is_some() {
+            return Err(Box::new(api_error(
+                StatusCode::UNPROCESSABLE_ENTITY,
+                "Invalid input: custom_field_computed_values is given more than once",
+            )));
+        }
+    }
+    Ok(flag.unwrap_or(false))
+}
+
+async fn answer<E: Endpoint>(
+    state: &State,
+    headers: &HeaderMap,
+    body: &[u8],
+    computed_values: bool,
+) -> Response {
     if let Some(refusal) = authorize(&state.config, headers) {
         return refusal;
     }
@@ -174,7 +216,7 @@ async fn answer<E: Endpoint>(state: &State, headers: &HeaderMap, body: &[u8]) ->
                 let id = record.get("id").and_then(Value::as_i64);
                 match serde_path_to_error::deserialize::<_, E::Record>(record) {
                     Ok(record) => match E::apply(&mut store, record, now) {
-                        Ok(person) => as_copper_sends(&person),
+                        Ok(person) => as_copper_sends(&person, computed_values),
                         Err(failure) => serde_json::to_value(failure).expect("failures serialize"),
                     },
                     Err(error) => E::undecodable(id, field_of(error.path())),
@@ -310,11 +352,19 @@ static PERSON_FIELDS: LazyLock<Vec<(String, bool)>> = LazyLock::new(|| {
 });
 
 /// A person as Copper sends one: every field present, `null` when unset
-/// and `[]` for an empty list (the generated type leaves unset fields out).
-fn as_copper_sends(person: &Person) -> Value {
+/// and `[]` for an empty list (the generated type leaves unset fields out);
+/// with computed values asked for, each custom field's `computed_value` (a
+/// copy of its value: the sandbox has no dropdown labels).
+fn as_copper_sends(person: &Person, computed_values: bool) -> Value {
     let Value::Object(mut fields) = serde_json::to_value(person).expect("people serialize") else {
         unreachable!("a person serializes to an object")
     };
+    if computed_values && let Some(Value::Array(custom_fields)) = fields.get_mut("custom_fields") {
+        for field in custom_fields.iter_mut().filter_map(Value::as_object_mut) {
+            let value = field.get("value").cloned().unwrap_or(Value::Null);
+            field.insert("computed_value".to_owned(), value);
+        }
+    }
     for (name, is_list) in PERSON_FIELDS.iter() {
         fields
             .entry(name.clone())

@@ -251,3 +251,35 @@ async fn faults_that_refuse_apply_nothing_and_faults_after_applying_apply_everyt
         assert_eq!(status, 200, "{fault:?}");
     }
 }
+
+#[tokio::test]
+async fn the_computed_values_flag_is_checked_and_honoured() {
+    let sandbox = sandbox().await;
+    let body = json!({"people": [{"id": 1, "custom_fields": [{"custom_field_definition_id": 7, "value": [1, 2]}]}]});
+    let (status, items) = send(
+        &sandbox,
+        &format!("{UPDATE}?custom_field_computed_values=true"),
+        body.clone(),
+    )
+    .await;
+    assert_eq!(status, 200);
+    assert_eq!(
+        items[0]["custom_fields"],
+        json!([{"custom_field_definition_id": 7, "value": [1, 2], "computed_value": [1, 2]}])
+    );
+    let (_, items) = send(&sandbox, UPDATE, body.clone()).await;
+    assert!(items[0]["custom_fields"][0].get("computed_value").is_none());
+    for query in [
+        "?custom_field_computed_values=null",
+        "?custom_field_computed_values=true&custom_field_computed_values=false",
+    ] {
+        let (status, error) = send(&sandbox, &format!("{UPDATE}{query}"), body.clone()).await;
+        assert_eq!(status, 422, "{query}");
+        assert!(
+            error["message"]
+                .as_str()
+                .unwrap()
+                .contains("custom_field_computed_values")
+        );
+    }
+}
