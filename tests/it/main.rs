@@ -1,5 +1,6 @@
 //! copper-bulk's integration tests, compiled into one binary.
 
+mod contract;
 mod decoding;
 mod facade;
 mod raw_client;

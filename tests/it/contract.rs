@@ -1,0 +1,241 @@
+//! Our client against Prism, an independent mock server that answers from
+//! the spec and reports every request that breaks it.
+//!
+//! These tests need a running Prism (`prism mock openapi/copper.yaml`) at
+//! `COPPER_PRISM_URL`; `cargo xtask test` starts one, runs them with
+//! `--ignored`, and then fails if Prism logged a request that broke the spec.
+
+use std::time::Duration;
+
+use copper_bulk::{Config, Copper, PersonCreate, PersonUpdate, RecordResult};
+use copper_bulk_raw::bulk::BulkItem;
+use copper_bulk_raw::hooks::{Credentials, Inner, http_client_builder};
+use copper_bulk_raw::types::{PeopleBulkCreateRequest, PeopleBulkUpdateRequest};
+use copper_bulk_raw::{Client, ResponseValue};
+use reqwest::header::{HeaderMap, HeaderValue};
+
+const NEEDS_PRISM: &str = "needs Prism at COPPER_PRISM_URL: run by cargo xtask test";
+
+fn prism_url() -> String {
+    std::env::var("COPPER_PRISM_URL").expect(NEEDS_PRISM)
+}
+
+/// An HTTP client that asks Prism for a given kind of answer.
+fn http(prefer: &str) -> reqwest::Client {
+    let mut headers = HeaderMap::new();
+    headers.insert("prefer", HeaderValue::from_str(prefer).unwrap());
+    http_client_builder(Duration::from_secs(10), Duration::from_secs(30))
+        .default_headers(headers)
+        .build()
+        .unwrap()
+}
+
+fn raw(prefer: &str) -> Client {
+    let credentials = Credentials::new("contract-token", "me@example.com").unwrap();
+    Client::new_with_client(&prism_url(), http(prefer), Inner::new(credentials))
+}
+
+fn copper(prefer: &str, batch_size: usize) -> Copper {
+    let config = Config::new("contract-token", "me@example.com")
+        .unwrap()
+        .with_base_url(&prism_url())
+        .unwrap()
+        .with_http_client(http(prefer))
+        .with_rate_limits([])
+        .with_batch_size(batch_size)
+        .unwrap();
+    Copper::new(config).unwrap()
+}
+
+/// Fails when Prism found the request in breach of the spec.
+fn assert_no_violations<T>(response: &ResponseValue<T>) {
+    assert!(
+        response.headers().get("sl-violations").is_none(),
+        "Prism: {:?}",
+        response.headers().get("sl-violations")
+    );
+}
+
+fn update_body() -> PeopleBulkUpdateRequest {
+    PeopleBulkUpdateRequest {
+        people: vec![
+            crate::support::update_every_field(),
+            PersonUpdate::new(67890)
+                .clear_title()
+                .tags(Vec::<String>::new()),
+        ],
+    }
+}
+
+fn create_body() -> PeopleBulkCreateRequest {
+    PeopleBulkCreateRequest {
+        people: vec![
+            crate::support::create("Contact One", "one@example.com"),
+            PersonCreate::new("Contact Two"),
+        ],
+    }
+}
+
+#[tokio::test]
+#[ignore = "needs Prism at COPPER_PRISM_URL: run by cargo xtask test"]
+async fn the_raw_client_sends_what_the_spec_allows_and_reads_its_examples() {
+    for (prefer, expected) in [
+        ("example=documented", [false, false]),
+        ("example=mixed", [false, true]),
+    ] {
+        let response = raw(prefer)
+            .people_bulk_update(None, &update_body())
+            .await
+            .unwrap();
+        assert_no_violations(&response);
+        let failures: Vec<bool> = response
+            .into_inner()
+            .iter()
+            .map(|item| {
+                assert!(!matches!(item, BulkItem::Unrecognized(_)), "{item:?}");
+                item.is_failure()
+            })
+            .collect();
+        assert_eq!(failures, expected, "{prefer}");
+    }
+    for (prefer, expected) in [
+        ("example=documented", [false, false]),
+        ("example=mixed", [true, false]),
+    ] {
+        let response = raw(prefer)
+            .people_bulk_create(Some(true), &create_body())
+            .await
+            .unwrap();
+        assert_no_violations(&response);
+        let failures: Vec<bool> = response
+            .into_inner()
+            .iter()
+            .map(BulkItem::is_failure)
+            .collect();
+        assert_eq!(failures, expected, "{prefer}");
+    }
+}
+
+#[tokio::test]
+#[ignore = "needs Prism at COPPER_PRISM_URL: run by cargo xtask test"]
+async fn the_raw_client_decodes_whatever_the_spec_allows() {
+    let mut seen = [0usize; 3];
+    for round in 0..100 {
+        let items = if round % 2 == 0 {
+            let response = raw("dynamic=true")
+                .people_bulk_update(None, &update_body())
+                .await
+                .unwrap();
+            assert_no_violations(&response);
+            response
+                .into_inner()
+                .into_iter()
+                .map(|i| match i {
+                    BulkItem::Ok(_) => 0,
+                    BulkItem::Failed(_) => 1,
+                    BulkItem::Unrecognized(u) => {
+                        panic!("the spec allows this, but it did not decode: {u:?}")
+                    }
+                })
+                .collect::<Vec<_>>()
+        } else {
+            let response = raw("dynamic=true")
+                .people_bulk_create(None, &create_body())
+                .await
+                .unwrap();
+            assert_no_violations(&response);
+            response
+                .into_inner()
+                .into_iter()
+                .map(|i| match i {
+                    BulkItem::Ok(_) => 0,
+                    BulkItem::Failed(_) => 1,
+                    BulkItem::Unrecognized(u) => {
+                        panic!("the spec allows this, but it did not decode: {u:?}")
+                    }
+                })
+                .collect::<Vec<_>>()
+        };
+        for kind in items {
+            seen[kind] += 1;
+        }
+        seen[2] += 1;
+    }
+    // Prism made both kinds of item.
+    assert!(seen[0] > 0 && seen[1] > 0, "{seen:?}");
+}
+
+#[tokio::test]
+#[ignore = "needs Prism at COPPER_PRISM_URL: run by cargo xtask test"]
+async fn the_facade_against_the_examples() {
+    // Prism answers with the example's two items whatever is sent, so the
+    // facade sends batches of two, with the ids the examples carry.
+    let updates = || {
+        vec![
+            PersonUpdate::new(67890).title("CTO"),
+            PersonUpdate::new(12345).clear_details(),
+        ]
+    };
+    let report = copper("example=mixed", 2)
+        .people()
+        .bulk_update(updates())
+        .report()
+        .await;
+    assert_eq!(report.applied.len(), 1, "{report:?}");
+    assert_eq!(report.rejected[0].1.id, Some(12345));
+
+    let updates = vec![
+        PersonUpdate::new(12345).title("a"),
+        PersonUpdate::new(67890).title("b"),
+    ];
+    let report = copper("example=documented", 2)
+        .people()
+        .bulk_update(updates)
+        .report()
+        .await;
+    assert!(report.all_applied(), "{report:?}");
+
+    let creates = vec![
+        PersonCreate::new("Contact One"),
+        PersonCreate::new("Contact Two"),
+    ];
+    let report = copper("example=documented", 2)
+        .people()
+        .bulk_create(creates.clone())
+        .report()
+        .await;
+    assert!(report.all_applied(), "{report:?}");
+    let report = copper("example=mixed", 2)
+        .people()
+        .with_computed_custom_field_values()
+        .bulk_create(creates)
+        .report()
+        .await;
+    assert_eq!(
+        (report.rejected.len(), report.applied.len()),
+        (1, 1),
+        "{report:?}"
+    );
+}
+
+#[tokio::test]
+#[ignore = "needs Prism at COPPER_PRISM_URL: run by cargo xtask test"]
+async fn the_facade_reports_every_record_whatever_prism_makes_up() {
+    // Random answers rarely have as many items as records sent: whatever
+    // they hold, every record gets exactly one outcome and none is applied
+    // unless its item said so.
+    let records: Vec<PersonUpdate> = (1..=200)
+        .map(|id| PersonUpdate::new(id).title("t"))
+        .collect();
+    let outcomes: Vec<_> = futures_util::StreamExt::collect::<Vec<_>>(
+        copper("dynamic=true", 10).people().bulk_update(records),
+    )
+    .await;
+    assert_eq!(outcomes.len(), 200);
+    for (i, outcome) in outcomes.iter().enumerate() {
+        assert_eq!(outcome.index, i);
+        if let RecordResult::Applied(person) = &outcome.result {
+            assert_eq!(person.id, i as i64 + 1, "an applied record is the one sent");
+        }
+    }
+}
