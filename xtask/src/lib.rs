@@ -3,6 +3,7 @@
 
 pub mod bench;
 pub mod ci;
+mod contract;
 pub mod regen;
 
 use std::path::PathBuf;
