@@ -7,6 +7,128 @@ use progenitor_client::{encode_path, ClientHooks, OperationInfo, RequestBuilderE
 /// Types used as operation parameters and responses.
 #[allow(clippy::all)]
 pub mod types {
+    ///`ActivitiesBulkCreateRequest`
+    #[derive(
+        ::serde::Deserialize,
+        ::serde::Serialize,
+        Clone,
+        Debug,
+        PartialEq,
+        schemars::JsonSchema
+    )]
+    pub struct ActivitiesBulkCreateRequest {
+        pub activities: ::std::vec::Vec<ActivityCreate>,
+    }
+    ///An activity exactly as Copper returns it.
+    #[derive(
+        ::serde::Deserialize,
+        ::serde::Serialize,
+        Clone,
+        Debug,
+        PartialEq,
+        schemars::JsonSchema
+    )]
+    pub struct Activity {
+        ///Unix time in seconds.
+        #[serde(skip_serializing_if = "::std::option::Option::is_none")]
+        pub activity_date: ::std::option::Option<i64>,
+        ///Unix time in seconds.
+        #[serde(skip_serializing_if = "::std::option::Option::is_none")]
+        pub date_created: ::std::option::Option<i64>,
+        ///Unix time in seconds.
+        #[serde(skip_serializing_if = "::std::option::Option::is_none")]
+        pub date_modified: ::std::option::Option<i64>,
+        #[serde(skip_serializing_if = "::std::option::Option::is_none")]
+        pub details: ::std::option::Option<::std::string::String>,
+        pub id: i64,
+        ///For system activities, the value after a change.
+        #[serde(skip_serializing_if = "::std::option::Option::is_none")]
+        pub new_value: ::std::option::Option<::serde_json::Value>,
+        ///For system activities, the value before a change.
+        #[serde(skip_serializing_if = "::std::option::Option::is_none")]
+        pub old_value: ::std::option::Option<::serde_json::Value>,
+        pub parent: ActivityParent,
+        #[serde(rename = "type")]
+        pub type_: ActivityType,
+        #[serde(skip_serializing_if = "::std::option::Option::is_none")]
+        pub user_id: ::std::option::Option<i64>,
+    }
+    ///An activity to log on a record.
+    #[derive(
+        ::serde::Deserialize,
+        ::serde::Serialize,
+        Clone,
+        Debug,
+        PartialEq,
+        schemars::JsonSchema
+    )]
+    pub struct ActivityCreate {
+        ///Unix time in seconds; now when left out.
+        #[serde(skip_serializing_if = "::std::option::Option::is_none")]
+        pub activity_date: ::std::option::Option<i64>,
+        #[serde(skip_serializing_if = "::std::option::Option::is_none")]
+        pub details: ::std::option::Option<::std::string::String>,
+        pub parent: ActivityParentInput,
+        #[serde(rename = "type")]
+        pub type_: ActivityTypeInput,
+    }
+    ///`ActivityParent`
+    #[derive(
+        ::serde::Deserialize,
+        ::serde::Serialize,
+        Clone,
+        Debug,
+        PartialEq,
+        schemars::JsonSchema
+    )]
+    pub struct ActivityParent {
+        pub id: i64,
+        ///One of the ActivityParentType values, or a value Copper added later.
+        #[serde(rename = "type")]
+        pub type_: ::std::string::String,
+    }
+    ///`ActivityParentInput`
+    #[derive(
+        ::serde::Deserialize,
+        ::serde::Serialize,
+        Clone,
+        Debug,
+        PartialEq,
+        schemars::JsonSchema
+    )]
+    pub struct ActivityParentInput {
+        pub id: i64,
+        #[serde(rename = "type")]
+        pub type_: crate::types::ActivityParentType,
+    }
+    ///`ActivityType`
+    #[derive(
+        ::serde::Deserialize,
+        ::serde::Serialize,
+        Clone,
+        Debug,
+        PartialEq,
+        schemars::JsonSchema
+    )]
+    pub struct ActivityType {
+        ///`user` or `system`, or a value Copper added later.
+        pub category: ::std::string::String,
+        pub id: i64,
+    }
+    ///`ActivityTypeInput`
+    #[derive(
+        ::serde::Deserialize,
+        ::serde::Serialize,
+        Clone,
+        Debug,
+        PartialEq,
+        schemars::JsonSchema
+    )]
+    pub struct ActivityTypeInput {
+        pub category: crate::types::ActivityTypeCategory,
+        ///The id of one of the account's activity types (`0` is a note).
+        pub id: i64,
+    }
     /**A postal address. Copper may return the whole address as `null`, or
 every part empty or null; an update clears it with `null`.
 */
@@ -120,6 +242,151 @@ plain text.
         pub message: BulkFailureMessage,
         pub success: bool,
     }
+    ///`CompaniesBulkCreateRequest`
+    #[derive(
+        ::serde::Deserialize,
+        ::serde::Serialize,
+        Clone,
+        Debug,
+        PartialEq,
+        schemars::JsonSchema
+    )]
+    pub struct CompaniesBulkCreateRequest {
+        pub companies: ::std::vec::Vec<CompanyCreate>,
+    }
+    ///`CompaniesBulkUpdateRequest`
+    #[derive(
+        ::serde::Deserialize,
+        ::serde::Serialize,
+        Clone,
+        Debug,
+        PartialEq,
+        schemars::JsonSchema
+    )]
+    pub struct CompaniesBulkUpdateRequest {
+        pub companies: ::std::vec::Vec<CompanyUpdate>,
+    }
+    ///A company exactly as Copper returns it.
+    #[derive(
+        ::serde::Deserialize,
+        ::serde::Serialize,
+        Clone,
+        Debug,
+        PartialEq,
+        schemars::JsonSchema
+    )]
+    pub struct Company {
+        #[serde(skip_serializing_if = "::std::option::Option::is_none")]
+        pub address: ::std::option::Option<Address>,
+        #[serde(skip_serializing_if = "::std::option::Option::is_none")]
+        pub assignee_id: ::std::option::Option<i64>,
+        #[serde(skip_serializing_if = "::std::option::Option::is_none")]
+        pub contact_type_id: ::std::option::Option<i64>,
+        #[serde(skip_serializing_if = "::std::option::Option::is_none")]
+        pub custom_fields: ::std::option::Option<::std::vec::Vec<CustomFieldValue>>,
+        ///Unix time in seconds.
+        #[serde(skip_serializing_if = "::std::option::Option::is_none")]
+        pub date_created: ::std::option::Option<i64>,
+        ///Unix time in seconds.
+        #[serde(skip_serializing_if = "::std::option::Option::is_none")]
+        pub date_modified: ::std::option::Option<i64>,
+        #[serde(skip_serializing_if = "::std::option::Option::is_none")]
+        pub details: ::std::option::Option<::std::string::String>,
+        #[serde(skip_serializing_if = "::std::option::Option::is_none")]
+        pub email_domain: ::std::option::Option<::std::string::String>,
+        pub id: i64,
+        #[serde(skip_serializing_if = "::std::option::Option::is_none")]
+        pub interaction_count: ::std::option::Option<i64>,
+        pub name: ::std::string::String,
+        #[serde(skip_serializing_if = "::std::option::Option::is_none")]
+        pub phone_numbers: ::std::option::Option<::std::vec::Vec<PhoneNumber>>,
+        #[serde(skip_serializing_if = "::std::option::Option::is_none")]
+        pub primary_contact_id: ::std::option::Option<i64>,
+        #[serde(skip_serializing_if = "::std::option::Option::is_none")]
+        pub socials: ::std::option::Option<::std::vec::Vec<Social>>,
+        #[serde(skip_serializing_if = "::std::option::Option::is_none")]
+        pub tags: ::std::option::Option<::std::vec::Vec<::std::string::String>>,
+        #[serde(skip_serializing_if = "::std::option::Option::is_none")]
+        pub websites: ::std::option::Option<::std::vec::Vec<Website>>,
+    }
+    ///A company to create. Only `name` is required.
+    #[derive(
+        ::serde::Deserialize,
+        ::serde::Serialize,
+        Clone,
+        Debug,
+        PartialEq,
+        schemars::JsonSchema
+    )]
+    pub struct CompanyCreate {
+        #[serde(skip_serializing_if = "::std::option::Option::is_none")]
+        pub address: ::std::option::Option<Address>,
+        #[serde(skip_serializing_if = "::std::option::Option::is_none")]
+        pub assignee_id: ::std::option::Option<i64>,
+        #[serde(skip_serializing_if = "::std::option::Option::is_none")]
+        pub contact_type_id: ::std::option::Option<i64>,
+        #[serde(default, skip_serializing_if = "::std::vec::Vec::is_empty")]
+        pub custom_fields: ::std::vec::Vec<CustomFieldInput>,
+        #[serde(skip_serializing_if = "::std::option::Option::is_none")]
+        pub details: ::std::option::Option<::std::string::String>,
+        ///The domain of the company's e-mail addresses, such as `example.com`.
+        #[serde(skip_serializing_if = "::std::option::Option::is_none")]
+        pub email_domain: ::std::option::Option<::std::string::String>,
+        ///An empty name fails the record.
+        pub name: ::std::string::String,
+        #[serde(default, skip_serializing_if = "::std::vec::Vec::is_empty")]
+        pub phone_numbers: ::std::vec::Vec<PhoneNumberInput>,
+        ///The id of a person.
+        #[serde(skip_serializing_if = "::std::option::Option::is_none")]
+        pub primary_contact_id: ::std::option::Option<i64>,
+        #[serde(default, skip_serializing_if = "::std::vec::Vec::is_empty")]
+        pub socials: ::std::vec::Vec<SocialInput>,
+        #[serde(default, skip_serializing_if = "::std::vec::Vec::is_empty")]
+        pub tags: ::std::vec::Vec<::std::string::String>,
+        #[serde(default, skip_serializing_if = "::std::vec::Vec::is_empty")]
+        pub websites: ::std::vec::Vec<WebsiteInput>,
+    }
+    /**The changes to one existing company, with the rules of
+`PersonUpdate`.
+*/
+    #[derive(
+        ::serde::Deserialize,
+        ::serde::Serialize,
+        Clone,
+        Debug,
+        PartialEq,
+        schemars::JsonSchema
+    )]
+    pub struct CompanyUpdate {
+        #[serde(default, skip_serializing_if = "crate::patch::Patch::is_absent")]
+        pub address: crate::patch::Patch<Address>,
+        #[serde(default, skip_serializing_if = "crate::patch::Patch::is_absent")]
+        pub assignee_id: crate::patch::Patch<i64>,
+        #[serde(default, skip_serializing_if = "crate::patch::Patch::is_absent")]
+        pub contact_type_id: crate::patch::Patch<i64>,
+        ///The custom fields to change; send a `null` value to clear one.
+        #[serde(default, skip_serializing_if = "::std::vec::Vec::is_empty")]
+        pub custom_fields: ::std::vec::Vec<CustomFieldInput>,
+        #[serde(default, skip_serializing_if = "crate::patch::Patch::is_absent")]
+        pub details: crate::patch::Patch<::std::string::String>,
+        #[serde(default, skip_serializing_if = "crate::patch::Patch::is_absent")]
+        pub email_domain: crate::patch::Patch<::std::string::String>,
+        ///The id of the company to update.
+        pub id: i64,
+        ///It cannot be cleared.
+        #[serde(skip_serializing_if = "::std::option::Option::is_none")]
+        pub name: ::std::option::Option<::std::string::String>,
+        #[serde(default, skip_serializing_if = "crate::patch::Patch::is_absent")]
+        pub phone_numbers: crate::patch::Patch<::std::vec::Vec<PhoneNumberInput>>,
+        #[serde(default, skip_serializing_if = "crate::patch::Patch::is_absent")]
+        pub primary_contact_id: crate::patch::Patch<i64>,
+        #[serde(default, skip_serializing_if = "crate::patch::Patch::is_absent")]
+        pub socials: crate::patch::Patch<::std::vec::Vec<SocialInput>>,
+        #[serde(default, skip_serializing_if = "crate::patch::Patch::is_absent")]
+        pub tags: crate::patch::Patch<::std::vec::Vec<::std::string::String>>,
+        #[serde(default, skip_serializing_if = "crate::patch::Patch::is_absent")]
+        pub websites: crate::patch::Patch<::std::vec::Vec<WebsiteInput>>,
+    }
     ///`CustomFieldInput`
     #[derive(
         ::serde::Deserialize,
@@ -131,7 +398,7 @@ plain text.
     )]
     pub struct CustomFieldInput {
         pub custom_field_definition_id: i64,
-        pub value: CustomFieldValueData,
+        pub value: crate::custom::CustomValue,
     }
     ///`CustomFieldValue`
     #[derive(
@@ -151,39 +418,7 @@ the other types.
         pub computed_value: ::std::option::Option<::serde_json::Value>,
         pub custom_field_definition_id: i64,
         #[serde(skip_serializing_if = "::std::option::Option::is_none")]
-        pub value: ::std::option::Option<CustomFieldValueData>,
-    }
-    /**A custom field value, typed by its definition's `data_type`: Checkbox a
-boolean; Float, Percentage and Currency a number; String, Text and URL
-a string; Dropdown an option id; MultiSelect a list of option ids; Date
-unix seconds, or an `mm/dd/yyyy` string; `null` when unset (sending
-`null` clears the field).
-*/
-    #[derive(
-        ::serde::Deserialize,
-        ::serde::Serialize,
-        Clone,
-        Debug,
-        PartialEq,
-        schemars::JsonSchema
-    )]
-    #[serde(transparent)]
-    pub struct CustomFieldValueData(pub ::serde_json::Value);
-    impl ::std::ops::Deref for CustomFieldValueData {
-        type Target = ::serde_json::Value;
-        fn deref(&self) -> &::serde_json::Value {
-            &self.0
-        }
-    }
-    impl ::std::convert::From<CustomFieldValueData> for ::serde_json::Value {
-        fn from(value: CustomFieldValueData) -> Self {
-            value.0
-        }
-    }
-    impl ::std::convert::From<::serde_json::Value> for CustomFieldValueData {
-        fn from(value: ::serde_json::Value) -> Self {
-            Self(value)
-        }
+        pub value: ::std::option::Option<crate::custom::CustomValue>,
     }
     ///`Email`
     #[derive(
@@ -213,7 +448,7 @@ unix seconds, or an `mm/dd/yyyy` string; `null` when unset (sending
     )]
     pub struct EmailInput {
         #[serde(skip_serializing_if = "::std::option::Option::is_none")]
-        pub category: ::std::option::Option<crate::category::EmailCategory>,
+        pub category: ::std::option::Option<crate::types::EmailCategory>,
         pub email: ::std::string::String,
     }
     ///`FieldError`
@@ -280,6 +515,83 @@ unix seconds, or an `mm/dd/yyyy` string; `null` when unset (sending
             Self(value)
         }
     }
+    ///A lead exactly as Copper returns it.
+    #[derive(
+        ::serde::Deserialize,
+        ::serde::Serialize,
+        Clone,
+        Debug,
+        PartialEq,
+        schemars::JsonSchema
+    )]
+    pub struct Lead {
+        #[serde(skip_serializing_if = "::std::option::Option::is_none")]
+        pub address: ::std::option::Option<Address>,
+        #[serde(skip_serializing_if = "::std::option::Option::is_none")]
+        pub assignee_id: ::std::option::Option<i64>,
+        #[serde(skip_serializing_if = "::std::option::Option::is_none")]
+        pub company_name: ::std::option::Option<::std::string::String>,
+        ///Unix time in seconds; set once the lead was converted.
+        #[serde(skip_serializing_if = "::std::option::Option::is_none")]
+        pub converted_at: ::std::option::Option<i64>,
+        ///Set once the lead was converted.
+        #[serde(skip_serializing_if = "::std::option::Option::is_none")]
+        pub converted_opportunity_id: ::std::option::Option<i64>,
+        #[serde(skip_serializing_if = "::std::option::Option::is_none")]
+        pub converted_unit: ::std::option::Option<::std::string::String>,
+        ///The value in the account's currency, as text.
+        #[serde(skip_serializing_if = "::std::option::Option::is_none")]
+        pub converted_value: ::std::option::Option<::std::string::String>,
+        #[serde(skip_serializing_if = "::std::option::Option::is_none")]
+        pub custom_fields: ::std::option::Option<::std::vec::Vec<CustomFieldValue>>,
+        #[serde(skip_serializing_if = "::std::option::Option::is_none")]
+        pub customer_source_id: ::std::option::Option<i64>,
+        ///Unix time in seconds.
+        #[serde(skip_serializing_if = "::std::option::Option::is_none")]
+        pub date_created: ::std::option::Option<i64>,
+        ///Unix time in seconds.
+        #[serde(skip_serializing_if = "::std::option::Option::is_none")]
+        pub date_last_contacted: ::std::option::Option<i64>,
+        ///Unix time in seconds.
+        #[serde(skip_serializing_if = "::std::option::Option::is_none")]
+        pub date_modified: ::std::option::Option<i64>,
+        #[serde(skip_serializing_if = "::std::option::Option::is_none")]
+        pub details: ::std::option::Option<::std::string::String>,
+        #[serde(skip_serializing_if = "::std::option::Option::is_none")]
+        pub email: ::std::option::Option<LeadEmail>,
+        #[serde(skip_serializing_if = "::std::option::Option::is_none")]
+        pub first_name: ::std::option::Option<::std::string::String>,
+        pub id: i64,
+        #[serde(skip_serializing_if = "::std::option::Option::is_none")]
+        pub interaction_count: ::std::option::Option<i64>,
+        #[serde(skip_serializing_if = "::std::option::Option::is_none")]
+        pub last_name: ::std::option::Option<::std::string::String>,
+        #[serde(skip_serializing_if = "::std::option::Option::is_none")]
+        pub middle_name: ::std::option::Option<::std::string::String>,
+        #[serde(skip_serializing_if = "::std::option::Option::is_none")]
+        pub monetary_unit: ::std::option::Option<::std::string::String>,
+        #[serde(skip_serializing_if = "::std::option::Option::is_none")]
+        pub monetary_value: ::std::option::Option<f64>,
+        pub name: ::std::string::String,
+        #[serde(skip_serializing_if = "::std::option::Option::is_none")]
+        pub phone_numbers: ::std::option::Option<::std::vec::Vec<PhoneNumber>>,
+        #[serde(skip_serializing_if = "::std::option::Option::is_none")]
+        pub prefix: ::std::option::Option<::std::string::String>,
+        #[serde(skip_serializing_if = "::std::option::Option::is_none")]
+        pub socials: ::std::option::Option<::std::vec::Vec<Social>>,
+        #[serde(skip_serializing_if = "::std::option::Option::is_none")]
+        pub status: ::std::option::Option<::std::string::String>,
+        #[serde(skip_serializing_if = "::std::option::Option::is_none")]
+        pub status_id: ::std::option::Option<i64>,
+        #[serde(skip_serializing_if = "::std::option::Option::is_none")]
+        pub suffix: ::std::option::Option<::std::string::String>,
+        #[serde(skip_serializing_if = "::std::option::Option::is_none")]
+        pub tags: ::std::option::Option<::std::vec::Vec<::std::string::String>>,
+        #[serde(skip_serializing_if = "::std::option::Option::is_none")]
+        pub title: ::std::option::Option<::std::string::String>,
+        #[serde(skip_serializing_if = "::std::option::Option::is_none")]
+        pub websites: ::std::option::Option<::std::vec::Vec<Website>>,
+    }
     ///A lead this person was converted from. Copper does not document the shape.
     #[derive(
         ::serde::Deserialize,
@@ -293,6 +605,320 @@ unix seconds, or an `mm/dd/yyyy` string; `null` when unset (sending
     pub struct LeadConvertedFrom {
         #[serde(skip_serializing_if = "::std::option::Option::is_none")]
         pub lead_id: ::std::option::Option<i64>,
+    }
+    ///A lead to create. Only `name` is required.
+    #[derive(
+        ::serde::Deserialize,
+        ::serde::Serialize,
+        Clone,
+        Debug,
+        PartialEq,
+        schemars::JsonSchema
+    )]
+    pub struct LeadCreate {
+        #[serde(skip_serializing_if = "::std::option::Option::is_none")]
+        pub address: ::std::option::Option<Address>,
+        #[serde(skip_serializing_if = "::std::option::Option::is_none")]
+        pub assignee_id: ::std::option::Option<i64>,
+        ///Free text; a lead is not linked to a company record.
+        #[serde(skip_serializing_if = "::std::option::Option::is_none")]
+        pub company_name: ::std::option::Option<::std::string::String>,
+        #[serde(default, skip_serializing_if = "::std::vec::Vec::is_empty")]
+        pub custom_fields: ::std::vec::Vec<CustomFieldInput>,
+        #[serde(skip_serializing_if = "::std::option::Option::is_none")]
+        pub customer_source_id: ::std::option::Option<i64>,
+        #[serde(skip_serializing_if = "::std::option::Option::is_none")]
+        pub details: ::std::option::Option<::std::string::String>,
+        #[serde(skip_serializing_if = "::std::option::Option::is_none")]
+        pub email: ::std::option::Option<EmailInput>,
+        #[serde(skip_serializing_if = "::std::option::Option::is_none")]
+        pub first_name: ::std::option::Option<::std::string::String>,
+        #[serde(skip_serializing_if = "::std::option::Option::is_none")]
+        pub last_name: ::std::option::Option<::std::string::String>,
+        #[serde(skip_serializing_if = "::std::option::Option::is_none")]
+        pub middle_name: ::std::option::Option<::std::string::String>,
+        ///A currency code such as `USD`.
+        #[serde(skip_serializing_if = "::std::option::Option::is_none")]
+        pub monetary_unit: ::std::option::Option<::std::string::String>,
+        #[serde(skip_serializing_if = "::std::option::Option::is_none")]
+        pub monetary_value: ::std::option::Option<f64>,
+        ///The full name; Copper splits it into first and last name. An empty name fails the record.
+        pub name: ::std::string::String,
+        #[serde(default, skip_serializing_if = "::std::vec::Vec::is_empty")]
+        pub phone_numbers: ::std::vec::Vec<PhoneNumberInput>,
+        #[serde(skip_serializing_if = "::std::option::Option::is_none")]
+        pub prefix: ::std::option::Option<::std::string::String>,
+        #[serde(default, skip_serializing_if = "::std::vec::Vec::is_empty")]
+        pub socials: ::std::vec::Vec<SocialInput>,
+        ///The name of one of the account's lead statuses, such as `New`.
+        #[serde(skip_serializing_if = "::std::option::Option::is_none")]
+        pub status: ::std::option::Option<::std::string::String>,
+        #[serde(skip_serializing_if = "::std::option::Option::is_none")]
+        pub status_id: ::std::option::Option<i64>,
+        #[serde(skip_serializing_if = "::std::option::Option::is_none")]
+        pub suffix: ::std::option::Option<::std::string::String>,
+        #[serde(default, skip_serializing_if = "::std::vec::Vec::is_empty")]
+        pub tags: ::std::vec::Vec<::std::string::String>,
+        #[serde(skip_serializing_if = "::std::option::Option::is_none")]
+        pub title: ::std::option::Option<::std::string::String>,
+        #[serde(default, skip_serializing_if = "::std::vec::Vec::is_empty")]
+        pub websites: ::std::vec::Vec<WebsiteInput>,
+    }
+    ///A lead's one e-mail address.
+    #[derive(
+        ::serde::Deserialize,
+        ::serde::Serialize,
+        Clone,
+        Debug,
+        Default,
+        PartialEq,
+        schemars::JsonSchema
+    )]
+    pub struct LeadEmail {
+        ///One of the EmailCategory values, or a value Copper added later.
+        #[serde(skip_serializing_if = "::std::option::Option::is_none")]
+        pub category: ::std::option::Option<::std::string::String>,
+        #[serde(skip_serializing_if = "::std::option::Option::is_none")]
+        pub email: ::std::option::Option<::std::string::String>,
+    }
+    ///A lead's one e-mail address; `null` clears it.
+    #[derive(
+        ::serde::Deserialize,
+        ::serde::Serialize,
+        Clone,
+        Debug,
+        PartialEq,
+        schemars::JsonSchema
+    )]
+    pub struct LeadEmailInput {
+        #[serde(skip_serializing_if = "::std::option::Option::is_none")]
+        pub category: ::std::option::Option<crate::types::EmailCategory>,
+        pub email: ::std::string::String,
+    }
+    /**The changes to one existing lead, with the rules of `PersonUpdate`:
+a field left out is unchanged, `null` clears it, a list is replaced
+whole, custom fields change per definition.
+*/
+    #[derive(
+        ::serde::Deserialize,
+        ::serde::Serialize,
+        Clone,
+        Debug,
+        PartialEq,
+        schemars::JsonSchema
+    )]
+    pub struct LeadUpdate {
+        #[serde(default, skip_serializing_if = "crate::patch::Patch::is_absent")]
+        pub address: crate::patch::Patch<Address>,
+        #[serde(default, skip_serializing_if = "crate::patch::Patch::is_absent")]
+        pub assignee_id: crate::patch::Patch<i64>,
+        #[serde(default, skip_serializing_if = "crate::patch::Patch::is_absent")]
+        pub company_name: crate::patch::Patch<::std::string::String>,
+        ///The custom fields to change; send a `null` value to clear one.
+        #[serde(default, skip_serializing_if = "::std::vec::Vec::is_empty")]
+        pub custom_fields: ::std::vec::Vec<CustomFieldInput>,
+        #[serde(default, skip_serializing_if = "crate::patch::Patch::is_absent")]
+        pub customer_source_id: crate::patch::Patch<i64>,
+        #[serde(default, skip_serializing_if = "crate::patch::Patch::is_absent")]
+        pub details: crate::patch::Patch<::std::string::String>,
+        #[serde(default, skip_serializing_if = "crate::patch::Patch::is_absent")]
+        pub email: crate::patch::Patch<LeadEmailInput>,
+        #[serde(default, skip_serializing_if = "crate::patch::Patch::is_absent")]
+        pub first_name: crate::patch::Patch<::std::string::String>,
+        ///The id of the lead to update.
+        pub id: i64,
+        #[serde(default, skip_serializing_if = "crate::patch::Patch::is_absent")]
+        pub last_name: crate::patch::Patch<::std::string::String>,
+        #[serde(default, skip_serializing_if = "crate::patch::Patch::is_absent")]
+        pub middle_name: crate::patch::Patch<::std::string::String>,
+        #[serde(default, skip_serializing_if = "crate::patch::Patch::is_absent")]
+        pub monetary_unit: crate::patch::Patch<::std::string::String>,
+        #[serde(default, skip_serializing_if = "crate::patch::Patch::is_absent")]
+        pub monetary_value: crate::patch::Patch<f64>,
+        ///The full name. It cannot be cleared.
+        #[serde(skip_serializing_if = "::std::option::Option::is_none")]
+        pub name: ::std::option::Option<::std::string::String>,
+        #[serde(default, skip_serializing_if = "crate::patch::Patch::is_absent")]
+        pub phone_numbers: crate::patch::Patch<::std::vec::Vec<PhoneNumberInput>>,
+        #[serde(default, skip_serializing_if = "crate::patch::Patch::is_absent")]
+        pub prefix: crate::patch::Patch<::std::string::String>,
+        #[serde(default, skip_serializing_if = "crate::patch::Patch::is_absent")]
+        pub socials: crate::patch::Patch<::std::vec::Vec<SocialInput>>,
+        ///The name of one of the account's lead statuses. It cannot be cleared.
+        #[serde(skip_serializing_if = "::std::option::Option::is_none")]
+        pub status: ::std::option::Option<::std::string::String>,
+        #[serde(skip_serializing_if = "::std::option::Option::is_none")]
+        pub status_id: ::std::option::Option<i64>,
+        #[serde(default, skip_serializing_if = "crate::patch::Patch::is_absent")]
+        pub suffix: crate::patch::Patch<::std::string::String>,
+        #[serde(default, skip_serializing_if = "crate::patch::Patch::is_absent")]
+        pub tags: crate::patch::Patch<::std::vec::Vec<::std::string::String>>,
+        #[serde(default, skip_serializing_if = "crate::patch::Patch::is_absent")]
+        pub title: crate::patch::Patch<::std::string::String>,
+        #[serde(default, skip_serializing_if = "crate::patch::Patch::is_absent")]
+        pub websites: crate::patch::Patch<::std::vec::Vec<WebsiteInput>>,
+    }
+    ///`LeadsBulkCreateRequest`
+    #[derive(
+        ::serde::Deserialize,
+        ::serde::Serialize,
+        Clone,
+        Debug,
+        PartialEq,
+        schemars::JsonSchema
+    )]
+    pub struct LeadsBulkCreateRequest {
+        pub leads: ::std::vec::Vec<LeadCreate>,
+    }
+    ///`LeadsBulkUpdateRequest`
+    #[derive(
+        ::serde::Deserialize,
+        ::serde::Serialize,
+        Clone,
+        Debug,
+        PartialEq,
+        schemars::JsonSchema
+    )]
+    pub struct LeadsBulkUpdateRequest {
+        pub leads: ::std::vec::Vec<LeadUpdate>,
+    }
+    ///`OpportunitiesBulkCreateRequest`
+    #[derive(
+        ::serde::Deserialize,
+        ::serde::Serialize,
+        Clone,
+        Debug,
+        PartialEq,
+        schemars::JsonSchema
+    )]
+    pub struct OpportunitiesBulkCreateRequest {
+        pub opportunities: ::std::vec::Vec<OpportunityCreate>,
+    }
+    ///An opportunity exactly as Copper returns it.
+    #[derive(
+        ::serde::Deserialize,
+        ::serde::Serialize,
+        Clone,
+        Debug,
+        PartialEq,
+        schemars::JsonSchema
+    )]
+    pub struct Opportunity {
+        #[serde(skip_serializing_if = "::std::option::Option::is_none")]
+        pub assignee_id: ::std::option::Option<i64>,
+        ///Text, `MM/DD/YYYY` or `DD/MM/YYYY`, not always zero-padded (`1/14/2020`).
+        #[serde(skip_serializing_if = "::std::option::Option::is_none")]
+        pub close_date: ::std::option::Option<::std::string::String>,
+        #[serde(skip_serializing_if = "::std::option::Option::is_none")]
+        pub company_id: ::std::option::Option<i64>,
+        #[serde(skip_serializing_if = "::std::option::Option::is_none")]
+        pub company_name: ::std::option::Option<::std::string::String>,
+        #[serde(skip_serializing_if = "::std::option::Option::is_none")]
+        pub converted_unit: ::std::option::Option<::std::string::String>,
+        ///The value in the account's currency, as text (`"250000.0"`).
+        #[serde(skip_serializing_if = "::std::option::Option::is_none")]
+        pub converted_value: ::std::option::Option<::std::string::String>,
+        #[serde(skip_serializing_if = "::std::option::Option::is_none")]
+        pub custom_fields: ::std::option::Option<::std::vec::Vec<CustomFieldValue>>,
+        #[serde(skip_serializing_if = "::std::option::Option::is_none")]
+        pub customer_source_id: ::std::option::Option<i64>,
+        ///Unix time in seconds.
+        #[serde(skip_serializing_if = "::std::option::Option::is_none")]
+        pub date_created: ::std::option::Option<i64>,
+        ///Unix time in seconds.
+        #[serde(skip_serializing_if = "::std::option::Option::is_none")]
+        pub date_last_contacted: ::std::option::Option<i64>,
+        #[serde(skip_serializing_if = "::std::option::Option::is_none")]
+        pub date_lead_created: ::std::option::Option<i64>,
+        ///Unix time in seconds.
+        #[serde(skip_serializing_if = "::std::option::Option::is_none")]
+        pub date_modified: ::std::option::Option<i64>,
+        ///Unix time in seconds.
+        #[serde(skip_serializing_if = "::std::option::Option::is_none")]
+        pub date_stage_changed: ::std::option::Option<i64>,
+        #[serde(skip_serializing_if = "::std::option::Option::is_none")]
+        pub details: ::std::option::Option<::std::string::String>,
+        pub id: i64,
+        #[serde(skip_serializing_if = "::std::option::Option::is_none")]
+        pub interaction_count: ::std::option::Option<i64>,
+        #[serde(skip_serializing_if = "::std::option::Option::is_none")]
+        pub leads_converted_from: ::std::option::Option<
+            ::std::vec::Vec<LeadConvertedFrom>,
+        >,
+        #[serde(skip_serializing_if = "::std::option::Option::is_none")]
+        pub loss_reason_id: ::std::option::Option<i64>,
+        #[serde(skip_serializing_if = "::std::option::Option::is_none")]
+        pub monetary_unit: ::std::option::Option<::std::string::String>,
+        #[serde(skip_serializing_if = "::std::option::Option::is_none")]
+        pub monetary_value: ::std::option::Option<f64>,
+        pub name: ::std::string::String,
+        #[serde(skip_serializing_if = "::std::option::Option::is_none")]
+        pub pipeline_id: ::std::option::Option<i64>,
+        #[serde(skip_serializing_if = "::std::option::Option::is_none")]
+        pub pipeline_is_revenue: ::std::option::Option<bool>,
+        #[serde(skip_serializing_if = "::std::option::Option::is_none")]
+        pub pipeline_stage_id: ::std::option::Option<i64>,
+        ///Usually `opportunity`, `project` or `item`.
+        #[serde(skip_serializing_if = "::std::option::Option::is_none")]
+        pub pipeline_type: ::std::option::Option<::std::string::String>,
+        #[serde(skip_serializing_if = "::std::option::Option::is_none")]
+        pub primary_contact_id: ::std::option::Option<i64>,
+        ///One of the OpportunityPriority values, or a value Copper added later.
+        #[serde(skip_serializing_if = "::std::option::Option::is_none")]
+        pub priority: ::std::option::Option<::std::string::String>,
+        ///One of the OpportunityStatus values, or a value Copper added later.
+        #[serde(skip_serializing_if = "::std::option::Option::is_none")]
+        pub status: ::std::option::Option<::std::string::String>,
+        #[serde(skip_serializing_if = "::std::option::Option::is_none")]
+        pub tags: ::std::option::Option<::std::vec::Vec<::std::string::String>>,
+        #[serde(skip_serializing_if = "::std::option::Option::is_none")]
+        pub win_probability: ::std::option::Option<i64>,
+    }
+    ///An opportunity to create. `name` and `primary_contact_id` are required.
+    #[derive(
+        ::serde::Deserialize,
+        ::serde::Serialize,
+        Clone,
+        Debug,
+        PartialEq,
+        schemars::JsonSchema
+    )]
+    pub struct OpportunityCreate {
+        #[serde(skip_serializing_if = "::std::option::Option::is_none")]
+        pub assignee_id: ::std::option::Option<i64>,
+        ///The expected close date as text, `MM/DD/YYYY` (or `DD/MM/YYYY`, as the account is set), such as `1/14/2020`.
+        #[serde(skip_serializing_if = "::std::option::Option::is_none")]
+        pub close_date: ::std::option::Option<::std::string::String>,
+        #[serde(skip_serializing_if = "::std::option::Option::is_none")]
+        pub company_id: ::std::option::Option<i64>,
+        #[serde(default, skip_serializing_if = "::std::vec::Vec::is_empty")]
+        pub custom_fields: ::std::vec::Vec<CustomFieldInput>,
+        #[serde(skip_serializing_if = "::std::option::Option::is_none")]
+        pub customer_source_id: ::std::option::Option<i64>,
+        #[serde(skip_serializing_if = "::std::option::Option::is_none")]
+        pub details: ::std::option::Option<::std::string::String>,
+        #[serde(skip_serializing_if = "::std::option::Option::is_none")]
+        pub loss_reason_id: ::std::option::Option<i64>,
+        ///A currency code such as `USD`.
+        #[serde(skip_serializing_if = "::std::option::Option::is_none")]
+        pub monetary_unit: ::std::option::Option<::std::string::String>,
+        #[serde(skip_serializing_if = "::std::option::Option::is_none")]
+        pub monetary_value: ::std::option::Option<f64>,
+        pub name: ::std::string::String,
+        #[serde(skip_serializing_if = "::std::option::Option::is_none")]
+        pub pipeline_id: ::std::option::Option<i64>,
+        #[serde(skip_serializing_if = "::std::option::Option::is_none")]
+        pub pipeline_stage_id: ::std::option::Option<i64>,
+        ///The id of the person the opportunity is with.
+        pub primary_contact_id: i64,
+        #[serde(skip_serializing_if = "::std::option::Option::is_none")]
+        pub priority: ::std::option::Option<crate::types::OpportunityPriority>,
+        #[serde(skip_serializing_if = "::std::option::Option::is_none")]
+        pub status: ::std::option::Option<crate::types::OpportunityStatus>,
+        #[serde(default, skip_serializing_if = "::std::vec::Vec::is_empty")]
+        pub tags: ::std::vec::Vec<::std::string::String>,
+        #[serde(skip_serializing_if = "::std::option::Option::is_none")]
+        pub win_probability: ::std::option::Option<i64>,
     }
     ///`PeopleBulkCreateRequest`
     #[derive(
@@ -523,7 +1149,7 @@ definition: definitions left out are unchanged.
     )]
     pub struct PhoneNumberInput {
         #[serde(skip_serializing_if = "::std::option::Option::is_none")]
-        pub category: ::std::option::Option<crate::category::PhoneCategory>,
+        pub category: ::std::option::Option<crate::types::PhoneCategory>,
         pub number: ::std::string::String,
     }
     ///The request held more records than the limit.
@@ -566,7 +1192,7 @@ definition: definitions left out are unchanged.
     )]
     pub struct SocialInput {
         #[serde(skip_serializing_if = "::std::option::Option::is_none")]
-        pub category: ::std::option::Option<crate::category::SocialCategory>,
+        pub category: ::std::option::Option<crate::types::SocialCategory>,
         pub url: ::std::string::String,
     }
     ///`Website`
@@ -597,7 +1223,7 @@ definition: definitions left out are unchanged.
     )]
     pub struct WebsiteInput {
         #[serde(skip_serializing_if = "::std::option::Option::is_none")]
-        pub category: ::std::option::Option<crate::category::WebsiteCategory>,
+        pub category: ::std::option::Option<crate::types::WebsiteCategory>,
         pub url: ::std::string::String,
     }
     /// Error types.
@@ -629,6 +1255,57 @@ definition: definitions left out are unchanged.
         impl From<String> for ConversionError {
             fn from(value: String) -> Self {
                 Self(value.into())
+            }
+        }
+    }
+    impl ActivityCreate {
+        ///A value with its required fields (`parent`, `type`) and every other field left out.
+        pub fn new(
+            parent: impl ::std::convert::Into<ActivityParentInput>,
+            type_: impl ::std::convert::Into<ActivityTypeInput>,
+        ) -> Self {
+            Self {
+                parent: parent.into(),
+                type_: type_.into(),
+                activity_date: ::std::default::Default::default(),
+                details: ::std::default::Default::default(),
+            }
+        }
+        ///Sets `activity_date`.
+        pub fn activity_date(mut self, value: impl ::std::convert::Into<i64>) -> Self {
+            self.activity_date = ::std::option::Option::Some(value.into());
+            self
+        }
+        ///Sets `details`.
+        pub fn details(
+            mut self,
+            value: impl ::std::convert::Into<::std::string::String>,
+        ) -> Self {
+            self.details = ::std::option::Option::Some(value.into());
+            self
+        }
+    }
+    impl ActivityParentInput {
+        ///A value with its required fields (`type`, `id`) and every other field left out.
+        pub fn new(
+            type_: impl ::std::convert::Into<crate::types::ActivityParentType>,
+            id: impl ::std::convert::Into<i64>,
+        ) -> Self {
+            Self {
+                type_: type_.into(),
+                id: id.into(),
+            }
+        }
+    }
+    impl ActivityTypeInput {
+        ///A value with its required fields (`category`, `id`) and every other field left out.
+        pub fn new(
+            category: impl ::std::convert::Into<crate::types::ActivityTypeCategory>,
+            id: impl ::std::convert::Into<i64>,
+        ) -> Self {
+            Self {
+                category: category.into(),
+                id: id.into(),
             }
         }
     }
@@ -684,11 +1361,353 @@ definition: definitions left out are unchanged.
             self
         }
     }
+    impl CompanyCreate {
+        ///A value with its required fields (`name`) and every other field left out.
+        pub fn new(name: impl ::std::convert::Into<::std::string::String>) -> Self {
+            Self {
+                name: name.into(),
+                address: ::std::default::Default::default(),
+                assignee_id: ::std::default::Default::default(),
+                contact_type_id: ::std::default::Default::default(),
+                custom_fields: ::std::default::Default::default(),
+                details: ::std::default::Default::default(),
+                email_domain: ::std::default::Default::default(),
+                phone_numbers: ::std::default::Default::default(),
+                primary_contact_id: ::std::default::Default::default(),
+                socials: ::std::default::Default::default(),
+                tags: ::std::default::Default::default(),
+                websites: ::std::default::Default::default(),
+            }
+        }
+        ///Sets `address`.
+        pub fn address(mut self, value: impl ::std::convert::Into<Address>) -> Self {
+            self.address = ::std::option::Option::Some(value.into());
+            self
+        }
+        ///Sets `assignee_id`.
+        pub fn assignee_id(mut self, value: impl ::std::convert::Into<i64>) -> Self {
+            self.assignee_id = ::std::option::Option::Some(value.into());
+            self
+        }
+        ///Sets `contact_type_id`.
+        pub fn contact_type_id(mut self, value: impl ::std::convert::Into<i64>) -> Self {
+            self.contact_type_id = ::std::option::Option::Some(value.into());
+            self
+        }
+        ///Sets `custom_fields`.
+        pub fn custom_fields(
+            mut self,
+            value: impl ::std::iter::IntoIterator<
+                Item = impl ::std::convert::Into<CustomFieldInput>,
+            >,
+        ) -> Self {
+            self.custom_fields = value
+                .into_iter()
+                .map(::std::convert::Into::into)
+                .collect();
+            self
+        }
+        ///Sets `details`.
+        pub fn details(
+            mut self,
+            value: impl ::std::convert::Into<::std::string::String>,
+        ) -> Self {
+            self.details = ::std::option::Option::Some(value.into());
+            self
+        }
+        ///Sets `email_domain`.
+        pub fn email_domain(
+            mut self,
+            value: impl ::std::convert::Into<::std::string::String>,
+        ) -> Self {
+            self.email_domain = ::std::option::Option::Some(value.into());
+            self
+        }
+        ///Sets `phone_numbers`.
+        pub fn phone_numbers(
+            mut self,
+            value: impl ::std::iter::IntoIterator<
+                Item = impl ::std::convert::Into<PhoneNumberInput>,
+            >,
+        ) -> Self {
+            self.phone_numbers = value
+                .into_iter()
+                .map(::std::convert::Into::into)
+                .collect();
+            self
+        }
+        ///Sets `primary_contact_id`.
+        pub fn primary_contact_id(
+            mut self,
+            value: impl ::std::convert::Into<i64>,
+        ) -> Self {
+            self.primary_contact_id = ::std::option::Option::Some(value.into());
+            self
+        }
+        ///Sets `socials`.
+        pub fn socials(
+            mut self,
+            value: impl ::std::iter::IntoIterator<
+                Item = impl ::std::convert::Into<SocialInput>,
+            >,
+        ) -> Self {
+            self.socials = value.into_iter().map(::std::convert::Into::into).collect();
+            self
+        }
+        ///Sets `tags`.
+        pub fn tags(
+            mut self,
+            value: impl ::std::iter::IntoIterator<
+                Item = impl ::std::convert::Into<::std::string::String>,
+            >,
+        ) -> Self {
+            self.tags = value.into_iter().map(::std::convert::Into::into).collect();
+            self
+        }
+        ///Sets `websites`.
+        pub fn websites(
+            mut self,
+            value: impl ::std::iter::IntoIterator<
+                Item = impl ::std::convert::Into<WebsiteInput>,
+            >,
+        ) -> Self {
+            self.websites = value.into_iter().map(::std::convert::Into::into).collect();
+            self
+        }
+    }
+    impl CompanyUpdate {
+        ///A value with its required fields (`id`) and every other field left out.
+        pub fn new(id: impl ::std::convert::Into<i64>) -> Self {
+            Self {
+                id: id.into(),
+                address: ::std::default::Default::default(),
+                assignee_id: ::std::default::Default::default(),
+                contact_type_id: ::std::default::Default::default(),
+                custom_fields: ::std::default::Default::default(),
+                details: ::std::default::Default::default(),
+                email_domain: ::std::default::Default::default(),
+                name: ::std::default::Default::default(),
+                phone_numbers: ::std::default::Default::default(),
+                primary_contact_id: ::std::default::Default::default(),
+                socials: ::std::default::Default::default(),
+                tags: ::std::default::Default::default(),
+                websites: ::std::default::Default::default(),
+            }
+        }
+        ///Sets `address`.
+        pub fn address(mut self, value: impl ::std::convert::Into<Address>) -> Self {
+            self.address = crate::patch::Patch::Value(value.into());
+            self
+        }
+        ///Clears `address`: it is sent as `null`.
+        pub fn clear_address(mut self) -> Self {
+            self.address = crate::patch::Patch::Null;
+            self
+        }
+        ///Leaves `address` unchanged: it is not sent.
+        pub fn leave_address(mut self) -> Self {
+            self.address = crate::patch::Patch::Absent;
+            self
+        }
+        ///Sets `assignee_id`.
+        pub fn assignee_id(mut self, value: impl ::std::convert::Into<i64>) -> Self {
+            self.assignee_id = crate::patch::Patch::Value(value.into());
+            self
+        }
+        ///Clears `assignee_id`: it is sent as `null`.
+        pub fn clear_assignee_id(mut self) -> Self {
+            self.assignee_id = crate::patch::Patch::Null;
+            self
+        }
+        ///Leaves `assignee_id` unchanged: it is not sent.
+        pub fn leave_assignee_id(mut self) -> Self {
+            self.assignee_id = crate::patch::Patch::Absent;
+            self
+        }
+        ///Sets `contact_type_id`.
+        pub fn contact_type_id(mut self, value: impl ::std::convert::Into<i64>) -> Self {
+            self.contact_type_id = crate::patch::Patch::Value(value.into());
+            self
+        }
+        ///Clears `contact_type_id`: it is sent as `null`.
+        pub fn clear_contact_type_id(mut self) -> Self {
+            self.contact_type_id = crate::patch::Patch::Null;
+            self
+        }
+        ///Leaves `contact_type_id` unchanged: it is not sent.
+        pub fn leave_contact_type_id(mut self) -> Self {
+            self.contact_type_id = crate::patch::Patch::Absent;
+            self
+        }
+        ///Sets `custom_fields`.
+        pub fn custom_fields(
+            mut self,
+            value: impl ::std::iter::IntoIterator<
+                Item = impl ::std::convert::Into<CustomFieldInput>,
+            >,
+        ) -> Self {
+            self.custom_fields = value
+                .into_iter()
+                .map(::std::convert::Into::into)
+                .collect();
+            self
+        }
+        ///Sets `details`.
+        pub fn details(
+            mut self,
+            value: impl ::std::convert::Into<::std::string::String>,
+        ) -> Self {
+            self.details = crate::patch::Patch::Value(value.into());
+            self
+        }
+        ///Clears `details`: it is sent as `null`.
+        pub fn clear_details(mut self) -> Self {
+            self.details = crate::patch::Patch::Null;
+            self
+        }
+        ///Leaves `details` unchanged: it is not sent.
+        pub fn leave_details(mut self) -> Self {
+            self.details = crate::patch::Patch::Absent;
+            self
+        }
+        ///Sets `email_domain`.
+        pub fn email_domain(
+            mut self,
+            value: impl ::std::convert::Into<::std::string::String>,
+        ) -> Self {
+            self.email_domain = crate::patch::Patch::Value(value.into());
+            self
+        }
+        ///Clears `email_domain`: it is sent as `null`.
+        pub fn clear_email_domain(mut self) -> Self {
+            self.email_domain = crate::patch::Patch::Null;
+            self
+        }
+        ///Leaves `email_domain` unchanged: it is not sent.
+        pub fn leave_email_domain(mut self) -> Self {
+            self.email_domain = crate::patch::Patch::Absent;
+            self
+        }
+        ///Sets `name`.
+        pub fn name(
+            mut self,
+            value: impl ::std::convert::Into<::std::string::String>,
+        ) -> Self {
+            self.name = ::std::option::Option::Some(value.into());
+            self
+        }
+        ///Sets `phone_numbers`.
+        pub fn phone_numbers(
+            mut self,
+            value: impl ::std::iter::IntoIterator<
+                Item = impl ::std::convert::Into<PhoneNumberInput>,
+            >,
+        ) -> Self {
+            self.phone_numbers = crate::patch::Patch::Value(
+                value.into_iter().map(::std::convert::Into::into).collect(),
+            );
+            self
+        }
+        ///Clears `phone_numbers`: it is sent as `null`.
+        pub fn clear_phone_numbers(mut self) -> Self {
+            self.phone_numbers = crate::patch::Patch::Null;
+            self
+        }
+        ///Leaves `phone_numbers` unchanged: it is not sent.
+        pub fn leave_phone_numbers(mut self) -> Self {
+            self.phone_numbers = crate::patch::Patch::Absent;
+            self
+        }
+        ///Sets `primary_contact_id`.
+        pub fn primary_contact_id(
+            mut self,
+            value: impl ::std::convert::Into<i64>,
+        ) -> Self {
+            self.primary_contact_id = crate::patch::Patch::Value(value.into());
+            self
+        }
+        ///Clears `primary_contact_id`: it is sent as `null`.
+        pub fn clear_primary_contact_id(mut self) -> Self {
+            self.primary_contact_id = crate::patch::Patch::Null;
+            self
+        }
+        ///Leaves `primary_contact_id` unchanged: it is not sent.
+        pub fn leave_primary_contact_id(mut self) -> Self {
+            self.primary_contact_id = crate::patch::Patch::Absent;
+            self
+        }
+        ///Sets `socials`.
+        pub fn socials(
+            mut self,
+            value: impl ::std::iter::IntoIterator<
+                Item = impl ::std::convert::Into<SocialInput>,
+            >,
+        ) -> Self {
+            self.socials = crate::patch::Patch::Value(
+                value.into_iter().map(::std::convert::Into::into).collect(),
+            );
+            self
+        }
+        ///Clears `socials`: it is sent as `null`.
+        pub fn clear_socials(mut self) -> Self {
+            self.socials = crate::patch::Patch::Null;
+            self
+        }
+        ///Leaves `socials` unchanged: it is not sent.
+        pub fn leave_socials(mut self) -> Self {
+            self.socials = crate::patch::Patch::Absent;
+            self
+        }
+        ///Sets `tags`.
+        pub fn tags(
+            mut self,
+            value: impl ::std::iter::IntoIterator<
+                Item = impl ::std::convert::Into<::std::string::String>,
+            >,
+        ) -> Self {
+            self.tags = crate::patch::Patch::Value(
+                value.into_iter().map(::std::convert::Into::into).collect(),
+            );
+            self
+        }
+        ///Clears `tags`: it is sent as `null`.
+        pub fn clear_tags(mut self) -> Self {
+            self.tags = crate::patch::Patch::Null;
+            self
+        }
+        ///Leaves `tags` unchanged: it is not sent.
+        pub fn leave_tags(mut self) -> Self {
+            self.tags = crate::patch::Patch::Absent;
+            self
+        }
+        ///Sets `websites`.
+        pub fn websites(
+            mut self,
+            value: impl ::std::iter::IntoIterator<
+                Item = impl ::std::convert::Into<WebsiteInput>,
+            >,
+        ) -> Self {
+            self.websites = crate::patch::Patch::Value(
+                value.into_iter().map(::std::convert::Into::into).collect(),
+            );
+            self
+        }
+        ///Clears `websites`: it is sent as `null`.
+        pub fn clear_websites(mut self) -> Self {
+            self.websites = crate::patch::Patch::Null;
+            self
+        }
+        ///Leaves `websites` unchanged: it is not sent.
+        pub fn leave_websites(mut self) -> Self {
+            self.websites = crate::patch::Patch::Absent;
+            self
+        }
+    }
     impl CustomFieldInput {
         ///A value with its required fields (`custom_field_definition_id`, `value`) and every other field left out.
         pub fn new(
             custom_field_definition_id: impl ::std::convert::Into<i64>,
-            value: impl ::std::convert::Into<CustomFieldValueData>,
+            value: impl ::std::convert::Into<crate::custom::CustomValue>,
         ) -> Self {
             Self {
                 custom_field_definition_id: custom_field_definition_id.into(),
@@ -707,9 +1726,755 @@ definition: definitions left out are unchanged.
         ///Sets `category`.
         pub fn category(
             mut self,
-            value: impl ::std::convert::Into<crate::category::EmailCategory>,
+            value: impl ::std::convert::Into<crate::types::EmailCategory>,
         ) -> Self {
             self.category = ::std::option::Option::Some(value.into());
+            self
+        }
+    }
+    impl LeadCreate {
+        ///A value with its required fields (`name`) and every other field left out.
+        pub fn new(name: impl ::std::convert::Into<::std::string::String>) -> Self {
+            Self {
+                name: name.into(),
+                address: ::std::default::Default::default(),
+                assignee_id: ::std::default::Default::default(),
+                company_name: ::std::default::Default::default(),
+                custom_fields: ::std::default::Default::default(),
+                customer_source_id: ::std::default::Default::default(),
+                details: ::std::default::Default::default(),
+                email: ::std::default::Default::default(),
+                first_name: ::std::default::Default::default(),
+                last_name: ::std::default::Default::default(),
+                middle_name: ::std::default::Default::default(),
+                monetary_unit: ::std::default::Default::default(),
+                monetary_value: ::std::default::Default::default(),
+                phone_numbers: ::std::default::Default::default(),
+                prefix: ::std::default::Default::default(),
+                socials: ::std::default::Default::default(),
+                status: ::std::default::Default::default(),
+                status_id: ::std::default::Default::default(),
+                suffix: ::std::default::Default::default(),
+                tags: ::std::default::Default::default(),
+                title: ::std::default::Default::default(),
+                websites: ::std::default::Default::default(),
+            }
+        }
+        ///Sets `address`.
+        pub fn address(mut self, value: impl ::std::convert::Into<Address>) -> Self {
+            self.address = ::std::option::Option::Some(value.into());
+            self
+        }
+        ///Sets `assignee_id`.
+        pub fn assignee_id(mut self, value: impl ::std::convert::Into<i64>) -> Self {
+            self.assignee_id = ::std::option::Option::Some(value.into());
+            self
+        }
+        ///Sets `company_name`.
+        pub fn company_name(
+            mut self,
+            value: impl ::std::convert::Into<::std::string::String>,
+        ) -> Self {
+            self.company_name = ::std::option::Option::Some(value.into());
+            self
+        }
+        ///Sets `custom_fields`.
+        pub fn custom_fields(
+            mut self,
+            value: impl ::std::iter::IntoIterator<
+                Item = impl ::std::convert::Into<CustomFieldInput>,
+            >,
+        ) -> Self {
+            self.custom_fields = value
+                .into_iter()
+                .map(::std::convert::Into::into)
+                .collect();
+            self
+        }
+        ///Sets `customer_source_id`.
+        pub fn customer_source_id(
+            mut self,
+            value: impl ::std::convert::Into<i64>,
+        ) -> Self {
+            self.customer_source_id = ::std::option::Option::Some(value.into());
+            self
+        }
+        ///Sets `details`.
+        pub fn details(
+            mut self,
+            value: impl ::std::convert::Into<::std::string::String>,
+        ) -> Self {
+            self.details = ::std::option::Option::Some(value.into());
+            self
+        }
+        ///Sets `email`.
+        pub fn email(mut self, value: impl ::std::convert::Into<EmailInput>) -> Self {
+            self.email = ::std::option::Option::Some(value.into());
+            self
+        }
+        ///Sets `first_name`.
+        pub fn first_name(
+            mut self,
+            value: impl ::std::convert::Into<::std::string::String>,
+        ) -> Self {
+            self.first_name = ::std::option::Option::Some(value.into());
+            self
+        }
+        ///Sets `last_name`.
+        pub fn last_name(
+            mut self,
+            value: impl ::std::convert::Into<::std::string::String>,
+        ) -> Self {
+            self.last_name = ::std::option::Option::Some(value.into());
+            self
+        }
+        ///Sets `middle_name`.
+        pub fn middle_name(
+            mut self,
+            value: impl ::std::convert::Into<::std::string::String>,
+        ) -> Self {
+            self.middle_name = ::std::option::Option::Some(value.into());
+            self
+        }
+        ///Sets `monetary_unit`.
+        pub fn monetary_unit(
+            mut self,
+            value: impl ::std::convert::Into<::std::string::String>,
+        ) -> Self {
+            self.monetary_unit = ::std::option::Option::Some(value.into());
+            self
+        }
+        ///Sets `monetary_value`.
+        pub fn monetary_value(mut self, value: impl ::std::convert::Into<f64>) -> Self {
+            self.monetary_value = ::std::option::Option::Some(value.into());
+            self
+        }
+        ///Sets `phone_numbers`.
+        pub fn phone_numbers(
+            mut self,
+            value: impl ::std::iter::IntoIterator<
+                Item = impl ::std::convert::Into<PhoneNumberInput>,
+            >,
+        ) -> Self {
+            self.phone_numbers = value
+                .into_iter()
+                .map(::std::convert::Into::into)
+                .collect();
+            self
+        }
+        ///Sets `prefix`.
+        pub fn prefix(
+            mut self,
+            value: impl ::std::convert::Into<::std::string::String>,
+        ) -> Self {
+            self.prefix = ::std::option::Option::Some(value.into());
+            self
+        }
+        ///Sets `socials`.
+        pub fn socials(
+            mut self,
+            value: impl ::std::iter::IntoIterator<
+                Item = impl ::std::convert::Into<SocialInput>,
+            >,
+        ) -> Self {
+            self.socials = value.into_iter().map(::std::convert::Into::into).collect();
+            self
+        }
+        ///Sets `status`.
+        pub fn status(
+            mut self,
+            value: impl ::std::convert::Into<::std::string::String>,
+        ) -> Self {
+            self.status = ::std::option::Option::Some(value.into());
+            self
+        }
+        ///Sets `status_id`.
+        pub fn status_id(mut self, value: impl ::std::convert::Into<i64>) -> Self {
+            self.status_id = ::std::option::Option::Some(value.into());
+            self
+        }
+        ///Sets `suffix`.
+        pub fn suffix(
+            mut self,
+            value: impl ::std::convert::Into<::std::string::String>,
+        ) -> Self {
+            self.suffix = ::std::option::Option::Some(value.into());
+            self
+        }
+        ///Sets `tags`.
+        pub fn tags(
+            mut self,
+            value: impl ::std::iter::IntoIterator<
+                Item = impl ::std::convert::Into<::std::string::String>,
+            >,
+        ) -> Self {
+            self.tags = value.into_iter().map(::std::convert::Into::into).collect();
+            self
+        }
+        ///Sets `title`.
+        pub fn title(
+            mut self,
+            value: impl ::std::convert::Into<::std::string::String>,
+        ) -> Self {
+            self.title = ::std::option::Option::Some(value.into());
+            self
+        }
+        ///Sets `websites`.
+        pub fn websites(
+            mut self,
+            value: impl ::std::iter::IntoIterator<
+                Item = impl ::std::convert::Into<WebsiteInput>,
+            >,
+        ) -> Self {
+            self.websites = value.into_iter().map(::std::convert::Into::into).collect();
+            self
+        }
+    }
+    impl LeadEmailInput {
+        ///A value with its required fields (`email`) and every other field left out.
+        pub fn new(email: impl ::std::convert::Into<::std::string::String>) -> Self {
+            Self {
+                email: email.into(),
+                category: ::std::default::Default::default(),
+            }
+        }
+        ///Sets `category`.
+        pub fn category(
+            mut self,
+            value: impl ::std::convert::Into<crate::types::EmailCategory>,
+        ) -> Self {
+            self.category = ::std::option::Option::Some(value.into());
+            self
+        }
+    }
+    impl LeadUpdate {
+        ///A value with its required fields (`id`) and every other field left out.
+        pub fn new(id: impl ::std::convert::Into<i64>) -> Self {
+            Self {
+                id: id.into(),
+                address: ::std::default::Default::default(),
+                assignee_id: ::std::default::Default::default(),
+                company_name: ::std::default::Default::default(),
+                custom_fields: ::std::default::Default::default(),
+                customer_source_id: ::std::default::Default::default(),
+                details: ::std::default::Default::default(),
+                email: ::std::default::Default::default(),
+                first_name: ::std::default::Default::default(),
+                last_name: ::std::default::Default::default(),
+                middle_name: ::std::default::Default::default(),
+                monetary_unit: ::std::default::Default::default(),
+                monetary_value: ::std::default::Default::default(),
+                name: ::std::default::Default::default(),
+                phone_numbers: ::std::default::Default::default(),
+                prefix: ::std::default::Default::default(),
+                socials: ::std::default::Default::default(),
+                status: ::std::default::Default::default(),
+                status_id: ::std::default::Default::default(),
+                suffix: ::std::default::Default::default(),
+                tags: ::std::default::Default::default(),
+                title: ::std::default::Default::default(),
+                websites: ::std::default::Default::default(),
+            }
+        }
+        ///Sets `address`.
+        pub fn address(mut self, value: impl ::std::convert::Into<Address>) -> Self {
+            self.address = crate::patch::Patch::Value(value.into());
+            self
+        }
+        ///Clears `address`: it is sent as `null`.
+        pub fn clear_address(mut self) -> Self {
+            self.address = crate::patch::Patch::Null;
+            self
+        }
+        ///Leaves `address` unchanged: it is not sent.
+        pub fn leave_address(mut self) -> Self {
+            self.address = crate::patch::Patch::Absent;
+            self
+        }
+        ///Sets `assignee_id`.
+        pub fn assignee_id(mut self, value: impl ::std::convert::Into<i64>) -> Self {
+            self.assignee_id = crate::patch::Patch::Value(value.into());
+            self
+        }
+        ///Clears `assignee_id`: it is sent as `null`.
+        pub fn clear_assignee_id(mut self) -> Self {
+            self.assignee_id = crate::patch::Patch::Null;
+            self
+        }
+        ///Leaves `assignee_id` unchanged: it is not sent.
+        pub fn leave_assignee_id(mut self) -> Self {
+            self.assignee_id = crate::patch::Patch::Absent;
+            self
+        }
+        ///Sets `company_name`.
+        pub fn company_name(
+            mut self,
+            value: impl ::std::convert::Into<::std::string::String>,
+        ) -> Self {
+            self.company_name = crate::patch::Patch::Value(value.into());
+            self
+        }
+        ///Clears `company_name`: it is sent as `null`.
+        pub fn clear_company_name(mut self) -> Self {
+            self.company_name = crate::patch::Patch::Null;
+            self
+        }
+        ///Leaves `company_name` unchanged: it is not sent.
+        pub fn leave_company_name(mut self) -> Self {
+            self.company_name = crate::patch::Patch::Absent;
+            self
+        }
+        ///Sets `custom_fields`.
+        pub fn custom_fields(
+            mut self,
+            value: impl ::std::iter::IntoIterator<
+                Item = impl ::std::convert::Into<CustomFieldInput>,
+            >,
+        ) -> Self {
+            self.custom_fields = value
+                .into_iter()
+                .map(::std::convert::Into::into)
+                .collect();
+            self
+        }
+        ///Sets `customer_source_id`.
+        pub fn customer_source_id(
+            mut self,
+            value: impl ::std::convert::Into<i64>,
+        ) -> Self {
+            self.customer_source_id = crate::patch::Patch::Value(value.into());
+            self
+        }
+        ///Clears `customer_source_id`: it is sent as `null`.
+        pub fn clear_customer_source_id(mut self) -> Self {
+            self.customer_source_id = crate::patch::Patch::Null;
+            self
+        }
+        ///Leaves `customer_source_id` unchanged: it is not sent.
+        pub fn leave_customer_source_id(mut self) -> Self {
+            self.customer_source_id = crate::patch::Patch::Absent;
+            self
+        }
+        ///Sets `details`.
+        pub fn details(
+            mut self,
+            value: impl ::std::convert::Into<::std::string::String>,
+        ) -> Self {
+            self.details = crate::patch::Patch::Value(value.into());
+            self
+        }
+        ///Clears `details`: it is sent as `null`.
+        pub fn clear_details(mut self) -> Self {
+            self.details = crate::patch::Patch::Null;
+            self
+        }
+        ///Leaves `details` unchanged: it is not sent.
+        pub fn leave_details(mut self) -> Self {
+            self.details = crate::patch::Patch::Absent;
+            self
+        }
+        ///Sets `email`.
+        pub fn email(
+            mut self,
+            value: impl ::std::convert::Into<LeadEmailInput>,
+        ) -> Self {
+            self.email = crate::patch::Patch::Value(value.into());
+            self
+        }
+        ///Clears `email`: it is sent as `null`.
+        pub fn clear_email(mut self) -> Self {
+            self.email = crate::patch::Patch::Null;
+            self
+        }
+        ///Leaves `email` unchanged: it is not sent.
+        pub fn leave_email(mut self) -> Self {
+            self.email = crate::patch::Patch::Absent;
+            self
+        }
+        ///Sets `first_name`.
+        pub fn first_name(
+            mut self,
+            value: impl ::std::convert::Into<::std::string::String>,
+        ) -> Self {
+            self.first_name = crate::patch::Patch::Value(value.into());
+            self
+        }
+        ///Clears `first_name`: it is sent as `null`.
+        pub fn clear_first_name(mut self) -> Self {
+            self.first_name = crate::patch::Patch::Null;
+            self
+        }
+        ///Leaves `first_name` unchanged: it is not sent.
+        pub fn leave_first_name(mut self) -> Self {
+            self.first_name = crate::patch::Patch::Absent;
+            self
+        }
+        ///Sets `last_name`.
+        pub fn last_name(
+            mut self,
+            value: impl ::std::convert::Into<::std::string::String>,
+        ) -> Self {
+            self.last_name = crate::patch::Patch::Value(value.into());
+            self
+        }
+        ///Clears `last_name`: it is sent as `null`.
+        pub fn clear_last_name(mut self) -> Self {
+            self.last_name = crate::patch::Patch::Null;
+            self
+        }
+        ///Leaves `last_name` unchanged: it is not sent.
+        pub fn leave_last_name(mut self) -> Self {
+            self.last_name = crate::patch::Patch::Absent;
+            self
+        }
+        ///Sets `middle_name`.
+        pub fn middle_name(
+            mut self,
+            value: impl ::std::convert::Into<::std::string::String>,
+        ) -> Self {
+            self.middle_name = crate::patch::Patch::Value(value.into());
+            self
+        }
+        ///Clears `middle_name`: it is sent as `null`.
+        pub fn clear_middle_name(mut self) -> Self {
+            self.middle_name = crate::patch::Patch::Null;
+            self
+        }
+        ///Leaves `middle_name` unchanged: it is not sent.
+        pub fn leave_middle_name(mut self) -> Self {
+            self.middle_name = crate::patch::Patch::Absent;
+            self
+        }
+        ///Sets `monetary_unit`.
+        pub fn monetary_unit(
+            mut self,
+            value: impl ::std::convert::Into<::std::string::String>,
+        ) -> Self {
+            self.monetary_unit = crate::patch::Patch::Value(value.into());
+            self
+        }
+        ///Clears `monetary_unit`: it is sent as `null`.
+        pub fn clear_monetary_unit(mut self) -> Self {
+            self.monetary_unit = crate::patch::Patch::Null;
+            self
+        }
+        ///Leaves `monetary_unit` unchanged: it is not sent.
+        pub fn leave_monetary_unit(mut self) -> Self {
+            self.monetary_unit = crate::patch::Patch::Absent;
+            self
+        }
+        ///Sets `monetary_value`.
+        pub fn monetary_value(mut self, value: impl ::std::convert::Into<f64>) -> Self {
+            self.monetary_value = crate::patch::Patch::Value(value.into());
+            self
+        }
+        ///Clears `monetary_value`: it is sent as `null`.
+        pub fn clear_monetary_value(mut self) -> Self {
+            self.monetary_value = crate::patch::Patch::Null;
+            self
+        }
+        ///Leaves `monetary_value` unchanged: it is not sent.
+        pub fn leave_monetary_value(mut self) -> Self {
+            self.monetary_value = crate::patch::Patch::Absent;
+            self
+        }
+        ///Sets `name`.
+        pub fn name(
+            mut self,
+            value: impl ::std::convert::Into<::std::string::String>,
+        ) -> Self {
+            self.name = ::std::option::Option::Some(value.into());
+            self
+        }
+        ///Sets `phone_numbers`.
+        pub fn phone_numbers(
+            mut self,
+            value: impl ::std::iter::IntoIterator<
+                Item = impl ::std::convert::Into<PhoneNumberInput>,
+            >,
+        ) -> Self {
+            self.phone_numbers = crate::patch::Patch::Value(
+                value.into_iter().map(::std::convert::Into::into).collect(),
+            );
+            self
+        }
+        ///Clears `phone_numbers`: it is sent as `null`.
+        pub fn clear_phone_numbers(mut self) -> Self {
+            self.phone_numbers = crate::patch::Patch::Null;
+            self
+        }
+        ///Leaves `phone_numbers` unchanged: it is not sent.
+        pub fn leave_phone_numbers(mut self) -> Self {
+            self.phone_numbers = crate::patch::Patch::Absent;
+            self
+        }
+        ///Sets `prefix`.
+        pub fn prefix(
+            mut self,
+            value: impl ::std::convert::Into<::std::string::String>,
+        ) -> Self {
+            self.prefix = crate::patch::Patch::Value(value.into());
+            self
+        }
+        ///Clears `prefix`: it is sent as `null`.
+        pub fn clear_prefix(mut self) -> Self {
+            self.prefix = crate::patch::Patch::Null;
+            self
+        }
+        ///Leaves `prefix` unchanged: it is not sent.
+        pub fn leave_prefix(mut self) -> Self {
+            self.prefix = crate::patch::Patch::Absent;
+            self
+        }
+        ///Sets `socials`.
+        pub fn socials(
+            mut self,
+            value: impl ::std::iter::IntoIterator<
+                Item = impl ::std::convert::Into<SocialInput>,
+            >,
+        ) -> Self {
+            self.socials = crate::patch::Patch::Value(
+                value.into_iter().map(::std::convert::Into::into).collect(),
+            );
+            self
+        }
+        ///Clears `socials`: it is sent as `null`.
+        pub fn clear_socials(mut self) -> Self {
+            self.socials = crate::patch::Patch::Null;
+            self
+        }
+        ///Leaves `socials` unchanged: it is not sent.
+        pub fn leave_socials(mut self) -> Self {
+            self.socials = crate::patch::Patch::Absent;
+            self
+        }
+        ///Sets `status`.
+        pub fn status(
+            mut self,
+            value: impl ::std::convert::Into<::std::string::String>,
+        ) -> Self {
+            self.status = ::std::option::Option::Some(value.into());
+            self
+        }
+        ///Sets `status_id`.
+        pub fn status_id(mut self, value: impl ::std::convert::Into<i64>) -> Self {
+            self.status_id = ::std::option::Option::Some(value.into());
+            self
+        }
+        ///Sets `suffix`.
+        pub fn suffix(
+            mut self,
+            value: impl ::std::convert::Into<::std::string::String>,
+        ) -> Self {
+            self.suffix = crate::patch::Patch::Value(value.into());
+            self
+        }
+        ///Clears `suffix`: it is sent as `null`.
+        pub fn clear_suffix(mut self) -> Self {
+            self.suffix = crate::patch::Patch::Null;
+            self
+        }
+        ///Leaves `suffix` unchanged: it is not sent.
+        pub fn leave_suffix(mut self) -> Self {
+            self.suffix = crate::patch::Patch::Absent;
+            self
+        }
+        ///Sets `tags`.
+        pub fn tags(
+            mut self,
+            value: impl ::std::iter::IntoIterator<
+                Item = impl ::std::convert::Into<::std::string::String>,
+            >,
+        ) -> Self {
+            self.tags = crate::patch::Patch::Value(
+                value.into_iter().map(::std::convert::Into::into).collect(),
+            );
+            self
+        }
+        ///Clears `tags`: it is sent as `null`.
+        pub fn clear_tags(mut self) -> Self {
+            self.tags = crate::patch::Patch::Null;
+            self
+        }
+        ///Leaves `tags` unchanged: it is not sent.
+        pub fn leave_tags(mut self) -> Self {
+            self.tags = crate::patch::Patch::Absent;
+            self
+        }
+        ///Sets `title`.
+        pub fn title(
+            mut self,
+            value: impl ::std::convert::Into<::std::string::String>,
+        ) -> Self {
+            self.title = crate::patch::Patch::Value(value.into());
+            self
+        }
+        ///Clears `title`: it is sent as `null`.
+        pub fn clear_title(mut self) -> Self {
+            self.title = crate::patch::Patch::Null;
+            self
+        }
+        ///Leaves `title` unchanged: it is not sent.
+        pub fn leave_title(mut self) -> Self {
+            self.title = crate::patch::Patch::Absent;
+            self
+        }
+        ///Sets `websites`.
+        pub fn websites(
+            mut self,
+            value: impl ::std::iter::IntoIterator<
+                Item = impl ::std::convert::Into<WebsiteInput>,
+            >,
+        ) -> Self {
+            self.websites = crate::patch::Patch::Value(
+                value.into_iter().map(::std::convert::Into::into).collect(),
+            );
+            self
+        }
+        ///Clears `websites`: it is sent as `null`.
+        pub fn clear_websites(mut self) -> Self {
+            self.websites = crate::patch::Patch::Null;
+            self
+        }
+        ///Leaves `websites` unchanged: it is not sent.
+        pub fn leave_websites(mut self) -> Self {
+            self.websites = crate::patch::Patch::Absent;
+            self
+        }
+    }
+    impl OpportunityCreate {
+        ///A value with its required fields (`name`, `primary_contact_id`) and every other field left out.
+        pub fn new(
+            name: impl ::std::convert::Into<::std::string::String>,
+            primary_contact_id: impl ::std::convert::Into<i64>,
+        ) -> Self {
+            Self {
+                name: name.into(),
+                primary_contact_id: primary_contact_id.into(),
+                assignee_id: ::std::default::Default::default(),
+                close_date: ::std::default::Default::default(),
+                company_id: ::std::default::Default::default(),
+                custom_fields: ::std::default::Default::default(),
+                customer_source_id: ::std::default::Default::default(),
+                details: ::std::default::Default::default(),
+                loss_reason_id: ::std::default::Default::default(),
+                monetary_unit: ::std::default::Default::default(),
+                monetary_value: ::std::default::Default::default(),
+                pipeline_id: ::std::default::Default::default(),
+                pipeline_stage_id: ::std::default::Default::default(),
+                priority: ::std::default::Default::default(),
+                status: ::std::default::Default::default(),
+                tags: ::std::default::Default::default(),
+                win_probability: ::std::default::Default::default(),
+            }
+        }
+        ///Sets `assignee_id`.
+        pub fn assignee_id(mut self, value: impl ::std::convert::Into<i64>) -> Self {
+            self.assignee_id = ::std::option::Option::Some(value.into());
+            self
+        }
+        ///Sets `close_date`.
+        pub fn close_date(
+            mut self,
+            value: impl ::std::convert::Into<::std::string::String>,
+        ) -> Self {
+            self.close_date = ::std::option::Option::Some(value.into());
+            self
+        }
+        ///Sets `company_id`.
+        pub fn company_id(mut self, value: impl ::std::convert::Into<i64>) -> Self {
+            self.company_id = ::std::option::Option::Some(value.into());
+            self
+        }
+        ///Sets `custom_fields`.
+        pub fn custom_fields(
+            mut self,
+            value: impl ::std::iter::IntoIterator<
+                Item = impl ::std::convert::Into<CustomFieldInput>,
+            >,
+        ) -> Self {
+            self.custom_fields = value
+                .into_iter()
+                .map(::std::convert::Into::into)
+                .collect();
+            self
+        }
+        ///Sets `customer_source_id`.
+        pub fn customer_source_id(
+            mut self,
+            value: impl ::std::convert::Into<i64>,
+        ) -> Self {
+            self.customer_source_id = ::std::option::Option::Some(value.into());
+            self
+        }
+        ///Sets `details`.
+        pub fn details(
+            mut self,
+            value: impl ::std::convert::Into<::std::string::String>,
+        ) -> Self {
+            self.details = ::std::option::Option::Some(value.into());
+            self
+        }
+        ///Sets `loss_reason_id`.
+        pub fn loss_reason_id(mut self, value: impl ::std::convert::Into<i64>) -> Self {
+            self.loss_reason_id = ::std::option::Option::Some(value.into());
+            self
+        }
+        ///Sets `monetary_unit`.
+        pub fn monetary_unit(
+            mut self,
+            value: impl ::std::convert::Into<::std::string::String>,
+        ) -> Self {
+            self.monetary_unit = ::std::option::Option::Some(value.into());
+            self
+        }
+        ///Sets `monetary_value`.
+        pub fn monetary_value(mut self, value: impl ::std::convert::Into<f64>) -> Self {
+            self.monetary_value = ::std::option::Option::Some(value.into());
+            self
+        }
+        ///Sets `pipeline_id`.
+        pub fn pipeline_id(mut self, value: impl ::std::convert::Into<i64>) -> Self {
+            self.pipeline_id = ::std::option::Option::Some(value.into());
+            self
+        }
+        ///Sets `pipeline_stage_id`.
+        pub fn pipeline_stage_id(
+            mut self,
+            value: impl ::std::convert::Into<i64>,
+        ) -> Self {
+            self.pipeline_stage_id = ::std::option::Option::Some(value.into());
+            self
+        }
+        ///Sets `priority`.
+        pub fn priority(
+            mut self,
+            value: impl ::std::convert::Into<crate::types::OpportunityPriority>,
+        ) -> Self {
+            self.priority = ::std::option::Option::Some(value.into());
+            self
+        }
+        ///Sets `status`.
+        pub fn status(
+            mut self,
+            value: impl ::std::convert::Into<crate::types::OpportunityStatus>,
+        ) -> Self {
+            self.status = ::std::option::Option::Some(value.into());
+            self
+        }
+        ///Sets `tags`.
+        pub fn tags(
+            mut self,
+            value: impl ::std::iter::IntoIterator<
+                Item = impl ::std::convert::Into<::std::string::String>,
+            >,
+        ) -> Self {
+            self.tags = value.into_iter().map(::std::convert::Into::into).collect();
+            self
+        }
+        ///Sets `win_probability`.
+        pub fn win_probability(mut self, value: impl ::std::convert::Into<i64>) -> Self {
+            self.win_probability = ::std::option::Option::Some(value.into());
             self
         }
     }
@@ -1240,7 +3005,7 @@ definition: definitions left out are unchanged.
         ///Sets `category`.
         pub fn category(
             mut self,
-            value: impl ::std::convert::Into<crate::category::PhoneCategory>,
+            value: impl ::std::convert::Into<crate::types::PhoneCategory>,
         ) -> Self {
             self.category = ::std::option::Option::Some(value.into());
             self
@@ -1257,7 +3022,7 @@ definition: definitions left out are unchanged.
         ///Sets `category`.
         pub fn category(
             mut self,
-            value: impl ::std::convert::Into<crate::category::SocialCategory>,
+            value: impl ::std::convert::Into<crate::types::SocialCategory>,
         ) -> Self {
             self.category = ::std::option::Option::Some(value.into());
             self
@@ -1274,11 +3039,63 @@ definition: definitions left out are unchanged.
         ///Sets `category`.
         pub fn category(
             mut self,
-            value: impl ::std::convert::Into<crate::category::WebsiteCategory>,
+            value: impl ::std::convert::Into<crate::types::WebsiteCategory>,
         ) -> Self {
             self.category = ::std::option::Option::Some(value.into());
             self
         }
+    }
+    crate::open_enum! {
+        #[doc =
+        "The kinds of e-mail address Copper documents. Copper may add more; responses carry any string."]
+        EmailCategory { #[doc = "`work`"] Work = "work", #[doc = "`personal`"] Personal =
+        "personal", #[doc = "`other`"] Other = "other" }
+    }
+    crate::open_enum! {
+        #[doc =
+        "The kinds of phone number Copper documents. Copper may add more; responses carry any string."]
+        PhoneCategory { #[doc = "`mobile`"] Mobile = "mobile", #[doc = "`work`"] Work =
+        "work", #[doc = "`home`"] Home = "home", #[doc = "`other`"] Other = "other" }
+    }
+    crate::open_enum! {
+        #[doc =
+        "The social networks Copper documents. Copper may add more; responses carry any string."]
+        SocialCategory { #[doc = "`linkedin`"] Linkedin = "linkedin", #[doc =
+        "`twitter`"] Twitter = "twitter", #[doc = "`googleplus`"] Googleplus =
+        "googleplus", #[doc = "`facebook`"] Facebook = "facebook", #[doc = "`youtube`"]
+        Youtube = "youtube", #[doc = "`quora`"] Quora = "quora", #[doc = "`foursquare`"]
+        Foursquare = "foursquare", #[doc = "`klout`"] Klout = "klout", #[doc =
+        "`gravatar`"] Gravatar = "gravatar", #[doc = "`other`"] Other = "other" }
+    }
+    crate::open_enum! {
+        #[doc =
+        "The kinds of website Copper documents. Copper may add more; responses carry any string."]
+        WebsiteCategory { #[doc = "`work`"] Work = "work", #[doc = "`personal`"] Personal
+        = "personal", #[doc = "`other`"] Other = "other" }
+    }
+    crate::open_enum! {
+        #[doc = "The priorities Copper documents. Responses carry any string."]
+        OpportunityPriority { #[doc = "`None`"] None = "None", #[doc = "`Low`"] Low =
+        "Low", #[doc = "`Medium`"] Medium = "Medium", #[doc = "`High`"] High = "High" }
+    }
+    crate::open_enum! {
+        #[doc = "The statuses Copper documents. Responses carry any string."]
+        OpportunityStatus { #[doc = "`Open`"] Open = "Open", #[doc = "`Won`"] Won =
+        "Won", #[doc = "`Lost`"] Lost = "Lost", #[doc = "`Abandoned`"] Abandoned =
+        "Abandoned" }
+    }
+    crate::open_enum! {
+        #[doc =
+        "The kinds of record an activity can be logged on. Responses carry any string."]
+        ActivityParentType { #[doc = "`person`"] Person = "person", #[doc = "`company`"]
+        Company = "company", #[doc = "`lead`"] Lead = "lead", #[doc = "`opportunity`"]
+        Opportunity = "opportunity", #[doc = "`project`"] Project = "project" }
+    }
+    crate::open_enum! {
+        #[doc =
+        "Only `user` activity types can be created; `system` ones are Copper's own."]
+        ActivityTypeCategory { #[doc = "`user`"] User = "user", #[doc = "`system`"]
+        System = "system" }
     }
 }
 #[derive(Clone, Debug)]
@@ -1512,41 +3329,361 @@ a copy of `value` for the other types.
             _ => Err(Error::UnexpectedResponse(response)),
         }
     }
+    /**Update up to 10 leads in one request
+
+Each record names an existing lead by `id` and carries the fields to
+change, with the same rules as people: a field left out is
+unchanged, a field sent as `null` is cleared, a list is replaced
+whole, custom fields change per definition. A lead has one `email`,
+not a list.
+
+
+Sends a `POST` request to `/developer_api/v1/leads/bulk_update`
+
+Arguments:
+- `custom_field_computed_values`: When true, every custom field in the response also carries a
+`computed_value`: the option labels for Dropdown and MultiSelect fields,
+a copy of `value` for the other types.
+
+- `body`
+*/
+    pub async fn leads_bulk_update<'a>(
+        &'a self,
+        custom_field_computed_values: Option<bool>,
+        body: &'a types::LeadsBulkUpdateRequest,
+    ) -> Result<
+        ResponseValue<
+            ::std::vec::Vec<
+                crate::bulk::BulkItem<
+                    crate::types::Lead,
+                    crate::types::BulkUpdateFailure,
+                >,
+            >,
+        >,
+        Error<()>,
+    > {
+        let url = format!("{}/developer_api/v1/leads/bulk_update", self.baseurl,);
+        let mut header_map = ::reqwest::header::HeaderMap::with_capacity(1usize);
+        header_map
+            .append(
+                ::reqwest::header::HeaderName::from_static("api-version"),
+                ::reqwest::header::HeaderValue::from_static(Self::api_version()),
+            );
+        #[allow(unused_mut)]
+        let mut request = self
+            .client
+            .post(url)
+            .header(
+                ::reqwest::header::ACCEPT,
+                ::reqwest::header::HeaderValue::from_static("application/json"),
+            )
+            .json(&body)
+            .query(
+                &progenitor_client::QueryParam::new(
+                    "custom_field_computed_values",
+                    &custom_field_computed_values,
+                ),
+            )
+            .headers(header_map)
+            .build()?;
+        let info = OperationInfo {
+            operation_id: "leads_bulk_update",
+        };
+        self.pre(&mut request, &info).await?;
+        let result = self.exec(request, &info).await;
+        self.post(&result, &info).await?;
+        let response = result?;
+        match response.status().as_u16() {
+            200u16 => ResponseValue::from_response(response).await,
+            _ => Err(Error::UnexpectedResponse(response)),
+        }
+    }
+    /**Create up to 10 leads in one request
+
+Each record is the body the single-create endpoint takes; `name` is
+required. Creating is not idempotent: a request that may have
+reached Copper must not be sent again.
+
+
+Sends a `POST` request to `/developer_api/v1/leads/bulk_create`
+
+Arguments:
+- `custom_field_computed_values`: When true, every custom field in the response also carries a
+`computed_value`: the option labels for Dropdown and MultiSelect fields,
+a copy of `value` for the other types.
+
+- `body`
+*/
+    pub async fn leads_bulk_create<'a>(
+        &'a self,
+        custom_field_computed_values: Option<bool>,
+        body: &'a types::LeadsBulkCreateRequest,
+    ) -> Result<
+        ResponseValue<
+            ::std::vec::Vec<
+                crate::bulk::BulkItem<
+                    crate::types::Lead,
+                    crate::types::BulkCreateFailure,
+                >,
+            >,
+        >,
+        Error<()>,
+    > {
+        let url = format!("{}/developer_api/v1/leads/bulk_create", self.baseurl,);
+        let mut header_map = ::reqwest::header::HeaderMap::with_capacity(1usize);
+        header_map
+            .append(
+                ::reqwest::header::HeaderName::from_static("api-version"),
+                ::reqwest::header::HeaderValue::from_static(Self::api_version()),
+            );
+        #[allow(unused_mut)]
+        let mut request = self
+            .client
+            .post(url)
+            .header(
+                ::reqwest::header::ACCEPT,
+                ::reqwest::header::HeaderValue::from_static("application/json"),
+            )
+            .json(&body)
+            .query(
+                &progenitor_client::QueryParam::new(
+                    "custom_field_computed_values",
+                    &custom_field_computed_values,
+                ),
+            )
+            .headers(header_map)
+            .build()?;
+        let info = OperationInfo {
+            operation_id: "leads_bulk_create",
+        };
+        self.pre(&mut request, &info).await?;
+        let result = self.exec(request, &info).await;
+        self.post(&result, &info).await?;
+        let response = result?;
+        match response.status().as_u16() {
+            200u16 => ResponseValue::from_response(response).await,
+            _ => Err(Error::UnexpectedResponse(response)),
+        }
+    }
+    /**Update up to 10 companies in one request
+
+Each record names an existing company by `id` and carries the
+fields to change, with the same rules as people.
+
+
+Sends a `POST` request to `/developer_api/v1/companies/bulk_update`
+
+*/
+    pub async fn companies_bulk_update<'a>(
+        &'a self,
+        body: &'a types::CompaniesBulkUpdateRequest,
+    ) -> Result<
+        ResponseValue<
+            ::std::vec::Vec<
+                crate::bulk::BulkItem<
+                    crate::types::Company,
+                    crate::types::BulkUpdateFailure,
+                >,
+            >,
+        >,
+        Error<()>,
+    > {
+        let url = format!("{}/developer_api/v1/companies/bulk_update", self.baseurl,);
+        let mut header_map = ::reqwest::header::HeaderMap::with_capacity(1usize);
+        header_map
+            .append(
+                ::reqwest::header::HeaderName::from_static("api-version"),
+                ::reqwest::header::HeaderValue::from_static(Self::api_version()),
+            );
+        #[allow(unused_mut)]
+        let mut request = self
+            .client
+            .post(url)
+            .header(
+                ::reqwest::header::ACCEPT,
+                ::reqwest::header::HeaderValue::from_static("application/json"),
+            )
+            .json(&body)
+            .headers(header_map)
+            .build()?;
+        let info = OperationInfo {
+            operation_id: "companies_bulk_update",
+        };
+        self.pre(&mut request, &info).await?;
+        let result = self.exec(request, &info).await;
+        self.post(&result, &info).await?;
+        let response = result?;
+        match response.status().as_u16() {
+            200u16 => ResponseValue::from_response(response).await,
+            _ => Err(Error::UnexpectedResponse(response)),
+        }
+    }
+    /**Create up to 10 companies in one request
+
+Each record is the body the single-create endpoint takes; `name` is
+required. Creating is not idempotent.
+
+
+Sends a `POST` request to `/developer_api/v1/companies/bulk_create`
+
+*/
+    pub async fn companies_bulk_create<'a>(
+        &'a self,
+        body: &'a types::CompaniesBulkCreateRequest,
+    ) -> Result<
+        ResponseValue<
+            ::std::vec::Vec<
+                crate::bulk::BulkItem<
+                    crate::types::Company,
+                    crate::types::BulkCreateFailure,
+                >,
+            >,
+        >,
+        Error<()>,
+    > {
+        let url = format!("{}/developer_api/v1/companies/bulk_create", self.baseurl,);
+        let mut header_map = ::reqwest::header::HeaderMap::with_capacity(1usize);
+        header_map
+            .append(
+                ::reqwest::header::HeaderName::from_static("api-version"),
+                ::reqwest::header::HeaderValue::from_static(Self::api_version()),
+            );
+        #[allow(unused_mut)]
+        let mut request = self
+            .client
+            .post(url)
+            .header(
+                ::reqwest::header::ACCEPT,
+                ::reqwest::header::HeaderValue::from_static("application/json"),
+            )
+            .json(&body)
+            .headers(header_map)
+            .build()?;
+        let info = OperationInfo {
+            operation_id: "companies_bulk_create",
+        };
+        self.pre(&mut request, &info).await?;
+        let result = self.exec(request, &info).await;
+        self.post(&result, &info).await?;
+        let response = result?;
+        match response.status().as_u16() {
+            200u16 => ResponseValue::from_response(response).await,
+            _ => Err(Error::UnexpectedResponse(response)),
+        }
+    }
+    /**Create up to 10 opportunities in one request
+
+Each record is the body the single-create endpoint takes; `name` and
+`primary_contact_id` (a person) are required. There is no bulk
+update of opportunities. Creating is not idempotent.
+
+
+Sends a `POST` request to `/developer_api/v1/opportunities/bulk_create`
+
+*/
+    pub async fn opportunities_bulk_create<'a>(
+        &'a self,
+        body: &'a types::OpportunitiesBulkCreateRequest,
+    ) -> Result<
+        ResponseValue<
+            ::std::vec::Vec<
+                crate::bulk::BulkItem<
+                    crate::types::Opportunity,
+                    crate::types::BulkCreateFailure,
+                >,
+            >,
+        >,
+        Error<()>,
+    > {
+        let url = format!(
+            "{}/developer_api/v1/opportunities/bulk_create", self.baseurl,
+        );
+        let mut header_map = ::reqwest::header::HeaderMap::with_capacity(1usize);
+        header_map
+            .append(
+                ::reqwest::header::HeaderName::from_static("api-version"),
+                ::reqwest::header::HeaderValue::from_static(Self::api_version()),
+            );
+        #[allow(unused_mut)]
+        let mut request = self
+            .client
+            .post(url)
+            .header(
+                ::reqwest::header::ACCEPT,
+                ::reqwest::header::HeaderValue::from_static("application/json"),
+            )
+            .json(&body)
+            .headers(header_map)
+            .build()?;
+        let info = OperationInfo {
+            operation_id: "opportunities_bulk_create",
+        };
+        self.pre(&mut request, &info).await?;
+        let result = self.exec(request, &info).await;
+        self.post(&result, &info).await?;
+        let response = result?;
+        match response.status().as_u16() {
+            200u16 => ResponseValue::from_response(response).await,
+            _ => Err(Error::UnexpectedResponse(response)),
+        }
+    }
+    /**Create up to 10 activities in one request
+
+Each record logs an activity on a parent record (a person, company,
+lead, opportunity or project). Only activity types of the `user`
+category can be created. Creating is not idempotent.
+
+
+Sends a `POST` request to `/developer_api/v1/activities/bulk_create`
+
+*/
+    pub async fn activities_bulk_create<'a>(
+        &'a self,
+        body: &'a types::ActivitiesBulkCreateRequest,
+    ) -> Result<
+        ResponseValue<
+            ::std::vec::Vec<
+                crate::bulk::BulkItem<
+                    crate::types::Activity,
+                    crate::types::BulkCreateFailure,
+                >,
+            >,
+        >,
+        Error<()>,
+    > {
+        let url = format!("{}/developer_api/v1/activities/bulk_create", self.baseurl,);
+        let mut header_map = ::reqwest::header::HeaderMap::with_capacity(1usize);
+        header_map
+            .append(
+                ::reqwest::header::HeaderName::from_static("api-version"),
+                ::reqwest::header::HeaderValue::from_static(Self::api_version()),
+            );
+        #[allow(unused_mut)]
+        let mut request = self
+            .client
+            .post(url)
+            .header(
+                ::reqwest::header::ACCEPT,
+                ::reqwest::header::HeaderValue::from_static("application/json"),
+            )
+            .json(&body)
+            .headers(header_map)
+            .build()?;
+        let info = OperationInfo {
+            operation_id: "activities_bulk_create",
+        };
+        self.pre(&mut request, &info).await?;
+        let result = self.exec(request, &info).await;
+        self.post(&result, &info).await?;
+        let response = result?;
+        match response.status().as_u16() {
+            200u16 => ResponseValue::from_response(response).await,
+            _ => Err(Error::UnexpectedResponse(response)),
+        }
+    }
 }
 /// Items consumers will typically use such as the Client.
 pub mod prelude {
     #[allow(unused_imports)]
     pub use super::Client;
-}
-/// Copper's category values as open enums: a value the spec does not
-/// list is kept in `Unknown` rather than refused.
-pub mod category {
-    crate::open_enum! {
-        #[doc =
-        "The kinds of e-mail address Copper documents. Copper may add more; responses carry any string."]
-        EmailCategory { #[doc = "`work`"] Work = "work", #[doc = "`personal`"] Personal =
-        "personal", #[doc = "`other`"] Other = "other" }
-    }
-    crate::open_enum! {
-        #[doc =
-        "The kinds of phone number Copper documents. Copper may add more; responses carry any string."]
-        PhoneCategory { #[doc = "`mobile`"] Mobile = "mobile", #[doc = "`work`"] Work =
-        "work", #[doc = "`home`"] Home = "home", #[doc = "`other`"] Other = "other" }
-    }
-    crate::open_enum! {
-        #[doc =
-        "The social networks Copper documents. Copper may add more; responses carry any string."]
-        SocialCategory { #[doc = "`linkedin`"] Linkedin = "linkedin", #[doc =
-        "`twitter`"] Twitter = "twitter", #[doc = "`googleplus`"] Googleplus =
-        "googleplus", #[doc = "`facebook`"] Facebook = "facebook", #[doc = "`youtube`"]
-        Youtube = "youtube", #[doc = "`quora`"] Quora = "quora", #[doc = "`foursquare`"]
-        Foursquare = "foursquare", #[doc = "`klout`"] Klout = "klout", #[doc =
-        "`gravatar`"] Gravatar = "gravatar", #[doc = "`other`"] Other = "other" }
-    }
-    crate::open_enum! {
-        #[doc =
-        "The kinds of website Copper documents. Copper may add more; responses carry any string."]
-        WebsiteCategory { #[doc = "`work`"] Work = "work", #[doc = "`personal`"] Personal
-        = "personal", #[doc = "`other`"] Other = "other" }
-    }
 }

@@ -12,12 +12,12 @@
 //!    shared spec that progenitor cannot take. The file itself stays truthful
 //!    for every other generator.
 //! 2. [`settings`] chooses the interface and swaps a few schemas for
-//!    hand-written types of the raw crate (the success-or-failure item and
-//!    the category enums), which decode more robustly than what progenitor
-//!    would generate.
+//!    hand-written types of the raw crate (the success-or-failure item, the
+//!    string enums, custom field values), which decode more robustly than
+//!    what progenitor would generate.
 //! 3. [`postprocess`] rewrites the generated update records so that every
 //!    nullable field can be left out, cleared with `null` or set, gives them
-//!    a constructor, and writes the open category enums.
+//!    a constructor and setters, and writes the open enums.
 
 use std::collections::{BTreeMap, BTreeSet};
 use std::path::Path;
@@ -327,8 +327,10 @@ fn resolve<'a>(spec: &'a OpenAPI, schema: &'a ReferenceOr<Schema>) -> Option<&'a
 ///   decides on `success == false` instead of trying the `oneOf` members in
 ///   order, and keeps an item that matches neither shape as raw JSON instead
 ///   of failing the whole response.
-/// - The category enums become open enums that keep a value Copper adds
-///   later instead of refusing it.
+/// - The string enums (categories, priorities, statuses) become open enums
+///   that keep a value Copper adds later instead of refusing it.
+/// - A custom field's value becomes a type that keeps every kind of value
+///   exactly.
 pub fn replacements(spec: &OpenAPI) -> Vec<(String, String)> {
     let mut out = Vec::new();
     let Some(components) = &spec.components else {
@@ -352,12 +354,20 @@ pub fn replacements(spec: &OpenAPI) -> Vec<(String, String)> {
                     format!("crate::bulk::BulkItem<crate::types::{success}, crate::types::BulkCreateFailure>"),
                 ));
             }
-        } else if is_category(name, schema) {
-            out.push((name.clone(), format!("crate::category::{name}")));
+        } else if is_string_enum(schema) {
+            out.push((name.clone(), format!("crate::types::{name}")));
+        } else if name == CUSTOM_VALUE_SCHEMA {
+            out.push((name.clone(), CUSTOM_VALUE_TYPE.to_owned()));
         }
     }
     out
 }
+
+/// The schema of a custom field's value, and the hand-written type that
+/// reads every documented kind of value without loss (typify would make
+/// the number branch an `f64`, losing large option ids and integers).
+const CUSTOM_VALUE_SCHEMA: &str = "CustomFieldValueData";
+const CUSTOM_VALUE_TYPE: &str = "crate::custom::CustomValue";
 
 /// The member of a success-or-failure `oneOf` that is not a failure.
 fn one_of_success_member(schema: &Schema) -> Option<String> {
@@ -408,10 +418,9 @@ pub fn settings(spec: &OpenAPI) -> GenerationSettings {
 ///   that takes its required fields, in the spec's order, and leaves every
 ///   other field out, and a chained setter per optional field; a three-state
 ///   field also gets `clear_<field>()` and `leave_<field>()`.
-/// - Category enums: a `category` module with an open enum (see
-///   [`replacements`]) for every string enum whose name ends in `Category`,
-///   made from the values the spec lists, so the Rust values cannot drift
-///   from the spec.
+/// - String enums: an open enum in the `types` module (see
+///   [`replacements`]) for every string enum of the spec, made from the
+///   values the spec lists, so the Rust values cannot drift from the spec.
 pub fn postprocess(spec: &OpenAPI, file: &mut syn::File) {
     let records = record_schemas(spec);
     let mut rewriter = InputRewriter {
@@ -435,8 +444,8 @@ pub fn postprocess(spec: &OpenAPI, file: &mut syn::File) {
         _ => None,
     }) {
         types.1.extend(impls);
+        types.1.extend(open_enums(spec));
     }
-    file.items.push(category_module(spec));
 }
 
 /// The object schemas a request can carry: the records (see
@@ -660,43 +669,38 @@ fn json_name(field: &syn::Field) -> String {
     })
 }
 
-/// `pub mod category { open_enum! { ... } ... }` for the category enums.
-fn category_module(spec: &OpenAPI) -> syn::Item {
+/// An `open_enum! { ... }` for each string enum of the spec.
+fn open_enums(spec: &OpenAPI) -> Vec<syn::Item> {
     let mut enums = Vec::new();
-    if let Some(components) = &spec.components {
-        for (name, schema) in &components.schemas {
-            let ReferenceOr::Item(schema) = schema else {
-                continue;
-            };
-            let SchemaKind::Type(Type::String(string)) = &schema.schema_kind else {
-                continue;
-            };
-            if !is_category(name, schema) {
-                continue;
+    let Some(components) = &spec.components else {
+        return enums;
+    };
+    for (name, schema) in &components.schemas {
+        let ReferenceOr::Item(schema) = schema else {
+            continue;
+        };
+        let SchemaKind::Type(Type::String(string)) = &schema.schema_kind else {
+            continue;
+        };
+        if string.enumeration.is_empty() {
+            continue;
+        }
+        let ident = syn::Ident::new(name, proc_macro2::Span::call_site());
+        let doc = schema.schema_data.description.clone().unwrap_or_default();
+        let values: Vec<String> = string.enumeration.iter().flatten().cloned().collect();
+        let variants = values.iter().map(|value| {
+            let variant = syn::Ident::new(&variant_name(value), proc_macro2::Span::call_site());
+            let doc = format!("`{value}`");
+            quote!(#[doc = #doc] #variant = #value)
+        });
+        enums.push(syn::parse_quote! {
+            crate::open_enum! {
+                #[doc = #doc]
+                #ident { #(#variants),* }
             }
-            let ident = syn::Ident::new(name, proc_macro2::Span::call_site());
-            let doc = schema.schema_data.description.clone().unwrap_or_default();
-            let values: Vec<String> = string.enumeration.iter().flatten().cloned().collect();
-            let variants = values.iter().map(|value| {
-                let variant = syn::Ident::new(&variant_name(value), proc_macro2::Span::call_site());
-                let doc = format!("`{value}`");
-                quote!(#[doc = #doc] #variant = #value)
-            });
-            enums.push(quote! {
-                crate::open_enum! {
-                    #[doc = #doc]
-                    #ident { #(#variants),* }
-                }
-            });
-        }
+        });
     }
-    syn::parse_quote! {
-        /// Copper's category values as open enums: a value the spec does not
-        /// list is kept in `Unknown` rather than refused.
-        pub mod category {
-            #(#enums)*
-        }
-    }
+    enums
 }
 
 /// `googleplus` -> `Googleplus`, `work_phone` -> `WorkPhone`.
@@ -716,9 +720,8 @@ fn variant_name(value: &str) -> String {
         .collect()
 }
 
-fn is_category(name: &str, schema: &Schema) -> bool {
-    name.ends_with("Category")
-        && matches!(&schema.schema_kind, SchemaKind::Type(Type::String(s)) if !s.enumeration.is_empty())
+fn is_string_enum(schema: &Schema) -> bool {
+    matches!(&schema.schema_kind, SchemaKind::Type(Type::String(s)) if !s.enumeration.is_empty())
 }
 
 /// `T` when `ty` is `<wrapper><T>` (in any of the spellings typify uses).

@@ -5,7 +5,10 @@ use std::sync::Arc;
 
 use copper_bulk_raw::hooks::{Inner, http_client_builder};
 use copper_bulk_raw::throttle::Throttle;
-use copper_bulk_raw::types::{Person, PersonCreate, PersonUpdate};
+use copper_bulk_raw::types::{
+    Activity, ActivityCreate, Company, CompanyCreate, CompanyUpdate, Lead, LeadCreate, LeadUpdate,
+    Opportunity, OpportunityCreate, Person, PersonCreate, PersonUpdate,
+};
 use futures_util::stream::{self, Stream, StreamExt};
 
 use crate::config::{Config, ConfigError};
@@ -53,17 +56,10 @@ impl Copper {
         })
     }
 
-    /// The bulk operations on people.
-    pub fn people(&self) -> People {
-        People {
-            client: self.clone(),
-            computed_values: false,
-        }
-    }
-
     /// Runs bulk operation `O` (see [`ops`]) over `records`: the generic
     /// form of the entity handles' methods, for code written once for every
-    /// entity.
+    /// entity. `computed_values` asks for custom fields' computed values
+    /// where the endpoint takes the flag ([`Operation::COMPUTED_VALUES`]).
     ///
     /// ```no_run
     /// # async fn run(copper: copper_bulk::Copper) {
@@ -94,7 +90,7 @@ impl Copper {
     {
         run::<O>(
             self.shared.clone(),
-            computed_values.then_some(true),
+            (computed_values && O::COMPUTED_VALUES).then_some(true),
             records.map(IntoRecord::into_record).boxed(),
         )
     }
@@ -119,83 +115,138 @@ impl fmt::Debug for Copper {
     }
 }
 
-/// Bulk creates and updates of people: [`Copper::people`].
-///
-/// Every operation takes any number of records, as an iterator or a
-/// stream, and returns their [`Outcomes`] in input order.
-#[derive(Clone)]
-pub struct People {
-    client: Copper,
-    computed_values: bool,
-}
+/// The handle of one entity's bulk operations, and the [`Copper`] method
+/// that returns it. Every operation takes any number of records, as an
+/// iterator or a stream, and returns their [`Outcomes`] in input order.
+macro_rules! entities {
+    ($(
+        $(#[$meta:meta])*
+        $handle:ident, $method:ident: $output:ident $(, computed $computed:tt)?;
+        $($kind:ident $op:ident($record:ident)),+;
+    )*) => {
+        impl Copper {$(
+            #[doc = concat!("The bulk operations on ", stringify!($method), ".")]
+            pub fn $method(&self) -> $handle {
+                $handle {
+                    client: self.clone(),
+                    computed_values: false,
+                }
+            }
+        )*}
 
-impl fmt::Debug for People {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.debug_struct("People")
-            .field("computed_custom_field_values", &self.computed_values)
-            .finish_non_exhaustive()
-    }
-}
+        $(
+            $(#[$meta])*
+            ///
+            /// Every operation takes any number of records, as an iterator
+            /// or a stream, and returns their [`Outcomes`] in input order.
+            #[derive(Clone)]
+            pub struct $handle {
+                client: Copper,
+                computed_values: bool,
+            }
 
-impl People {
-    /// Asks Copper to add each custom field's `computed_value` (option
-    /// labels for dropdowns and multi-selects) to the people it returns.
-    pub fn with_computed_custom_field_values(self) -> Self {
-        People {
-            computed_values: true,
-            ..self
+            impl fmt::Debug for $handle {
+                fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+                    f.debug_struct(stringify!($handle))
+                        .field("computed_custom_field_values", &self.computed_values)
+                        .finish_non_exhaustive()
+                }
+            }
+
+            impl $handle {
+                $(entities!(@computed $computed $method);)?
+                $(entities!(@$kind $op $record $output);)+
+            }
+        )*
+    };
+    (@computed yes $method:ident) => {
+        #[doc = concat!(
+            "Asks Copper to add each custom field's `computed_value` (option labels for dropdowns and multi-selects) to the ",
+            stringify!($method),
+            " it returns."
+        )]
+        pub fn with_computed_custom_field_values(self) -> Self {
+            Self {
+                computed_values: true,
+                ..self
+            }
         }
-    }
+    };
+    (@update $op:ident $record:ident $output:ident) => {
+        /// Updates existing records. Each names its record by `id` and
+        /// carries only the fields to change (`null` clears a field).
+        ///
+        /// Updates are idempotent, so a request that failed in a way that
+        /// may have reached Copper (a 5xx, a timeout) is retried.
+        pub fn bulk_update<I>(&self, records: I) -> Outcomes<$output>
+        where
+            I: IntoIterator,
+            I::IntoIter: Send + 'static,
+            I::Item: IntoRecord<$record>,
+        {
+            self.client.bulk::<ops::$op, _>(records, self.computed_values)
+        }
 
-    /// Updates existing people. Each record names a person by `id` and
-    /// carries only the fields to change.
-    ///
-    /// Updates are idempotent, so a request that failed in a way that may
-    /// have reached Copper (a 5xx, a timeout) is retried.
-    pub fn bulk_update<I>(&self, records: I) -> Outcomes<Person>
-    where
-        I: IntoIterator,
-        I::IntoIter: Send + 'static,
-        I::Item: IntoRecord<PersonUpdate>,
-    {
-        self.client
-            .bulk::<ops::PeopleUpdate, _>(records, self.computed_values)
-    }
+        /// `bulk_update`, from a stream of records.
+        pub fn bulk_update_stream<S>(&self, records: S) -> Outcomes<$output>
+        where
+            S: Stream + Send + 'static,
+            S::Item: IntoRecord<$record>,
+        {
+            self.client.bulk_stream::<ops::$op, _>(records, self.computed_values)
+        }
+    };
+    (@create $op:ident $record:ident $output:ident) => {
+        /// Creates records.
+        ///
+        /// Creating is not idempotent: a request that may have reached
+        /// Copper is never sent again, and its records get
+        /// [`RecordResult::Unknown`](crate::RecordResult::Unknown) outcomes
+        /// rather than a chance of duplicates. Only a 429 or a connection
+        /// that was never established is retried.
+        pub fn bulk_create<I>(&self, records: I) -> Outcomes<$output>
+        where
+            I: IntoIterator,
+            I::IntoIter: Send + 'static,
+            I::Item: IntoRecord<$record>,
+        {
+            self.client.bulk::<ops::$op, _>(records, self.computed_values)
+        }
 
-    /// [`People::bulk_update`], from a stream of records.
-    pub fn bulk_update_stream<S>(&self, records: S) -> Outcomes<Person>
-    where
-        S: Stream + Send + 'static,
-        S::Item: IntoRecord<PersonUpdate>,
-    {
-        self.client
-            .bulk_stream::<ops::PeopleUpdate, _>(records, self.computed_values)
-    }
+        /// `bulk_create`, from a stream of records.
+        pub fn bulk_create_stream<S>(&self, records: S) -> Outcomes<$output>
+        where
+            S: Stream + Send + 'static,
+            S::Item: IntoRecord<$record>,
+        {
+            self.client.bulk_stream::<ops::$op, _>(records, self.computed_values)
+        }
+    };
+}
 
-    /// Creates people.
-    ///
-    /// Creating is not idempotent: a request that may have reached Copper
-    /// is never sent again, and its records get
-    /// [`RecordResult::Unknown`](crate::RecordResult::Unknown) outcomes
-    /// rather than a chance of duplicate people. Only a 429 or a connection
-    /// that was never established is retried.
-    pub fn bulk_create<I>(&self, records: I) -> Outcomes<Person>
-    where
-        I: IntoIterator,
-        I::IntoIter: Send + 'static,
-        I::Item: IntoRecord<PersonCreate>,
-    {
-        self.client
-            .bulk::<ops::PeopleCreate, _>(records, self.computed_values)
-    }
+entities! {
+    /// Bulk creates and updates of people: [`Copper::people`]. E-mail
+    /// addresses are unique across an account.
+    People, people: Person, computed yes;
+    update PeopleUpdate(PersonUpdate), create PeopleCreate(PersonCreate);
 
-    /// [`People::bulk_create`], from a stream of records.
-    pub fn bulk_create_stream<S>(&self, records: S) -> Outcomes<Person>
-    where
-        S: Stream + Send + 'static,
-        S::Item: IntoRecord<PersonCreate>,
-    {
-        self.client
-            .bulk_stream::<ops::PeopleCreate, _>(records, self.computed_values)
-    }
+    /// Bulk creates and updates of leads: [`Copper::leads`]. An account can
+    /// have Leads switched off: every request is then refused with a 403
+    /// `Feature not enabled`, and the run stops at the first.
+    Leads, leads: Lead, computed yes;
+    update LeadsUpdate(LeadUpdate), create LeadsCreate(LeadCreate);
+
+    /// Bulk creates and updates of companies: [`Copper::companies`].
+    Companies, companies: Company;
+    update CompaniesUpdate(CompanyUpdate), create CompaniesCreate(CompanyCreate);
+
+    /// Bulk creates of opportunities: [`Copper::opportunities`]. Copper has
+    /// no bulk update of opportunities.
+    Opportunities, opportunities: Opportunity;
+    create OpportunitiesCreate(OpportunityCreate);
+
+    /// Bulk creates of activities: [`Copper::activities`]. Only `user`
+    /// activity types can be created.
+    Activities, activities: Activity;
+    create ActivitiesCreate(ActivityCreate);
 }

@@ -636,6 +636,7 @@ mod tests {
         const ENTITY: &'static str = "broken";
         const KIND: Kind = Kind::Create;
         const OPERATION: &'static str = "broken";
+        const COMPUTED_VALUES: bool = false;
 
         fn body(_: Vec<Self::Record>) -> Self::Body {}
 

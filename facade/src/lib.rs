@@ -10,7 +10,7 @@ mod outcome;
 mod record;
 pub mod retry;
 
-pub use client::{Copper, People};
+pub use client::{Activities, Companies, Copper, Leads, Opportunities, People};
 pub use config::{Config, ConfigError};
 pub use engine::{Planned, plan};
 pub use error::{Error, InvalidRecord, RequestFailure};
@@ -18,14 +18,16 @@ pub use outcome::{Counts, Outcome, Outcomes, RecordResult, Rejection, Report};
 pub use record::IntoRecord;
 pub use retry::RetryPolicy;
 
-pub use copper_bulk_raw::category::{
-    EmailCategory, PhoneCategory, SocialCategory, WebsiteCategory,
-};
+pub use copper_bulk_raw::custom::{CustomDate, CustomValue};
 pub use copper_bulk_raw::patch::Patch;
 pub use copper_bulk_raw::throttle::RateLimit;
 pub use copper_bulk_raw::types::{
-    Address, CustomFieldInput, EmailInput, Person, PersonCreate, PersonUpdate, PhoneNumberInput,
-    SocialInput, WebsiteInput,
+    Activity, ActivityCreate, ActivityParentInput, ActivityParentType, ActivityTypeCategory,
+    ActivityTypeInput, Address, Company, CompanyCreate, CompanyUpdate, CustomFieldInput,
+    CustomFieldValue, EmailCategory, EmailInput, Lead, LeadCreate, LeadEmailInput, LeadUpdate,
+    Opportunity, OpportunityCreate, OpportunityPriority, OpportunityStatus, Person, PersonCreate,
+    PersonUpdate, PhoneCategory, PhoneNumberInput, SocialCategory, SocialInput, WebsiteCategory,
+    WebsiteInput,
 };
 
 /// Every type generated from the spec, including the response records.

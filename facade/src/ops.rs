@@ -51,6 +51,9 @@ pub trait Operation: sealed::Sealed + Send + Sync + 'static {
     const KIND: Kind;
     /// The operation id, as in the spec (`people_bulk_update`).
     const OPERATION: &'static str;
+    /// Whether the endpoint takes `custom_field_computed_values`; the flag is
+    /// not sent to one that does not.
+    const COMPUTED_VALUES: bool;
 
     #[doc(hidden)]
     fn body(records: Vec<Self::Record>) -> Self::Body;
@@ -94,7 +97,7 @@ macro_rules! bulk_operations {
     ($(
         $(#[$meta:meta])*
         $op:ident: $method:ident($request:ident { $key:ident: $input:ident })
-            -> $output:ident, $failure:ident, $kind:ident,
+            -> $output:ident, $failure:ident, $kind:ident, computed: $computed:ident,
             sent_id: |$record:ident| $sent_id:expr;
     )*) => {$(
         $(#[$meta])*
@@ -111,6 +114,7 @@ macro_rules! bulk_operations {
             const ENTITY: &'static str = stringify!($key);
             const KIND: Kind = Kind::$kind;
             const OPERATION: &'static str = stringify!($method);
+            const COMPUTED_VALUES: bool = bulk_operations!(@accepts $computed);
 
             fn body(records: Vec<Self::Record>) -> Self::Body {
                 types::$request { $key: records }
@@ -125,7 +129,7 @@ macro_rules! bulk_operations {
                 computed_values: Option<bool>,
                 body: &'a Self::Body,
             ) -> impl Future<Output = RawResult<Self::Output, Self::Failure>> + Send + 'a {
-                client.$method(computed_values, body)
+                bulk_operations!(@call $computed client.$method(computed_values, body))
             }
 
             fn sent_id($record: &Self::Record) -> Option<i64> {
@@ -137,17 +141,57 @@ macro_rules! bulk_operations {
             }
         }
     )*};
+    (@accepts yes) => { true };
+    (@accepts no) => { false };
+    (@call yes $client:ident.$method:ident($computed:ident, $body:ident)) => {
+        $client.$method($computed, $body)
+    };
+    (@call no $client:ident.$method:ident($computed:ident, $body:ident)) => {{
+        let _ = $computed;
+        $client.$method($body)
+    }};
 }
 
 bulk_operations! {
     /// `POST /people/bulk_update`: [`PersonUpdate`](types::PersonUpdate)
     /// records, [`Person`](types::Person) results.
     PeopleUpdate: people_bulk_update(PeopleBulkUpdateRequest { people: PersonUpdate })
-        -> Person, BulkUpdateFailure, Update,
+        -> Person, BulkUpdateFailure, Update, computed: yes,
         sent_id: |record| Some(record.id);
     /// `POST /people/bulk_create`: [`PersonCreate`](types::PersonCreate)
     /// records, [`Person`](types::Person) results.
     PeopleCreate: people_bulk_create(PeopleBulkCreateRequest { people: PersonCreate })
-        -> Person, BulkCreateFailure, Create,
+        -> Person, BulkCreateFailure, Create, computed: yes,
+        sent_id: |_record| None;
+    /// `POST /leads/bulk_update`: [`LeadUpdate`](types::LeadUpdate)
+    /// records, [`Lead`](types::Lead) results.
+    LeadsUpdate: leads_bulk_update(LeadsBulkUpdateRequest { leads: LeadUpdate })
+        -> Lead, BulkUpdateFailure, Update, computed: yes,
+        sent_id: |record| Some(record.id);
+    /// `POST /leads/bulk_create`: [`LeadCreate`](types::LeadCreate)
+    /// records, [`Lead`](types::Lead) results.
+    LeadsCreate: leads_bulk_create(LeadsBulkCreateRequest { leads: LeadCreate })
+        -> Lead, BulkCreateFailure, Create, computed: yes,
+        sent_id: |_record| None;
+    /// `POST /companies/bulk_update`: [`CompanyUpdate`](types::CompanyUpdate)
+    /// records, [`Company`](types::Company) results.
+    CompaniesUpdate: companies_bulk_update(CompaniesBulkUpdateRequest { companies: CompanyUpdate })
+        -> Company, BulkUpdateFailure, Update, computed: no,
+        sent_id: |record| Some(record.id);
+    /// `POST /companies/bulk_create`: [`CompanyCreate`](types::CompanyCreate)
+    /// records, [`Company`](types::Company) results.
+    CompaniesCreate: companies_bulk_create(CompaniesBulkCreateRequest { companies: CompanyCreate })
+        -> Company, BulkCreateFailure, Create, computed: no,
+        sent_id: |_record| None;
+    /// `POST /opportunities/bulk_create`:
+    /// [`OpportunityCreate`](types::OpportunityCreate) records,
+    /// [`Opportunity`](types::Opportunity) results.
+    OpportunitiesCreate: opportunities_bulk_create(OpportunitiesBulkCreateRequest { opportunities: OpportunityCreate })
+        -> Opportunity, BulkCreateFailure, Create, computed: no,
+        sent_id: |_record| None;
+    /// `POST /activities/bulk_create`: [`ActivityCreate`](types::ActivityCreate)
+    /// records, [`Activity`](types::Activity) results.
+    ActivitiesCreate: activities_bulk_create(ActivitiesBulkCreateRequest { activities: ActivityCreate })
+        -> Activity, BulkCreateFailure, Create, computed: no,
         sent_id: |_record| None;
 }

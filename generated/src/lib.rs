@@ -13,8 +13,10 @@
 //! - [`bulk::BulkItem`]: the success-or-failure item of a bulk response,
 //!   decided on `success == false` and never failing the rest of its batch;
 //! - [`patch::Patch`]: the three states of an update field;
-//! - [`category`]: open enums for Copper's category values, made from the
-//!   values the spec lists;
+//! - open enums for Copper's categories, priorities and statuses, made in
+//!   [`types`] from the values the spec lists (for example
+//!   [`types::EmailCategory`]);
+//! - [`custom::CustomValue`]: a custom field's value, of any documented kind;
 //! - [`hooks`]: what every request gets (auth headers, a rate-limit permit)
 //!   and the client's state;
 //! - [`throttle`]: the client-side rate limiter the hooks wait for;
@@ -44,6 +46,7 @@
 //! ```
 
 pub mod bulk;
+pub mod custom;
 pub mod error_body;
 pub mod hooks;
 mod open_enum;

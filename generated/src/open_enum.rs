@@ -1,9 +1,10 @@
-//! The macro behind the open category enums of [`crate::category`].
+//! The macro behind the open enums of [`crate::types`], such as
+//! [`crate::types::EmailCategory`].
 //!
 //! The spec lists the values Copper documents, and other generators turn
 //! them into closed enums. Copper's change policy lets it add values at any
-//! time, so the generated code invokes this macro for every category enum of
-//! the spec; the types it makes keep a value they do not know in `Unknown`
+//! time, so the generated code invokes this macro for every string enum of
+//! the spec (categories, priorities, statuses); the types it makes keep a value they do not know in `Unknown`
 //! instead of refusing it, both when reading and when a caller sends it.
 
 /// Defines an open enum over the given string values, with `Unknown(String)`

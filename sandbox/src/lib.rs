@@ -1,17 +1,21 @@
 //! A local server that behaves like Copper's bulk endpoints, for trying
 //! copper-bulk without a Copper account and for testing against it.
 //!
-//! It serves `POST /developer_api/v1/people/bulk_update` and
-//! `/bulk_create` over an in-memory store seeded with the same people every
-//! time, and follows Copper's documented behaviour:
+//! It serves every bulk endpoint of the spec (people, leads and companies:
+//! create and update; opportunities and activities: create) over an
+//! in-memory store seeded with the same records every time, and follows
+//! Copper's documented behaviour:
 //!
 //! - results in request order, the full person or a failure item each;
 //! - more than 10 records: 422 `{"error": "Request size too large, limit is 10"}`;
 //! - more than 3 requests in a second: 429 (configurable, or off);
 //! - missing or wrong `X-PW-*` headers: 401;
 //! - an e-mail that belongs to another person, a malformed e-mail, an
-//!   empty name or an unknown category fail that record with field errors;
-//!   an unknown id fails it with `Resource not found`;
+//!   empty name, an unknown category, priority or status, a missing primary
+//!   contact or activity parent fail that record with field errors; an
+//!   unknown id fails it with `Resource not found`;
+//! - with Leads switched off, the leads endpoints answer 403 `Feature not
+//!   enabled`;
 //! - updates change only the fields sent, `null` clears, lists are
 //!   replaced whole; creates get ids and timestamps.
 //!
@@ -48,7 +52,7 @@ use tokio::net::{TcpListener, ToSocketAddrs};
 use tokio::sync::oneshot;
 
 pub use faults::Fault;
-pub use store::Applied;
+pub use store::{Applied, Entity};
 
 /// How a sandbox behaves.
 #[derive(Clone, Debug)]
@@ -62,6 +66,7 @@ pub struct SandboxConfig {
     people: usize,
     latency: Duration,
     keep_applied_log: bool,
+    leads_enabled: bool,
 }
 
 impl SandboxConfig {
@@ -84,6 +89,7 @@ impl SandboxConfig {
             people: 100,
             latency: Duration::ZERO,
             keep_applied_log: true,
+            leads_enabled: true,
         }
     }
 
@@ -114,7 +120,8 @@ impl SandboxConfig {
     }
 
     /// Seeds `people` people (ids `1..=people`, e-mails
-    /// `person<id>@example.com`) from `seed`.
+    /// `person<id>@example.com`) from `seed`, beside 10 companies, 10 leads
+    /// (e-mails `lead<id>@example.com`) and 5 opportunities.
     pub fn with_seed(self, seed: u64, people: usize) -> Self {
         SandboxConfig {
             seed,
@@ -134,6 +141,15 @@ impl SandboxConfig {
     pub fn with_applied_log(self, keep: bool) -> Self {
         SandboxConfig {
             keep_applied_log: keep,
+            ..self
+        }
+    }
+
+    /// Switches the account's Leads feature on or off: off, the leads
+    /// endpoints answer 403 `Feature not enabled`, as Copper's do.
+    pub fn with_leads_enabled(self, enabled: bool) -> Self {
+        SandboxConfig {
+            leads_enabled: enabled,
             ..self
         }
     }
@@ -202,7 +218,7 @@ impl Sandbox {
 
     /// Starts a sandbox on `addr`, on the current tokio runtime.
     pub async fn bind(config: SandboxConfig, addr: impl ToSocketAddrs) -> std::io::Result<Sandbox> {
-        let mut store = store::Store::new(1, config.keep_applied_log);
+        let mut store = store::Store::new(config.keep_applied_log);
         seed::seed(&mut store, config.seed, config.people);
         let state = Arc::new(server::State::new(config, store));
         let listener = TcpListener::bind(addr).await?;
@@ -253,12 +269,35 @@ impl Sandbox {
 
     /// The person with this id, as stored now.
     pub fn person(&self, id: i64) -> Option<Person> {
-        self.state.store.lock().unwrap().person(id).cloned()
+        self.record(Entity::People, id)
+            .map(|record| serde_json::from_value(record).expect("stored people are people"))
     }
 
     /// Every person, in id order.
     pub fn people(&self) -> Vec<Person> {
-        self.state.store.lock().unwrap().people().cloned().collect()
+        self.records(Entity::People)
+            .into_iter()
+            .map(|record| serde_json::from_value(record).expect("stored people are people"))
+            .collect()
+    }
+
+    /// The record of this kind with this id, as stored now.
+    pub fn record(&self, entity: Entity, id: i64) -> Option<serde_json::Value> {
+        let store = self.state.store.lock().unwrap();
+        store
+            .get(entity, id)
+            .cloned()
+            .map(serde_json::Value::Object)
+    }
+
+    /// Every record of this kind, in id order.
+    pub fn records(&self, entity: Entity) -> Vec<serde_json::Value> {
+        let store = self.state.store.lock().unwrap();
+        store
+            .all(entity)
+            .cloned()
+            .map(serde_json::Value::Object)
+            .collect()
     }
 
     /// Every change applied, in order (empty when the configuration turned

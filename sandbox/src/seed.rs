@@ -4,7 +4,9 @@ use copper_bulk_raw::types::{Address, Email, Person, PhoneNumber};
 use rand::{Rng, SeedableRng};
 use rand_chacha::ChaCha8Rng;
 
-use crate::store::Store;
+use serde_json::{Value, json};
+
+use crate::store::{Entity, Record, Store};
 
 const FIRST: &[&str] = &[
     "Ada", "Grace", "Alan", "Barbara", "Edsger", "Frances", "Donald", "Margaret", "Dennis",
@@ -38,9 +40,15 @@ const CITIES: &[(&str, &str)] = &[
 ];
 const TAGS: &[&str] = &["customer", "prospect", "vip", "partner"];
 
-/// Fills `store` with `count` people with ids `1..=count`. Person `n` has
-/// the e-mail `person<n>@example.com`; names, titles, cities and tags come
-/// from a generator seeded with `seed`.
+/// Companies, leads and opportunities seeded, with ids from 1.
+const COMPANIES: i64 = 10;
+const LEADS: i64 = 10;
+const OPPORTUNITIES: i64 = 5;
+
+/// Fills `store` with `count` people with ids `1..=count` (person `n` has
+/// the e-mail `person<n>@example.com`), 10 companies, 10 leads (lead `n`
+/// has `lead<n>@example.com`) and 5 opportunities, all with ids from 1.
+/// Names, titles, cities and tags come from a generator seeded with `seed`.
 pub(crate) fn seed(store: &mut Store, seed: u64, count: usize) {
     // A fixed "now" (2026-01-01), so the seeded people are the same every run.
     let now = 1_767_225_600;
@@ -54,7 +62,7 @@ pub(crate) fn seed(store: &mut Store, seed: u64, count: usize) {
             .filter(|_| rng.random_bool(0.3))
             .map(|tag| (*tag).to_owned())
             .collect();
-        store.insert(Person {
+        let person = Person {
             id,
             name: format!("{first} {last}"),
             first_name: Some(first.to_owned()),
@@ -93,6 +101,72 @@ pub(crate) fn seed(store: &mut Store, seed: u64, count: usize) {
             interaction_count: Some(rng.random_range(0..50)),
             leads_converted_from: Some(Vec::new()),
             date_lead_created: None,
-        });
+        };
+        store.insert(Entity::People, to_record(&person));
     }
+    for id in 1..=COMPANIES {
+        let last = LAST[rng.random_range(0..LAST.len())];
+        store.insert(
+            Entity::Companies,
+            record(json!({
+                "id": id, "name": format!("{last} Industries {id}"), "address": null,
+                "assignee_id": null, "contact_type_id": 1075, "details": null,
+                "email_domain": format!("company{id}.example.com"), "phone_numbers": [],
+                "socials": [], "websites": [], "tags": [], "primary_contact_id": null,
+                "custom_fields": [], "interaction_count": 0,
+                "date_created": now - 86_400 * 30, "date_modified": now - 86_400,
+            })),
+        );
+    }
+    for id in 1..=LEADS {
+        let first = FIRST[rng.random_range(0..FIRST.len())];
+        let last = LAST[rng.random_range(0..LAST.len())];
+        store.insert(
+            Entity::Leads,
+            record(json!({
+                "id": id, "name": format!("{first} {last}"), "prefix": null,
+                "first_name": first, "middle_name": null, "last_name": last, "suffix": null,
+                "title": null, "company_name": null, "customer_source_id": null,
+                "assignee_id": null, "address": null, "details": null,
+                "email": {"email": format!("lead{id}@example.com"), "category": "work"},
+                "phone_numbers": [], "socials": [], "websites": [], "tags": [],
+                "status": "New", "status_id": 1, "monetary_value": null,
+                "monetary_unit": null, "converted_value": null, "converted_unit": null,
+                "custom_fields": [], "interaction_count": 0,
+                "date_created": now - 86_400 * 7, "date_modified": now - 86_400,
+                "date_last_contacted": null, "converted_opportunity_id": null,
+                "converted_at": null,
+            })),
+        );
+    }
+    for id in 1..=OPPORTUNITIES {
+        store.insert(
+            Entity::Opportunities,
+            record(json!({
+                "id": id, "name": format!("Deal {id}"), "assignee_id": null,
+                "close_date": "1/14/2027", "company_id": null, "company_name": null,
+                "customer_source_id": null, "details": null, "loss_reason_id": null,
+                "monetary_value": 1000 * id, "monetary_unit": "USD",
+                "converted_value": format!("{}.0", 1000 * id), "converted_unit": "USD",
+                "pipeline_id": 1, "pipeline_stage_id": 1, "pipeline_is_revenue": true,
+                "pipeline_type": "opportunity", "primary_contact_id": id,
+                "priority": "None", "status": "Open", "tags": [], "win_probability": 10,
+                "interaction_count": 0, "date_stage_changed": now - 86_400,
+                "date_last_contacted": null, "leads_converted_from": [],
+                "date_lead_created": null, "custom_fields": [],
+                "date_created": now - 86_400 * 3, "date_modified": now - 86_400,
+            })),
+        );
+    }
+}
+
+fn record(value: Value) -> Record {
+    match value {
+        Value::Object(record) => record,
+        _ => unreachable!("seeded records are objects"),
+    }
+}
+
+fn to_record(person: &Person) -> Record {
+    record(serde_json::to_value(person).expect("people serialize"))
 }

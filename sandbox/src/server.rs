@@ -1,7 +1,7 @@
 //! The HTTP side: Copper's bulk endpoints over the store.
 
-use std::collections::VecDeque;
-use std::sync::{Arc, LazyLock, Mutex};
+use std::collections::{BTreeMap, HashMap, VecDeque};
+use std::sync::{Arc, Mutex};
 use std::time::{SystemTime, UNIX_EPOCH};
 
 use axum::Router;
@@ -10,14 +10,18 @@ use axum::extract::State as AxumState;
 use axum::http::{HeaderMap, StatusCode, Uri, header};
 use axum::response::{IntoResponse, Response};
 use axum::routing::post;
-use copper_bulk_raw::types::{ApiError, Person, PersonCreate, PersonUpdate, RequestSizeError};
+use copper_bulk_raw::types::{
+    self, ApiError, BulkCreateFailure, BulkFailureMessage, BulkUpdateFailure, FieldError,
+    FieldErrors as FieldErrorsMap, RequestSizeError,
+};
+use schemars::JsonSchema;
 use serde::Serialize;
 use serde::de::DeserializeOwned;
-use serde_json::{Map, Value, json};
+use serde_json::{Value, json};
 use tokio::time::Instant;
 
 use crate::faults::Fault;
-use crate::store::Store;
+use crate::store::{Entity, Fields, Record, Refusal, Store};
 use crate::{SandboxConfig, Stats};
 
 /// Everything a running sandbox holds.
@@ -28,6 +32,8 @@ pub(crate) struct State {
     pub(crate) stats: Mutex<Stats>,
     /// When the requests inside the rate-limit window were accepted.
     accepted: Mutex<VecDeque<Instant>>,
+    /// The fields of each entity's response type.
+    fields: HashMap<Entity, Vec<(String, bool)>>,
 }
 
 impl State {
@@ -38,7 +44,12 @@ impl State {
             faults: Mutex::new(VecDeque::new()),
             stats: Mutex::new(Stats::default()),
             accepted: Mutex::new(VecDeque::new()),
+            fields: all_fields(),
         }
+    }
+
+    fn fields(&self, entity: Entity) -> &Fields {
+        self.fields.get(&entity).map_or(&[], Vec::as_slice)
     }
 
     /// Whether a request arriving now is over the rate limit; if not, it
@@ -65,55 +76,81 @@ impl State {
 
 pub(crate) fn router(state: Arc<State>) -> Router {
     Router::new()
-        .route("/developer_api/v1/people/bulk_update", post(bulk::<Update>))
-        .route("/developer_api/v1/people/bulk_create", post(bulk::<Create>))
+        .route(
+            "/developer_api/v1/people/bulk_update",
+            post(bulk::<PeopleUpdate>),
+        )
+        .route(
+            "/developer_api/v1/people/bulk_create",
+            post(bulk::<PeopleCreate>),
+        )
+        .route(
+            "/developer_api/v1/leads/bulk_update",
+            post(bulk::<LeadsUpdate>),
+        )
+        .route(
+            "/developer_api/v1/leads/bulk_create",
+            post(bulk::<LeadsCreate>),
+        )
+        .route(
+            "/developer_api/v1/companies/bulk_update",
+            post(bulk::<CompaniesUpdate>),
+        )
+        .route(
+            "/developer_api/v1/companies/bulk_create",
+            post(bulk::<CompaniesCreate>),
+        )
+        .route(
+            "/developer_api/v1/opportunities/bulk_create",
+            post(bulk::<OpportunitiesCreate>),
+        )
+        .route(
+            "/developer_api/v1/activities/bulk_create",
+            post(bulk::<ActivitiesCreate>),
+        )
         .fallback(|| async { api_error(StatusCode::NOT_FOUND, "Resource not found") })
         .with_state(state)
 }
 
-/// One bulk endpoint.
+/// One bulk endpoint: what it reads, what it answers with.
 trait Endpoint {
-    type Record: DeserializeOwned;
-    type Failure: Serialize;
+    /// The generated request record type.
+    type Record: DeserializeOwned + Serialize;
+    /// The generated response record type.
+    type Output: DeserializeOwned + Serialize + JsonSchema;
+    const ENTITY: Entity;
+    /// The key of the request's list.
     const KEY: &'static str;
-    /// Whether a record must carry an id (an update).
-    const NEEDS_ID: bool;
-    fn apply(store: &mut Store, record: Self::Record, now: i64) -> Result<Person, Self::Failure>;
-    /// The failure item of a record that did not decode.
-    fn undecodable(id: Option<i64>, field: String) -> Value;
+    /// Whether records name an existing record by id (an update).
+    const UPDATE: bool;
+    /// Whether it takes `custom_field_computed_values`.
+    const COMPUTED_VALUES: bool;
 }
 
-struct Update;
-struct Create;
+macro_rules! endpoints {
+    ($($name:ident: $entity:ident, $key:literal, $record:ident -> $output:ident, update: $update:literal, computed: $computed:literal;)*) => {$(
+        struct $name;
 
-impl Endpoint for Update {
-    type Record = PersonUpdate;
-    type Failure = copper_bulk_raw::types::BulkUpdateFailure;
-    const KEY: &'static str = "people";
-    const NEEDS_ID: bool = true;
-
-    fn apply(store: &mut Store, record: PersonUpdate, now: i64) -> Result<Person, Self::Failure> {
-        store.update(record, now)
-    }
-
-    fn undecodable(id: Option<i64>, field: String) -> Value {
-        json!({"success": false, "message": {field: [{"error": "invalid"}]}, "id": id})
-    }
+        impl Endpoint for $name {
+            type Record = types::$record;
+            type Output = types::$output;
+            const ENTITY: Entity = Entity::$entity;
+            const KEY: &'static str = $key;
+            const UPDATE: bool = $update;
+            const COMPUTED_VALUES: bool = $computed;
+        }
+    )*};
 }
 
-impl Endpoint for Create {
-    type Record = PersonCreate;
-    type Failure = copper_bulk_raw::types::BulkCreateFailure;
-    const KEY: &'static str = "people";
-    const NEEDS_ID: bool = false;
-
-    fn apply(store: &mut Store, record: PersonCreate, now: i64) -> Result<Person, Self::Failure> {
-        store.create(record, now)
-    }
-
-    fn undecodable(_: Option<i64>, field: String) -> Value {
-        json!({"success": false, "message": {field: [{"error": "invalid"}]}})
-    }
+endpoints! {
+    PeopleUpdate: People, "people", PersonUpdate -> Person, update: true, computed: true;
+    PeopleCreate: People, "people", PersonCreate -> Person, update: false, computed: true;
+    LeadsUpdate: Leads, "leads", LeadUpdate -> Lead, update: true, computed: true;
+    LeadsCreate: Leads, "leads", LeadCreate -> Lead, update: false, computed: true;
+    CompaniesUpdate: Companies, "companies", CompanyUpdate -> Company, update: true, computed: false;
+    CompaniesCreate: Companies, "companies", CompanyCreate -> Company, update: false, computed: false;
+    OpportunitiesCreate: Opportunities, "opportunities", OpportunityCreate -> Opportunity, update: false, computed: false;
+    ActivitiesCreate: Activities, "activities", ActivityCreate -> Activity, update: false, computed: false;
 }
 
 async fn bulk<E: Endpoint>(
@@ -122,7 +159,7 @@ async fn bulk<E: Endpoint>(
     headers: HeaderMap,
     body: Bytes,
 ) -> Response {
-    let response = match computed_values(uri.query()) {
+    let response = match computed_values(E::COMPUTED_VALUES, uri.query()) {
         Ok(computed) => answer::<E>(&state, &headers, &body, computed).await,
         Err(refusal) => *refusal,
     };
@@ -135,7 +172,11 @@ async fn bulk<E: Endpoint>(
 }
 
 /// The `custom_field_computed_values` query flag: absent, `true` or `false`.
-fn computed_values(query: Option<&str>) -> Result<bool, Box<Response>> {
+/// An endpoint that does not take the flag ignores it.
+fn computed_values(accepted: bool, query: Option<&str>) -> Result<bool, Box<Response>> {
+    if !accepted {
+        return Ok(false);
+    }
     let mut flag = None;
     for (name, value) in query
         .unwrap_or("")
@@ -176,6 +217,9 @@ async fn answer<E: Endpoint>(
     if let Some(refusal) = authorize(&state.config, headers) {
         return refusal;
     }
+    if E::ENTITY == Entity::Leads && !state.config.leads_enabled {
+        return api_error(StatusCode::FORBIDDEN, "Feature not enabled");
+    }
     if state.over_rate_limit() {
         return StatusCode::TOO_MANY_REQUESTS.into_response();
     }
@@ -194,7 +238,7 @@ async fn answer<E: Endpoint>(
         Ok(records) => records,
         Err(refusal) => return *refusal,
     };
-    if E::NEEDS_ID
+    if E::UPDATE
         && let Some(position) = records
             .iter()
             .position(|r| r.get("id").and_then(Value::as_i64).is_none())
@@ -208,20 +252,12 @@ async fn answer<E: Endpoint>(
     let now = SystemTime::now()
         .duration_since(UNIX_EPOCH)
         .map_or(0, |d| d.as_secs() as i64);
+    let fields = state.fields(E::ENTITY);
     let mut items: Vec<Value> = {
         let mut store = state.store.lock().unwrap();
         records
             .into_iter()
-            .map(|record| {
-                let id = record.get("id").and_then(Value::as_i64);
-                match serde_path_to_error::deserialize::<_, E::Record>(record) {
-                    Ok(record) => match E::apply(&mut store, record, now) {
-                        Ok(person) => as_copper_sends(&person, computed_values),
-                        Err(failure) => serde_json::to_value(failure).expect("failures serialize"),
-                    },
-                    Err(error) => E::undecodable(id, field_of(error.path())),
-                }
-            })
+            .map(|record| apply::<E>(&mut store, record, fields, now, computed_values))
             .collect()
     };
 
@@ -244,6 +280,62 @@ async fn answer<E: Endpoint>(
         _ => {}
     }
     axum::Json(items).into_response()
+}
+
+/// Reads one request record with the generated request type and applies
+/// it; returns its item of the answer.
+fn apply<E: Endpoint>(
+    store: &mut Store,
+    record: Value,
+    fields: &Fields,
+    now: i64,
+    computed_values: bool,
+) -> Value {
+    let id = record.get("id").and_then(Value::as_i64);
+    let failure = |message: BulkFailureMessage| -> Value {
+        let failure = match (E::UPDATE, id) {
+            (true, Some(id)) => serde_json::to_value(BulkUpdateFailure {
+                id,
+                message,
+                success: false,
+            }),
+            _ => serde_json::to_value(BulkCreateFailure {
+                message,
+                success: false,
+            }),
+        };
+        failure.expect("failures serialize")
+    };
+    let typed = match serde_path_to_error::deserialize::<_, E::Record>(record) {
+        Ok(typed) => typed,
+        Err(error) => {
+            let field = field_of(error.path());
+            let errors = BTreeMap::from([(
+                field,
+                vec![FieldError {
+                    error: "invalid".to_owned(),
+                }],
+            )]);
+            return failure(BulkFailureMessage::FieldErrors(FieldErrorsMap(errors)));
+        }
+    };
+    // What the generated type kept of the record: only what the spec allows.
+    let Value::Object(change) = serde_json::to_value(&typed).expect("records serialize") else {
+        unreachable!("records serialize to objects")
+    };
+    let applied = match id {
+        Some(id) if E::UPDATE => store.update(E::ENTITY, id, &change, fields, now),
+        _ => store.create(E::ENTITY, &change, fields, now),
+    };
+    match applied {
+        Ok(stored) => as_copper_sends::<E::Output>(stored, fields, computed_values),
+        Err(Refusal::NotFound) => {
+            failure(BulkFailureMessage::String("Resource not found".to_owned()))
+        }
+        Err(Refusal::Fields(errors)) => {
+            failure(BulkFailureMessage::FieldErrors(FieldErrorsMap(errors)))
+        }
+    }
 }
 
 /// The records of a request body, or the answer that refuses it whole.
@@ -329,9 +421,9 @@ fn dropped(prefix: Vec<u8>) -> Response {
         .expect("a valid response")
 }
 
-/// The JSON properties of a person, and whether each is a list.
-static PERSON_FIELDS: LazyLock<Vec<(String, bool)>> = LazyLock::new(|| {
-    let schema = schemars::schema_for!(Person);
+/// The JSON properties of a response type, and whether each is a list.
+pub(crate) fn fields_of<T: JsonSchema>() -> Vec<(String, bool)> {
+    let schema = schemars::schema_for!(T);
     schema
         .get("properties")
         .and_then(Value::as_object)
@@ -349,26 +441,44 @@ static PERSON_FIELDS: LazyLock<Vec<(String, bool)>> = LazyLock::new(|| {
                 .collect()
         })
         .unwrap_or_default()
-});
+}
 
-/// A person as Copper sends one: every field present, `null` when unset
-/// and `[]` for an empty list (the generated type leaves unset fields out);
-/// with computed values asked for, each custom field's `computed_value` (a
-/// copy of its value: the sandbox has no dropdown labels).
-fn as_copper_sends(person: &Person, computed_values: bool) -> Value {
-    let Value::Object(mut fields) = serde_json::to_value(person).expect("people serialize") else {
-        unreachable!("a person serializes to an object")
+/// The fields of each entity's response type.
+pub(crate) fn all_fields() -> HashMap<Entity, Vec<(String, bool)>> {
+    HashMap::from([
+        (Entity::People, fields_of::<types::Person>()),
+        (Entity::Leads, fields_of::<types::Lead>()),
+        (Entity::Companies, fields_of::<types::Company>()),
+        (Entity::Opportunities, fields_of::<types::Opportunity>()),
+        (Entity::Activities, fields_of::<types::Activity>()),
+    ])
+}
+
+/// A stored record as Copper sends one: read through the generated response
+/// type `T` (so nothing the spec does not allow goes out), with every field
+/// present, `null` when unset and `[]` for an empty list (the generated
+/// type leaves unset fields out); with computed values asked for, each
+/// custom field's `computed_value` (a copy of its value: the sandbox has no
+/// dropdown labels).
+fn as_copper_sends<T: DeserializeOwned + Serialize>(
+    stored: Record,
+    fields: &Fields,
+    computed_values: bool,
+) -> Value {
+    let typed: T =
+        serde_json::from_value(Value::Object(stored)).expect("stored records are valid responses");
+    let Value::Object(mut out) = serde_json::to_value(typed).expect("records serialize") else {
+        unreachable!("records serialize to objects")
     };
-    if computed_values && let Some(Value::Array(custom_fields)) = fields.get_mut("custom_fields") {
+    for (name, is_list) in fields {
+        out.entry(name.clone())
+            .or_insert_with(|| if *is_list { json!([]) } else { Value::Null });
+    }
+    if computed_values && let Some(Value::Array(custom_fields)) = out.get_mut("custom_fields") {
         for field in custom_fields.iter_mut().filter_map(Value::as_object_mut) {
             let value = field.get("value").cloned().unwrap_or(Value::Null);
             field.insert("computed_value".to_owned(), value);
         }
     }
-    for (name, is_list) in PERSON_FIELDS.iter() {
-        fields
-            .entry(name.clone())
-            .or_insert_with(|| if *is_list { json!([]) } else { Value::Null });
-    }
-    Value::Object(Map::from_iter(fields))
+    Value::Object(out)
 }

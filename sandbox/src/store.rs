@@ -1,306 +1,407 @@
-//! The sandbox's people, and Copper's rules for changing them.
+//! The sandbox's records, and Copper's rules for changing them.
+//!
+//! Records are kept as JSON objects in the shape of the generated response
+//! types (`Person`, `Lead`, ...): every request record is first read with
+//! the generated request type, so only what the spec allows reaches the
+//! store, and every answer is read back through the generated response
+//! type before it is sent.
 
 use std::collections::{BTreeMap, HashMap};
 
-use copper_bulk_raw::category::{EmailCategory, PhoneCategory, SocialCategory, WebsiteCategory};
-use copper_bulk_raw::patch::Patch;
 use copper_bulk_raw::types::{
-    BulkCreateFailure, BulkFailureMessage, BulkUpdateFailure, CustomFieldInput, CustomFieldValue,
-    Email, EmailInput, FieldError, FieldErrors, Person, PersonCreate, PersonUpdate, PhoneNumber,
-    PhoneNumberInput, Social, SocialInput, Website, WebsiteInput,
+    ActivityParentType, ActivityTypeCategory, EmailCategory, FieldError, OpportunityPriority,
+    OpportunityStatus, PhoneCategory, SocialCategory, WebsiteCategory,
 };
+use serde_json::{Map, Value, json};
+
+/// The kinds of record the sandbox holds; ids are unique within a kind.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, Hash)]
+#[non_exhaustive]
+pub enum Entity {
+    /// People.
+    People,
+    /// Leads.
+    Leads,
+    /// Companies.
+    Companies,
+    /// Opportunities.
+    Opportunities,
+    /// Activities.
+    Activities,
+}
 
 /// What the sandbox applied, in order: for tests that check that nothing
 /// reported applied was not, and nothing was created twice.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub enum Applied {
-    /// A person was created with this id.
-    Created(i64),
-    /// The person with this id was updated.
-    Updated(i64),
+    /// A record of this kind was created with this id.
+    Created(Entity, i64),
+    /// The record of this kind with this id was updated.
+    Updated(Entity, i64),
 }
 
-/// The people of one sandbox account.
+pub(crate) type Record = Map<String, Value>;
+
+/// The errors of one record, per field.
+pub(crate) type FieldErrors = BTreeMap<String, Vec<FieldError>>;
+
+/// Why a record was not applied.
+pub(crate) enum Refusal {
+    /// The id names no record.
+    NotFound,
+    /// Fields Copper would refuse.
+    Fields(FieldErrors),
+}
+
+/// The records of one sandbox account.
 #[derive(Debug, Default)]
 pub(crate) struct Store {
-    people: BTreeMap<i64, Person>,
-    /// Lower-cased e-mail address -> the person who has it.
+    records: BTreeMap<Entity, BTreeMap<i64, Record>>,
+    next_ids: HashMap<Entity, i64>,
+    /// People's lower-cased e-mail addresses -> the person who has each.
     emails: HashMap<String, i64>,
-    next_id: i64,
     log: Vec<Applied>,
     keep_log: bool,
 }
 
-/// The errors of one record, per field.
-#[derive(Default)]
-struct Errors(BTreeMap<String, Vec<FieldError>>);
-
-impl Errors {
-    fn invalid(&mut self, field: &str) {
-        let errors = self.0.entry(field.to_owned()).or_default();
-        if errors.is_empty() {
-            errors.push(FieldError {
-                error: "invalid".to_owned(),
-            });
-        }
-    }
-
-    fn into_message(self) -> Option<BulkFailureMessage> {
-        if self.0.is_empty() {
-            return None;
-        }
-        Some(BulkFailureMessage::FieldErrors(FieldErrors(self.0)))
-    }
-}
+/// The fields of an entity's records: name, and whether it is a list.
+pub(crate) type Fields = [(String, bool)];
 
 impl Store {
-    pub(crate) fn new(first_id: i64, keep_log: bool) -> Self {
+    pub(crate) fn new(keep_log: bool) -> Self {
         Store {
-            next_id: first_id,
             keep_log,
             ..Store::default()
         }
     }
 
-    fn record(&mut self, applied: Applied) {
-        if self.keep_log {
-            self.log.push(applied);
+    /// Adds a record as it is, for seeding.
+    pub(crate) fn insert(&mut self, entity: Entity, record: Record) {
+        let id = record["id"].as_i64().expect("seeded records have ids");
+        if entity == Entity::People {
+            self.index_emails(id, &record);
         }
+        let next = self.next_ids.entry(entity).or_insert(1);
+        *next = (*next).max(id + 1);
+        self.records.entry(entity).or_default().insert(id, record);
     }
 
-    /// Adds a person as it is, for seeding.
-    pub(crate) fn insert(&mut self, person: Person) {
-        for email in person.emails.iter().flatten() {
-            if let Some(address) = &email.email {
-                self.emails.insert(address.to_lowercase(), person.id);
-            }
-        }
-        self.next_id = self.next_id.max(person.id + 1);
-        self.people.insert(person.id, person);
+    pub(crate) fn get(&self, entity: Entity, id: i64) -> Option<&Record> {
+        self.records.get(&entity)?.get(&id)
     }
 
-    pub(crate) fn person(&self, id: i64) -> Option<&Person> {
-        self.people.get(&id)
-    }
-
-    pub(crate) fn people(&self) -> impl Iterator<Item = &Person> {
-        self.people.values()
+    pub(crate) fn all(&self, entity: Entity) -> impl Iterator<Item = &Record> {
+        self.records
+            .get(&entity)
+            .into_iter()
+            .flat_map(BTreeMap::values)
     }
 
     pub(crate) fn log(&self) -> &[Applied] {
         &self.log
     }
 
+    fn record_applied(&mut self, applied: Applied) {
+        if self.keep_log {
+            self.log.push(applied);
+        }
+    }
+
     /// Applies one update, as Copper does: only the fields sent change, a
-    /// field sent as `null` is cleared, lists are replaced whole, custom
-    /// fields change per definition.
+    /// field sent as `null` is cleared (a list is emptied), lists are
+    /// replaced whole, custom fields change per definition.
     pub(crate) fn update(
         &mut self,
-        record: PersonUpdate,
+        entity: Entity,
+        id: i64,
+        change: &Record,
+        fields: &Fields,
         now: i64,
-    ) -> Result<Person, BulkUpdateFailure> {
-        let failure = |message| BulkUpdateFailure {
-            id: record.id,
-            message,
-            success: false,
+    ) -> Result<Record, Refusal> {
+        let Some(current) = self.get(entity, id) else {
+            return Err(Refusal::NotFound);
         };
-        let Some(current) = self.people.get(&record.id) else {
-            return Err(failure(BulkFailureMessage::String(
-                "Resource not found".to_owned(),
-            )));
-        };
-        let mut errors = Errors::default();
-        if let Some(name) = &record.name
-            && name.trim().is_empty()
+        let errors = self.check(entity, change, Some(id));
+        if !errors.is_empty() {
+            return Err(Refusal::Fields(errors));
+        }
+        let mut record = current.clone();
+        for (key, value) in change {
+            match (key.as_str(), value) {
+                ("id", _) => {}
+                ("custom_fields", Value::Array(changes)) => {
+                    merge_custom_fields(&mut record, changes)
+                }
+                (_, Value::Null) if is_list(fields, key) => {
+                    record.insert(key.clone(), json!([]));
+                }
+                _ => {
+                    record.insert(key.clone(), value.clone());
+                }
+            }
+        }
+        if let Some(Value::String(name)) = change.get("name")
+            && !change.contains_key("first_name")
+            && !change.contains_key("last_name")
+            && record.contains_key("first_name")
         {
-            errors.invalid("name");
+            split_name(&mut record, name);
         }
-        check_ids(&mut errors, &record.contact_type_id, &record.assignee_id);
-        if let Patch::Value(emails) = &record.emails {
-            self.check_emails(&mut errors, emails, Some(record.id));
+        record.insert("date_modified".into(), json!(now));
+        if entity == Entity::People {
+            self.index_emails(id, &record);
         }
-        if let Patch::Value(phones) = &record.phone_numbers {
-            check_phones(&mut errors, phones);
-        }
-        if let Patch::Value(socials) = &record.socials {
-            check_socials(&mut errors, socials);
-        }
-        if let Patch::Value(websites) = &record.websites {
-            check_websites(&mut errors, websites);
-        }
-        check_custom_fields(&mut errors, &record.custom_fields);
-        if let Some(message) = errors.into_message() {
-            return Err(failure(message));
-        }
-
-        let mut person = current.clone();
-        if let Some(name) = record.name {
-            let (first, last) = split_name(&name);
-            person.first_name = first;
-            person.last_name = last;
-            person.name = name;
-        }
-        patch(&mut person.prefix, record.prefix);
-        patch(&mut person.first_name, record.first_name);
-        patch(&mut person.middle_name, record.middle_name);
-        patch(&mut person.last_name, record.last_name);
-        patch(&mut person.suffix, record.suffix);
-        patch(&mut person.title, record.title);
-        patch(&mut person.company_name, record.company_name);
-        patch(&mut person.contact_type_id, record.contact_type_id);
-        patch(&mut person.assignee_id, record.assignee_id);
-        patch(&mut person.details, record.details);
-        patch(&mut person.address, record.address);
-        patch_list(&mut person.emails, record.emails.map(emails));
-        patch_list(&mut person.phone_numbers, record.phone_numbers.map(phones));
-        patch_list(&mut person.socials, record.socials.map(socials));
-        patch_list(&mut person.websites, record.websites.map(websites));
-        patch_list(&mut person.tags, record.tags);
-        merge_custom_fields(&mut person.custom_fields, record.custom_fields);
-        person.date_modified = Some(now);
-
-        self.reindex_emails(&person);
-        self.people.insert(person.id, person.clone());
-        self.record(Applied::Updated(person.id));
-        Ok(person)
+        self.records
+            .entry(entity)
+            .or_default()
+            .insert(id, record.clone());
+        self.record_applied(Applied::Updated(entity, id));
+        Ok(record)
     }
 
-    /// Applies one create: Copper assigns the id and the timestamps.
+    /// Applies one create: Copper assigns the id and the timestamps and
+    /// fills in every field the record did not give.
     pub(crate) fn create(
         &mut self,
-        record: PersonCreate,
+        entity: Entity,
+        given: &Record,
+        fields: &Fields,
         now: i64,
-    ) -> Result<Person, BulkCreateFailure> {
-        let mut errors = Errors::default();
-        if record.name.trim().is_empty() {
-            errors.invalid("name");
+    ) -> Result<Record, Refusal> {
+        let errors = self.check(entity, given, None);
+        if !errors.is_empty() {
+            return Err(Refusal::Fields(errors));
         }
-        let contact_type = record.contact_type_id.map_or(Patch::Absent, Patch::Value);
-        let assignee = record.assignee_id.map_or(Patch::Absent, Patch::Value);
-        check_ids(&mut errors, &contact_type, &assignee);
-        self.check_emails(&mut errors, &record.emails, None);
-        check_phones(&mut errors, &record.phone_numbers);
-        check_socials(&mut errors, &record.socials);
-        check_websites(&mut errors, &record.websites);
-        check_custom_fields(&mut errors, &record.custom_fields);
-        if let Some(message) = errors.into_message() {
-            return Err(BulkCreateFailure {
-                message,
-                success: false,
+        let next = self.next_ids.entry(entity).or_insert(1);
+        let id = *next;
+        *next += 1;
+
+        let mut record: Record = fields
+            .iter()
+            .map(|(name, list)| (name.clone(), if *list { json!([]) } else { Value::Null }))
+            .collect();
+        for (key, value) in given {
+            if key == "custom_fields" {
+                continue;
+            }
+            record.insert(key.clone(), value.clone());
+        }
+        if let Some(Value::Array(changes)) = given.get("custom_fields") {
+            merge_custom_fields(&mut record, changes);
+        }
+        record.insert("id".into(), json!(id));
+        for (key, value) in [
+            ("date_created", json!(now)),
+            ("date_modified", json!(now)),
+            ("interaction_count", json!(0)),
+        ] {
+            if record.contains_key(key) {
+                record.insert(key.into(), value);
+            }
+        }
+        if let Some(Value::String(name)) = given.get("name")
+            && record.contains_key("first_name")
+        {
+            let name = name.clone();
+            let (first, last) = (
+                given.get("first_name").cloned(),
+                given.get("last_name").cloned(),
+            );
+            split_name(&mut record, &name);
+            for (key, value) in [("first_name", first), ("last_name", last)] {
+                if let Some(value) = value {
+                    record.insert(key.into(), value);
+                }
+            }
+        }
+        match entity {
+            Entity::Leads if record["status"].is_null() => {
+                record.insert("status".into(), json!("New"));
+            }
+            Entity::Opportunities if record["status"].is_null() => {
+                record.insert("status".into(), json!("Open"));
+            }
+            Entity::Activities => {
+                if record["activity_date"].is_null() {
+                    record.insert("activity_date".into(), json!(now));
+                }
+                record.insert("user_id".into(), json!(1));
+            }
+            _ => {}
+        }
+        if entity == Entity::People {
+            self.index_emails(id, &record);
+        }
+        self.records
+            .entry(entity)
+            .or_default()
+            .insert(id, record.clone());
+        self.record_applied(Applied::Created(entity, id));
+        Ok(record)
+    }
+
+    /// The field errors Copper would give `record`; `owner` is the id of the
+    /// record an update changes.
+    fn check(&self, entity: Entity, record: &Record, owner: Option<i64>) -> FieldErrors {
+        let mut errors = FieldErrors::new();
+        let mut invalid = |field: &str| {
+            errors.entry(field.to_owned()).or_insert_with(|| {
+                vec![FieldError {
+                    error: "invalid".to_owned(),
+                }]
             });
-        }
-
-        let id = self.next_id;
-        self.next_id += 1;
-        let (first, last) = split_name(&record.name);
-        let mut custom_fields = Some(Vec::new());
-        merge_custom_fields(&mut custom_fields, record.custom_fields);
-        let person = Person {
-            id,
-            first_name: record.first_name.or(first),
-            last_name: record.last_name.or(last),
-            name: record.name,
-            prefix: record.prefix,
-            middle_name: record.middle_name,
-            suffix: record.suffix,
-            title: record.title,
-            company_id: None,
-            company_name: record.company_name,
-            contact_type_id: record.contact_type_id,
-            assignee_id: record.assignee_id,
-            details: record.details,
-            address: record.address,
-            emails: Some(emails(record.emails)),
-            phone_numbers: Some(phones(record.phone_numbers)),
-            socials: Some(socials(record.socials)),
-            websites: Some(websites(record.websites)),
-            tags: Some(record.tags),
-            custom_fields,
-            date_created: Some(now),
-            date_modified: Some(now),
-            date_last_contacted: None,
-            interaction_count: Some(0),
-            leads_converted_from: Some(Vec::new()),
-            date_lead_created: None,
         };
-        self.reindex_emails(&person);
-        self.people.insert(id, person.clone());
-        self.record(Applied::Created(id));
-        Ok(person)
+        for (key, value) in record {
+            match (key.as_str(), value) {
+                ("name", Value::String(name)) if name.trim().is_empty() => invalid("name"),
+                ("emails", Value::Array(emails)) => {
+                    let mut seen = Vec::new();
+                    for email in emails {
+                        let address = email["email"].as_str().unwrap_or("").trim().to_lowercase();
+                        let taken = self
+                            .emails
+                            .get(&address)
+                            .is_some_and(|id| Some(*id) != owner);
+                        if !looks_like_email(&address)
+                            || taken
+                            || seen.contains(&address)
+                            || !known(email.get("category"), EmailCategory::KNOWN)
+                        {
+                            invalid("emails");
+                        }
+                        seen.push(address);
+                    }
+                }
+                ("email", Value::Object(email)) => {
+                    let address = email.get("email").and_then(Value::as_str).unwrap_or("");
+                    if !looks_like_email(address.trim())
+                        || !known(email.get("category"), EmailCategory::KNOWN)
+                    {
+                        invalid("email");
+                    }
+                }
+                ("phone_numbers", Value::Array(items))
+                    if !entries_valid(items, "number", PhoneCategory::KNOWN) =>
+                {
+                    invalid("phone_numbers")
+                }
+                ("socials", Value::Array(items))
+                    if !entries_valid(items, "url", SocialCategory::KNOWN) =>
+                {
+                    invalid("socials")
+                }
+                ("websites", Value::Array(items))
+                    if !entries_valid(items, "url", WebsiteCategory::KNOWN) =>
+                {
+                    invalid("websites")
+                }
+                ("custom_fields", Value::Array(items))
+                    if items.iter().any(|field| {
+                        field["custom_field_definition_id"]
+                            .as_i64()
+                            .is_none_or(|id| id <= 0)
+                    }) =>
+                {
+                    invalid("custom_fields")
+                }
+                ("priority", value) if !known(Some(value), OpportunityPriority::KNOWN) => {
+                    invalid("priority")
+                }
+                ("status", value)
+                    if entity == Entity::Opportunities
+                        && !known(Some(value), OpportunityStatus::KNOWN) =>
+                {
+                    invalid("status")
+                }
+                ("win_probability", Value::Number(n))
+                    if !n.as_i64().is_some_and(|p| (0..=100).contains(&p)) =>
+                {
+                    invalid("win_probability")
+                }
+                ("primary_contact_id", Value::Number(id))
+                    if id
+                        .as_i64()
+                        .is_none_or(|id| self.get(Entity::People, id).is_none()) =>
+                {
+                    invalid("primary_contact_id")
+                }
+                ("parent", Value::Object(parent)) => {
+                    let kind = parent.get("type").and_then(Value::as_str).unwrap_or("");
+                    let id = parent.get("id").and_then(Value::as_i64).unwrap_or(0);
+                    let entity = match kind {
+                        "person" => Some(Entity::People),
+                        "company" => Some(Entity::Companies),
+                        "lead" => Some(Entity::Leads),
+                        "opportunity" => Some(Entity::Opportunities),
+                        // The sandbox has no projects.
+                        _ => None,
+                    };
+                    if !known(parent.get("type"), ActivityParentType::KNOWN)
+                        || entity.is_none_or(|entity| self.get(entity, id).is_none())
+                    {
+                        invalid("parent");
+                    }
+                }
+                ("type", Value::Object(kind)) if entity == Entity::Activities => {
+                    // Only user activity types can be created.
+                    let category = kind.get("category");
+                    if !known(category, ActivityTypeCategory::KNOWN)
+                        || category != Some(&json!("user"))
+                    {
+                        invalid("type");
+                    }
+                }
+                (key, Value::Number(id))
+                    if key.ends_with("_id") && id.as_i64().is_none_or(|id| id <= 0) =>
+                {
+                    invalid(key)
+                }
+                _ => {}
+            }
+        }
+        errors
     }
 
-    /// E-mails must look like addresses, be of a known category, and
-    /// belong to no other person (Copper's e-mails are unique per account).
-    fn check_emails(&self, errors: &mut Errors, emails: &[EmailInput], owner: Option<i64>) {
-        let mut seen = Vec::new();
-        for email in emails {
-            let address = email.email.trim().to_lowercase();
-            let taken = self
-                .emails
-                .get(&address)
-                .is_some_and(|id| Some(*id) != owner);
-            let unknown = matches!(email.category, Some(EmailCategory::Unknown(_)));
-            if !looks_like_email(&address) || taken || unknown || seen.contains(&address) {
-                errors.invalid("emails");
+    fn index_emails(&mut self, id: i64, record: &Record) {
+        self.emails.retain(|_, owner| *owner != id);
+        for email in record
+            .get("emails")
+            .and_then(Value::as_array)
+            .into_iter()
+            .flatten()
+        {
+            if let Some(address) = email.get("email").and_then(Value::as_str) {
+                self.emails.insert(address.trim().to_lowercase(), id);
             }
-            seen.push(address);
         }
     }
+}
 
-    fn reindex_emails(&mut self, person: &Person) {
-        self.emails.retain(|_, id| *id != person.id);
-        for email in person.emails.iter().flatten() {
-            if let Some(address) = &email.email {
-                self.emails.insert(address.trim().to_lowercase(), person.id);
-            }
-        }
+fn is_list(fields: &Fields, key: &str) -> bool {
+    fields.iter().any(|(name, list)| name == key && *list)
+}
+
+/// Whether `value` is absent, null, or one of `known`.
+fn known(value: Option<&Value>, known: &[&str]) -> bool {
+    match value {
+        None | Some(Value::Null) => true,
+        Some(Value::String(value)) => known.contains(&value.as_str()),
+        Some(_) => false,
     }
 }
 
-fn check_ids(errors: &mut Errors, contact_type: &Patch<i64>, assignee: &Patch<i64>) {
-    if contact_type.value().is_some_and(|id| *id <= 0) {
-        errors.invalid("contact_type_id");
-    }
-    if assignee.value().is_some_and(|id| *id <= 0) {
-        errors.invalid("assignee_id");
-    }
-}
-
-fn check_phones(errors: &mut Errors, phones: &[PhoneNumberInput]) {
-    if phones.iter().any(|phone| {
-        phone.number.trim().is_empty() || matches!(phone.category, Some(PhoneCategory::Unknown(_)))
-    }) {
-        errors.invalid("phone_numbers");
-    }
-}
-
-fn check_socials(errors: &mut Errors, socials: &[SocialInput]) {
-    if socials.iter().any(|social| {
-        social.url.trim().is_empty() || matches!(social.category, Some(SocialCategory::Unknown(_)))
-    }) {
-        errors.invalid("socials");
-    }
-}
-
-fn check_websites(errors: &mut Errors, websites: &[WebsiteInput]) {
-    if websites.iter().any(|site| {
-        site.url.trim().is_empty() || matches!(site.category, Some(WebsiteCategory::Unknown(_)))
-    }) {
-        errors.invalid("websites");
-    }
-}
-
-fn check_custom_fields(errors: &mut Errors, fields: &[CustomFieldInput]) {
-    if fields
-        .iter()
-        .any(|field| field.custom_field_definition_id <= 0)
-    {
-        errors.invalid("custom_fields");
-    }
+/// Whether every entry has a non-empty `key` and a known category.
+fn entries_valid(items: &[Value], key: &str, categories: &[&str]) -> bool {
+    items.iter().all(|item| {
+        item.get(key)
+            .and_then(Value::as_str)
+            .is_some_and(|value| !value.trim().is_empty())
+            && known(item.get("category"), categories)
+    })
 }
 
 /// A plausible address: something, one `@`, a domain with a dot.
-fn looks_like_email(address: &str) -> bool {
+pub(crate) fn looks_like_email(address: &str) -> bool {
     let Some((local, domain)) = address.split_once('@') else {
         return false;
     };
@@ -312,91 +413,36 @@ fn looks_like_email(address: &str) -> bool {
 }
 
 /// Copper splits a full name into first and last name.
-fn split_name(name: &str) -> (Option<String>, Option<String>) {
+fn split_name(record: &mut Record, name: &str) {
     let name = name.trim();
-    match name.split_once(char::is_whitespace) {
-        Some((first, last)) => (Some(first.to_owned()), Some(last.trim().to_owned())),
-        None if name.is_empty() => (None, None),
-        None => (Some(name.to_owned()), None),
-    }
+    let (first, last) = match name.split_once(char::is_whitespace) {
+        Some((first, last)) => (json!(first), json!(last.trim())),
+        None if name.is_empty() => (Value::Null, Value::Null),
+        None => (json!(name), Value::Null),
+    };
+    record.insert("first_name".into(), first);
+    record.insert("last_name".into(), last);
 }
 
-fn patch<T>(field: &mut Option<T>, change: Patch<T>) {
-    match change {
-        Patch::Absent => {}
-        Patch::Null => *field = None,
-        Patch::Value(value) => *field = Some(value),
+/// Changes custom fields per definition: a definition sent replaces its
+/// value (`null` clears it), the others stay.
+fn merge_custom_fields(record: &mut Record, changes: &[Value]) {
+    let fields = record.entry("custom_fields").or_insert_with(|| json!([]));
+    if !fields.is_array() {
+        *fields = json!([]);
     }
-}
-
-/// A list sent as `null` is emptied: Copper returns `[]`, not `null`.
-fn patch_list<T>(field: &mut Option<Vec<T>>, change: Patch<Vec<T>>) {
-    match change {
-        Patch::Absent => {}
-        Patch::Null => *field = Some(Vec::new()),
-        Patch::Value(values) => *field = Some(values),
-    }
-}
-
-fn merge_custom_fields(
-    current: &mut Option<Vec<CustomFieldValue>>,
-    changes: Vec<CustomFieldInput>,
-) {
-    let fields = current.get_or_insert_with(Vec::new);
+    let fields = fields.as_array_mut().expect("made an array above");
     for change in changes {
-        let value = (!change.value.is_null()).then_some(change.value);
+        let id = change["custom_field_definition_id"].clone();
+        let value = change.get("value").cloned().unwrap_or(Value::Null);
         match fields
             .iter_mut()
-            .find(|field| field.custom_field_definition_id == change.custom_field_definition_id)
+            .find(|field| field["custom_field_definition_id"] == id)
         {
-            Some(field) => field.value = value,
-            None => fields.push(CustomFieldValue {
-                custom_field_definition_id: change.custom_field_definition_id,
-                value,
-                computed_value: None,
-            }),
+            Some(field) => field["value"] = value,
+            None => fields.push(json!({"custom_field_definition_id": id, "value": value})),
         }
     }
-}
-
-fn emails(inputs: Vec<EmailInput>) -> Vec<Email> {
-    inputs
-        .into_iter()
-        .map(|input| Email {
-            email: Some(input.email.trim().to_owned()),
-            category: input.category.map(|c| c.as_str().to_owned()),
-        })
-        .collect()
-}
-
-fn phones(inputs: Vec<PhoneNumberInput>) -> Vec<PhoneNumber> {
-    inputs
-        .into_iter()
-        .map(|input| PhoneNumber {
-            number: Some(input.number),
-            category: input.category.map(|c| c.as_str().to_owned()),
-        })
-        .collect()
-}
-
-fn socials(inputs: Vec<SocialInput>) -> Vec<Social> {
-    inputs
-        .into_iter()
-        .map(|input| Social {
-            url: Some(input.url),
-            category: input.category.map(|c| c.as_str().to_owned()),
-        })
-        .collect()
-}
-
-fn websites(inputs: Vec<WebsiteInput>) -> Vec<Website> {
-    inputs
-        .into_iter()
-        .map(|input| Website {
-            url: Some(input.url),
-            category: input.category.map(|c| c.as_str().to_owned()),
-        })
-        .collect()
 }
 
 #[cfg(test)]
@@ -413,14 +459,40 @@ mod tests {
 
     #[test]
     fn names() {
+        let mut record = Record::new();
+        split_name(&mut record, " Mary Anne Evans ");
         assert_eq!(
-            split_name("Ada Lovelace"),
-            (Some("Ada".into()), Some("Lovelace".into()))
+            (&record["first_name"], &record["last_name"]),
+            (&json!("Mary"), &json!("Anne Evans"))
         );
-        assert_eq!(split_name("Cher"), (Some("Cher".into()), None));
+        split_name(&mut record, "Cher");
         assert_eq!(
-            split_name(" Mary Anne Evans "),
-            (Some("Mary".into()), Some("Anne Evans".into()))
+            (&record["first_name"], &record["last_name"]),
+            (&json!("Cher"), &Value::Null)
+        );
+    }
+
+    #[test]
+    fn custom_fields_change_per_definition() {
+        let mut record = Record::new();
+        record.insert(
+            "custom_fields".into(),
+            json!([{"custom_field_definition_id": 1, "value": "a"}, {"custom_field_definition_id": 2, "value": true}]),
+        );
+        merge_custom_fields(
+            &mut record,
+            &[
+                json!({"custom_field_definition_id": 1, "value": null}),
+                json!({"custom_field_definition_id": 3, "value": [4, 5]}),
+            ],
+        );
+        assert_eq!(
+            record["custom_fields"],
+            json!([
+                {"custom_field_definition_id": 1, "value": null},
+                {"custom_field_definition_id": 2, "value": true},
+                {"custom_field_definition_id": 3, "value": [4, 5]},
+            ])
         );
     }
 }

@@ -2,7 +2,7 @@
 
 use std::time::Duration;
 
-use copper_bulk_sandbox::{Applied, Fault, Sandbox, SandboxConfig};
+use copper_bulk_sandbox::{Applied, Entity, Fault, Sandbox, SandboxConfig};
 use serde_json::{Value, json};
 
 const UPDATE: &str = "/developer_api/v1/people/bulk_update";
@@ -87,7 +87,10 @@ async fn creates_get_ids_and_timestamps_and_results_keep_request_order() {
     assert_eq!(items[2]["id"], 102);
     assert_eq!(
         sandbox.applied(),
-        [Applied::Created(101), Applied::Created(102)]
+        [
+            Applied::Created(Entity::People, 101),
+            Applied::Created(Entity::People, 102)
+        ]
     );
 }
 

@@ -2,11 +2,11 @@
 
 use std::path::PathBuf;
 
-use copper_bulk_raw::category::{EmailCategory, PhoneCategory, SocialCategory, WebsiteCategory};
 use copper_bulk_raw::types::{
     Address, CustomFieldInput, EmailInput, PersonCreate, PersonUpdate, PhoneNumberInput,
     SocialInput, WebsiteInput,
 };
+use copper_bulk_raw::types::{EmailCategory, PhoneCategory, SocialCategory, WebsiteCategory};
 use serde_json::json;
 
 /// The workspace root.
