@@ -12,7 +12,7 @@ use serde::de::DeserializeOwned;
 use serde_json::Value;
 use tokio::sync::mpsc;
 
-use crate::csv_records::CsvRecord;
+use crate::csv_records::{Cells, CsvRecord};
 
 /// A record type the tool can read.
 pub trait InputRecord: DeserializeOwned + JsonSchema + CsvRecord + Send + 'static {}
@@ -269,7 +269,7 @@ fn read_csv<R: InputRecord>(
                     .filter(|(_, cell)| !cell.is_empty())
                     .map(|(column, cell)| (*column, cell))
                     .collect();
-                R::from_cells(&cells).map_err(|e| format!("line {line}: {e}"))
+                R::from_cells(&Cells(cells)).map_err(|e| format!("line {line}: {e}"))
             }
             Err(e) => Err(format!("line {line}: {e}")),
         };

@@ -80,6 +80,26 @@ enum Command {
         #[command(subcommand)]
         action: Action,
     },
+    /// Bulk operations on leads.
+    Leads {
+        #[command(subcommand)]
+        action: Action,
+    },
+    /// Bulk operations on companies.
+    Companies {
+        #[command(subcommand)]
+        action: Action,
+    },
+    /// Bulk creates of opportunities (Copper has no bulk update of them).
+    Opportunities {
+        #[command(subcommand)]
+        action: CreateOnly,
+    },
+    /// Bulk creates of activities (Copper has no bulk update of them).
+    Activities {
+        #[command(subcommand)]
+        action: CreateOnly,
+    },
     /// Run the sandbox server until interrupted, for pointing other code at.
     Sandbox(SandboxArgs),
 }
@@ -89,6 +109,12 @@ enum Action {
     /// Update existing records: each names its record by `id` and carries
     /// only the fields to change (`null` clears a field).
     Update(Io),
+    /// Create records.
+    Create(Io),
+}
+
+#[derive(Debug, Subcommand)]
+enum CreateOnly {
     /// Create records.
     Create(Io),
 }
@@ -170,6 +196,20 @@ async fn run(cli: Cli) -> Result<ExitCode, Usage> {
             Action::Update(io) => bulk::<ops::PeopleUpdate>(&cli.options, &io).await,
             Action::Create(io) => bulk::<ops::PeopleCreate>(&cli.options, &io).await,
         },
+        Command::Leads { action } => match action {
+            Action::Update(io) => bulk::<ops::LeadsUpdate>(&cli.options, &io).await,
+            Action::Create(io) => bulk::<ops::LeadsCreate>(&cli.options, &io).await,
+        },
+        Command::Companies { action } => match action {
+            Action::Update(io) => bulk::<ops::CompaniesUpdate>(&cli.options, &io).await,
+            Action::Create(io) => bulk::<ops::CompaniesCreate>(&cli.options, &io).await,
+        },
+        Command::Opportunities {
+            action: CreateOnly::Create(io),
+        } => bulk::<ops::OpportunitiesCreate>(&cli.options, &io).await,
+        Command::Activities {
+            action: CreateOnly::Create(io),
+        } => bulk::<ops::ActivitiesCreate>(&cli.options, &io).await,
     }
 }
 

@@ -364,3 +364,109 @@ fn the_token_is_never_printed() {
     assert!(text.contains("HTTP 401"), "{text}");
     assert!(!text.contains("wrong-tok-123456"), "{text}");
 }
+
+/// Runs the tool on an example against its embedded sandbox.
+fn sandbox_run(args: &[&str], example_file: &str) -> Output {
+    bin()
+        .arg("--sandbox")
+        .args(args)
+        .arg("--input")
+        .arg(example(example_file))
+        .output()
+        .unwrap()
+}
+
+#[test]
+fn leads_update_from_ndjson() {
+    let output = sandbox_run(&["leads", "update"], "leads.ndjson");
+    assert_eq!(output.status.code(), Some(1));
+    assert_eq!(
+        outcomes(&output),
+        ["updated", "rejected", "updated", "rejected", "updated"]
+    );
+    assert_eq!(
+        lines(&output)[1]["errors"],
+        serde_json::json!({"email": ["invalid"]})
+    );
+}
+
+#[test]
+fn companies_create_from_csv() {
+    let output = sandbox_run(
+        &["companies", "create", "--format", "csv"],
+        "new-companies.csv",
+    );
+    assert_eq!(
+        outcomes(&output),
+        ["created", "created", "invalid", "rejected"]
+    );
+    assert_eq!(
+        lines(&output)[3]["errors"],
+        serde_json::json!({"primary_contact_id": ["invalid"]})
+    );
+}
+
+#[test]
+fn opportunities_create_from_ndjson() {
+    let output = sandbox_run(&["opportunities", "create"], "new-opportunities.ndjson");
+    assert_eq!(
+        outcomes(&output),
+        ["created", "rejected", "rejected", "created"]
+    );
+    assert_eq!(
+        lines(&output)[2]["errors"],
+        serde_json::json!({"priority": ["invalid"]})
+    );
+}
+
+#[test]
+fn activities_create_from_csv() {
+    let output = sandbox_run(
+        &["activities", "create", "--format", "csv"],
+        "new-activities.csv",
+    );
+    assert_eq!(
+        outcomes(&output),
+        ["created", "created", "rejected", "created"]
+    );
+    assert_eq!(
+        lines(&output)[2]["errors"],
+        serde_json::json!({"parent": ["invalid"]})
+    );
+}
+
+#[test]
+fn entities_without_bulk_updates_have_no_update_command() {
+    for entity in ["opportunities", "activities"] {
+        let output = run_with_stdin(
+            bin().args(["--sandbox", entity, "update", "--input", "-"]),
+            "",
+        );
+        assert_eq!(output.status.code(), Some(2), "{entity}");
+    }
+}
+
+#[test]
+fn leads_switched_off_reach_the_user_as_a_clear_error() {
+    let runtime = tokio::runtime::Runtime::new().unwrap();
+    let config = SandboxConfig::new()
+        .with_credentials(TOKEN, "me@example.com")
+        .with_rate_limit(None)
+        .with_leads_enabled(false);
+    let sandbox = runtime.block_on(Sandbox::start(config)).unwrap();
+    let output = bin()
+        .args(["--base-url", sandbox.url(), "leads", "update", "--input"])
+        .arg(example("leads.ndjson"))
+        .env("COPPER_API_TOKEN", TOKEN)
+        .env("COPPER_USER_EMAIL", "me@example.com")
+        .output()
+        .unwrap();
+    assert_eq!(output.status.code(), Some(1));
+    assert_eq!(outcomes(&output), ["not_sent"; 5]);
+    let message = lines(&output)[0]["message"].as_str().unwrap().to_owned();
+    assert!(
+        message.contains("HTTP 403") && message.contains("Feature not enabled"),
+        "{message}"
+    );
+    assert_eq!(sandbox.stats().requests(), 1);
+}
