@@ -300,6 +300,7 @@ impl Store {
                         field["custom_field_definition_id"]
                             .as_i64()
                             .is_none_or(|id| id <= 0)
+                            || !documented_custom_value(&field["value"])
                     }) =>
                 {
                     invalid("custom_fields")
@@ -398,6 +399,16 @@ fn entries_valid(items: &[Value], key: &str, categories: &[&str]) -> bool {
             .is_some_and(|value| !value.trim().is_empty())
             && known(item.get("category"), categories)
     })
+}
+
+/// Whether a custom field value is of a kind Copper documents: null, a
+/// boolean, a number, a text or a list of option ids.
+fn documented_custom_value(value: &Value) -> bool {
+    match value {
+        Value::Null | Value::Bool(_) | Value::Number(_) | Value::String(_) => true,
+        Value::Array(ids) => ids.iter().all(|id| id.as_i64().is_some()),
+        Value::Object(_) => false,
+    }
 }
 
 /// A plausible address: something, one `@`, a domain with a dot.

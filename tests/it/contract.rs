@@ -13,6 +13,7 @@ use copper_bulk_raw::hooks::{Credentials, Inner, http_client_builder};
 use copper_bulk_raw::types::{PeopleBulkCreateRequest, PeopleBulkUpdateRequest};
 use copper_bulk_raw::{Client, ResponseValue};
 use reqwest::header::{HeaderMap, HeaderValue};
+use serde_json::Value;
 
 const NEEDS_PRISM: &str = "needs Prism at COPPER_PRISM_URL: run by cargo xtask test";
 
@@ -238,4 +239,188 @@ async fn the_facade_reports_every_record_whatever_prism_makes_up() {
             assert_eq!(person.id, i as i64 + 1, "an applied record is the one sent");
         }
     }
+}
+
+/// Sends the spec's request example of `path` with the raw client, asking
+/// Prism for the example named `prefer`; returns whether each item of the
+/// answer is a failure.
+async fn send_example(path: &str, request: Value, prefer: &str) -> Vec<bool> {
+    use copper_bulk_raw::types;
+
+    fn kinds<T: std::fmt::Debug, F: std::fmt::Debug>(
+        response: ResponseValue<Vec<BulkItem<T, F>>>,
+    ) -> Vec<bool> {
+        assert_no_violations(&response);
+        response
+            .into_inner()
+            .iter()
+            .map(|item| {
+                assert!(!matches!(item, BulkItem::Unrecognized(_)), "{item:?}");
+                item.is_failure()
+            })
+            .collect()
+    }
+    fn body<T: serde::de::DeserializeOwned>(value: Value) -> T {
+        serde_json::from_value(value).unwrap()
+    }
+    let client = raw(prefer);
+    match path.trim_start_matches("/developer_api/v1/") {
+        "people/bulk_update" => kinds(
+            client
+                .people_bulk_update(None, &body::<types::PeopleBulkUpdateRequest>(request))
+                .await
+                .unwrap(),
+        ),
+        "people/bulk_create" => kinds(
+            client
+                .people_bulk_create(None, &body::<types::PeopleBulkCreateRequest>(request))
+                .await
+                .unwrap(),
+        ),
+        "leads/bulk_update" => kinds(
+            client
+                .leads_bulk_update(Some(true), &body::<types::LeadsBulkUpdateRequest>(request))
+                .await
+                .unwrap(),
+        ),
+        "leads/bulk_create" => kinds(
+            client
+                .leads_bulk_create(None, &body::<types::LeadsBulkCreateRequest>(request))
+                .await
+                .unwrap(),
+        ),
+        "companies/bulk_update" => kinds(
+            client
+                .companies_bulk_update(&body::<types::CompaniesBulkUpdateRequest>(request))
+                .await
+                .unwrap(),
+        ),
+        "companies/bulk_create" => kinds(
+            client
+                .companies_bulk_create(&body::<types::CompaniesBulkCreateRequest>(request))
+                .await
+                .unwrap(),
+        ),
+        "opportunities/bulk_create" => kinds(
+            client
+                .opportunities_bulk_create(&body::<types::OpportunitiesBulkCreateRequest>(request))
+                .await
+                .unwrap(),
+        ),
+        "activities/bulk_create" => kinds(
+            client
+                .activities_bulk_create(&body::<types::ActivitiesBulkCreateRequest>(request))
+                .await
+                .unwrap(),
+        ),
+        other => panic!("no operation for {other}"),
+    }
+}
+
+#[tokio::test]
+#[ignore = "needs Prism at COPPER_PRISM_URL: run by cargo xtask test"]
+async fn every_operation_sends_its_examples_and_reads_prisms_answers() {
+    let spec = crate::support::spec();
+    let mut operations = 0;
+    for (path, item) in spec["paths"].as_object().unwrap() {
+        let operation = &item["post"];
+        let requests = operation["requestBody"]["content"]["application/json"]["examples"]
+            .as_object()
+            .unwrap();
+        let answers = operation["responses"]["200"]["content"]["application/json"]["examples"]
+            .as_object()
+            .unwrap();
+        for request in requests.values() {
+            for (name, answer) in answers {
+                let Some(items) = answer["value"].as_array() else {
+                    continue; // a $ref to a shared example, checked by the people tests
+                };
+                let expected: Vec<bool> = items
+                    .iter()
+                    .map(|item| item.get("success") == Some(&Value::Bool(false)))
+                    .collect();
+                let got =
+                    send_example(path, request["value"].clone(), &format!("example={name}")).await;
+                assert_eq!(got, expected, "{path} {name}");
+            }
+        }
+        operations += 1;
+    }
+    assert_eq!(operations, 8);
+}
+
+#[tokio::test]
+#[ignore = "needs Prism at COPPER_PRISM_URL: run by cargo xtask test"]
+async fn the_facade_runs_every_operation_against_the_mixed_examples() {
+    use copper_bulk::ops::{self, Operation};
+    use copper_bulk::{
+        ActivityCreate, ActivityParentInput, ActivityTypeInput, CompanyCreate, CompanyUpdate,
+        IntoRecord, LeadCreate, LeadUpdate, OpportunityCreate,
+    };
+
+    /// One applied and one rejected record, in the order of the example.
+    async fn check<O: Operation>(records: Vec<O::Record>, rejected_first: bool)
+    where
+        O::Record: IntoRecord<O::Record> + std::fmt::Debug,
+        O::Output: std::fmt::Debug,
+    {
+        let outcomes: Vec<_> = futures_util::StreamExt::collect::<Vec<_>>(
+            copper("example=mixed", 2).bulk::<O, _>(records, false),
+        )
+        .await;
+        let kinds: Vec<&str> = outcomes.iter().map(|o| o.result.kind()).collect();
+        let expected = if rejected_first {
+            ["rejected", "applied"]
+        } else {
+            ["applied", "rejected"]
+        };
+        assert_eq!(kinds, expected, "{}: {outcomes:?}", O::OPERATION);
+    }
+
+    check::<ops::PeopleUpdate>(
+        vec![
+            PersonUpdate::new(67890).title("a"),
+            PersonUpdate::new(12345).title("b"),
+        ],
+        false,
+    )
+    .await;
+    check::<ops::PeopleCreate>(vec![PersonCreate::new("A"), PersonCreate::new("B")], true).await;
+    check::<ops::LeadsUpdate>(
+        vec![
+            LeadUpdate::new(204).status("x"),
+            LeadUpdate::new(205).status("y"),
+        ],
+        false,
+    )
+    .await;
+    check::<ops::LeadsCreate>(vec![LeadCreate::new("A"), LeadCreate::new("B")], false).await;
+    check::<ops::CompaniesUpdate>(
+        vec![
+            CompanyUpdate::new(9607580).clear_details(),
+            CompanyUpdate::new(1).clear_details(),
+        ],
+        false,
+    )
+    .await;
+    check::<ops::CompaniesCreate>(
+        vec![CompanyCreate::new("A"), CompanyCreate::new("B")],
+        false,
+    )
+    .await;
+    check::<ops::OpportunitiesCreate>(
+        vec![
+            OpportunityCreate::new("A", 1),
+            OpportunityCreate::new("B", 2),
+        ],
+        false,
+    )
+    .await;
+    let note = || {
+        ActivityCreate::new(
+            ActivityParentInput::new("person", 1),
+            ActivityTypeInput::new("user", 0),
+        )
+    };
+    check::<ops::ActivitiesCreate>(vec![note(), note()], false).await;
 }

@@ -3,7 +3,7 @@
 use copper_bulk_raw::bulk::BulkItem;
 use copper_bulk_raw::error_body::ErrorBody;
 use copper_bulk_raw::types::{
-    BulkCreateFailure, BulkFailureMessage, BulkUpdateFailure, FieldError, Person,
+    self, BulkCreateFailure, BulkFailureMessage, BulkUpdateFailure, FieldError, Person,
 };
 
 type UpdateItem = BulkItem<Person, BulkUpdateFailure>;
@@ -217,4 +217,119 @@ fn error_bodies() {
         ErrorBody::parse(&fixture("errors/other_json.json")),
         ErrorBody::Json(_)
     ));
+}
+
+/// Every fixture of `dir`, decoded into items of `T` and `F`, as a snapshot.
+macro_rules! entity_fixtures {
+    ($test:ident, $dir:literal, $record:ty, $failure:ty) => {
+        #[test]
+        fn $test() {
+            insta::glob!(
+                "../fixtures",
+                concat!("responses/", $dir, "/*.json"),
+                |path| {
+                    let items: Vec<BulkItem<$record, $failure>> =
+                        serde_json::from_slice(&std::fs::read(path).unwrap())
+                            .expect("a response array always decodes");
+                    for item in &items {
+                        assert!(!matches!(item, BulkItem::Unrecognized(_)), "{item:?}");
+                    }
+                    insta::assert_debug_snapshot!(items);
+                }
+            );
+        }
+    };
+}
+
+entity_fixtures!(every_leads_fixture, "leads", types::Lead, BulkUpdateFailure);
+entity_fixtures!(
+    every_leads_create_fixture,
+    "leads-create",
+    types::Lead,
+    BulkCreateFailure
+);
+entity_fixtures!(
+    every_companies_fixture,
+    "companies",
+    types::Company,
+    BulkUpdateFailure
+);
+entity_fixtures!(
+    every_opportunities_fixture,
+    "opportunities",
+    types::Opportunity,
+    BulkCreateFailure
+);
+entity_fixtures!(
+    every_activities_fixture,
+    "activities",
+    types::Activity,
+    BulkCreateFailure
+);
+
+#[test]
+fn custom_field_values_of_every_type_decode_without_loss() {
+    use copper_bulk_raw::custom::{CustomDate, CustomValue};
+    let items: Vec<BulkItem<types::Opportunity, BulkCreateFailure>> = serde_json::from_slice(
+        &fixture("responses/opportunities/created_with_every_custom_field_type.json"),
+    )
+    .unwrap();
+    let BulkItem::Ok(deal) = &items[0] else {
+        panic!()
+    };
+    assert_eq!(deal.converted_value.as_deref(), Some("250000.0"));
+    assert_eq!(deal.close_date.as_deref(), Some("1/14/2020"));
+    let values: Vec<Option<CustomValue>> = deal
+        .custom_fields
+        .as_ref()
+        .unwrap()
+        .iter()
+        .map(|field| field.value.clone())
+        .collect();
+    assert_eq!(
+        values,
+        [
+            Some(CustomValue::Bool(false)),
+            Some(CustomValue::Integer(23)),
+            Some(CustomValue::Number(1234.56)),
+            Some(CustomValue::Text("https://example.com".into())),
+            Some(CustomValue::Integer(9_007_199_254_740_993)),
+            Some(CustomValue::Ids(vec![1, 2])),
+            Some(CustomValue::Integer(1_575_446_400)),
+            Some(CustomValue::Text("12/04/2019".into())),
+            None,
+            Some(CustomValue::Ids(vec![])),
+            Some(CustomValue::Other(
+                serde_json::json!({"unexpected": "shape"})
+            )),
+        ]
+    );
+    assert_eq!(
+        values[6].as_ref().unwrap().date(),
+        Some(CustomDate::Unix(1_575_446_400))
+    );
+    assert_eq!(
+        values[7].as_ref().unwrap().date(),
+        Some(CustomDate::Text {
+            month: 12,
+            day: 4,
+            year: 2019
+        })
+    );
+    let computed = &deal.custom_fields.as_ref().unwrap()[5].computed_value;
+    assert_eq!(computed, &Some(serde_json::json!(["Chocolate", "Vanilla"])));
+    // Written back, every value is what Copper sent.
+    let original: serde_json::Value = serde_json::from_slice(&fixture(
+        "responses/opportunities/created_with_every_custom_field_type.json",
+    ))
+    .unwrap();
+    for (field, sent) in deal
+        .custom_fields
+        .as_ref()
+        .unwrap()
+        .iter()
+        .zip(original[0]["custom_fields"].as_array().unwrap())
+    {
+        assert_eq!(serde_json::to_value(&field.value).unwrap(), sent["value"]);
+    }
 }

@@ -2,6 +2,7 @@
 
 mod contract;
 mod decoding;
+mod entities;
 mod facade;
 mod raw_client;
 mod request_bodies;

@@ -1,5 +1,6 @@
 //! The exact JSON the raw client sends, as insta snapshots.
 
+use copper_bulk_raw::custom::CustomValue;
 use copper_bulk_raw::patch::Patch;
 use copper_bulk_raw::types::{
     CustomFieldInput, PeopleBulkCreateRequest, PeopleBulkUpdateRequest, PersonUpdate,
@@ -112,4 +113,105 @@ fn every_field_an_update_can_send_is_in_the_every_field_snapshot() {
             "the every-field update does not send `{field}`"
         );
     }
+}
+
+#[test]
+fn leads() {
+    use copper_bulk_raw::types::{
+        CustomFieldInput, EmailCategory, EmailInput, LeadCreate, LeadEmailInput, LeadUpdate,
+        LeadsBulkCreateRequest, LeadsBulkUpdateRequest,
+    };
+    let update = LeadsBulkUpdateRequest {
+        leads: vec![
+            LeadUpdate::new(204)
+                .status("Qualified")
+                .email(LeadEmailInput {
+                    email: "mylead@noemail.com".into(),
+                    category: Some(EmailCategory::Work),
+                })
+                .clear_monetary_value()
+                .custom_fields([CustomFieldInput::new(100764, CustomValue::Null)]),
+            LeadUpdate::new(205).clear_email().tags(["webinar"]),
+        ],
+    };
+    insta::assert_json_snapshot!("leads_update", update);
+    let create = LeadsBulkCreateRequest {
+        leads: vec![
+            LeadCreate::new("My Lead")
+                .email(EmailInput::new("mylead@noemail.com").category(EmailCategory::Work))
+                .monetary_value(1500.5)
+                .monetary_unit("USD"),
+        ],
+    };
+    insta::assert_json_snapshot!("leads_create", create);
+}
+
+#[test]
+fn companies() {
+    use copper_bulk_raw::types::{
+        CompaniesBulkCreateRequest, CompaniesBulkUpdateRequest, CompanyCreate, CompanyUpdate,
+        WebsiteInput,
+    };
+    let update = CompaniesBulkUpdateRequest {
+        companies: vec![
+            CompanyUpdate::new(9607580)
+                .email_domain("dundermifflin.com")
+                .tags(["paper"])
+                .clear_details()
+                .clear_primary_contact_id(),
+        ],
+    };
+    insta::assert_json_snapshot!("companies_update", update);
+    let create = CompaniesBulkCreateRequest {
+        companies: vec![
+            CompanyCreate::new("Dunder Mifflin")
+                .websites([WebsiteInput::new("https://dundermifflin.example").category("work")])
+                .primary_contact_id(12345),
+        ],
+    };
+    insta::assert_json_snapshot!("companies_create", create);
+}
+
+#[test]
+fn opportunities() {
+    use copper_bulk_raw::types::{
+        CustomFieldInput, OpportunitiesBulkCreateRequest, OpportunityCreate, OpportunityPriority,
+    };
+    let create = OpportunitiesBulkCreateRequest {
+        opportunities: vec![
+            OpportunityCreate::new("50 cases of paper", 12345)
+                .close_date("1/14/2027")
+                .monetary_value(250000.0)
+                .priority(OpportunityPriority::High)
+                .status("Open")
+                .win_probability(40)
+                .custom_fields([
+                    CustomFieldInput::new(1, true),
+                    CustomFieldInput::new(2, 12.5),
+                    CustomFieldInput::new(3, "03/14/2027"),
+                    CustomFieldInput::new(4, 1_775_000_000_i64),
+                    CustomFieldInput::new(5, vec![7_i64, 8]),
+                ]),
+        ],
+    };
+    insta::assert_json_snapshot!("opportunities_create", create);
+}
+
+#[test]
+fn activities() {
+    use copper_bulk_raw::types::{
+        ActivitiesBulkCreateRequest, ActivityCreate, ActivityParentInput, ActivityParentType,
+        ActivityTypeInput,
+    };
+    let create = ActivitiesBulkCreateRequest {
+        activities: vec![
+            ActivityCreate::new(
+                ActivityParentInput::new(ActivityParentType::Person, 12345),
+                ActivityTypeInput::new("user", 0),
+            )
+            .details("Called about the renewal.")
+            .activity_date(1_687_360_885),
+        ],
+    };
+    insta::assert_json_snapshot!("activities_create", create);
 }

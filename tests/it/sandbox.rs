@@ -286,3 +286,22 @@ async fn the_computed_values_flag_is_checked_and_honoured() {
         );
     }
 }
+
+#[tokio::test]
+async fn a_custom_value_of_an_undocumented_kind_fails_its_record() {
+    let sandbox = sandbox().await;
+    let (_, items) = send(
+        &sandbox,
+        UPDATE,
+        json!({"people": [
+            {"id": 1, "custom_fields": [{"custom_field_definition_id": 3, "value": {"an": "object"}}]},
+            {"id": 2, "custom_fields": [{"custom_field_definition_id": 3, "value": [1, 2]}]},
+        ]}),
+    )
+    .await;
+    assert_eq!(
+        items[0]["message"],
+        json!({"custom_fields": [{"error": "invalid"}]})
+    );
+    assert_eq!(items[1]["custom_fields"][0]["value"], json!([1, 2]));
+}
