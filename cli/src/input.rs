@@ -332,3 +332,163 @@ mod tests {
         assert!(parse(r#"{"id": 5, "custom_fields": [{"custom_field_definition_id": 1, "value": {"x": 1}}]}"#).is_ok());
     }
 }
+
+/// Property tests of the readers: whatever the input holds, they never
+/// panic, and every line (NDJSON) or row (CSV) gives exactly one result, in
+/// order, so that no record is lost. The case counts are printed
+/// (`--nocapture`) and recorded in RELIABILITY.md.
+#[cfg(test)]
+mod properties {
+    use std::io::Write;
+    use std::sync::atomic::{AtomicUsize, Ordering};
+
+    use copper_bulk::{PersonCreate, PersonUpdate};
+    use proptest::prelude::*;
+    use proptest::test_runner::{TestCaseError, TestRunner};
+
+    use super::*;
+
+    const CASES: u32 = 300;
+
+    fn check<S: Strategy>(
+        name: &str,
+        strategy: S,
+        property: impl Fn(S::Value) -> Result<(), TestCaseError>,
+    ) where
+        S::Value: std::fmt::Debug,
+    {
+        let runs = AtomicUsize::new(0);
+        let mut runner = TestRunner::new(ProptestConfig {
+            cases: CASES,
+            // A failing case is printed, not saved beside the sources.
+            failure_persistence: None,
+            ..ProptestConfig::default()
+        });
+        let result = runner.run(&strategy, |input| {
+            runs.fetch_add(1, Ordering::Relaxed);
+            property(input)
+        });
+        println!("{name}: {} cases", runs.load(Ordering::Relaxed));
+        if let Err(failure) = result {
+            panic!("{name}: {failure}");
+        }
+    }
+
+    /// Every result the reader gives for `bytes`.
+    fn read_all<R: InputRecord>(
+        bytes: &[u8],
+        format: Format,
+    ) -> Result<Vec<Result<R, InvalidRecord>>, String> {
+        let mut file = tempfile::NamedTempFile::new().unwrap();
+        file.write_all(bytes).unwrap();
+        let mut records = read::<R>(&Source::File(file.path().to_owned()), format)?;
+        let mut all = Vec::new();
+        while let Some(record) = records.blocking_recv() {
+            all.push(record);
+        }
+        Ok(all)
+    }
+
+    /// NDJSON lines: good records, broken JSON, other JSON, blank lines.
+    fn line() -> impl Strategy<Value = String> {
+        prop_oneof![
+            (1..1_000i64, "[a-zA-Z ]{0,12}").prop_map(|(id, title)| {
+                serde_json::json!({"id": id, "title": title}).to_string()
+            }),
+            (1..1_000i64).prop_map(|id| format!(r#"{{"id": {id}, "titel": "typo"}}"#)),
+            "[^\n]{0,40}",
+            "[ \t]{0,3}",
+            "\\{[^\n]{0,20}",
+        ]
+    }
+
+    #[test]
+    fn ndjson_gives_one_result_per_non_blank_line() {
+        check(
+            "NDJSON lines",
+            prop::collection::vec(line(), 0..30),
+            |lines| {
+                let text = lines.join("\n");
+                let results = read_all::<PersonUpdate>(text.as_bytes(), Format::Ndjson).unwrap();
+                let expected = lines.iter().filter(|l| !l.trim().is_empty()).count();
+                prop_assert_eq!(results.len(), expected);
+                // An invalid line names its own line number.
+                let numbered: Vec<usize> = lines
+                    .iter()
+                    .enumerate()
+                    .filter(|(_, l)| !l.trim().is_empty())
+                    .map(|(i, _)| i + 1)
+                    .collect();
+                for (result, line) in results.iter().zip(numbered) {
+                    if let Err(invalid) = result {
+                        let prefix = format!("line {line}: ");
+                        prop_assert!(invalid.reason().starts_with(&prefix), "{}", invalid);
+                    }
+                }
+                Ok(())
+            },
+        );
+    }
+
+    #[test]
+    fn ndjson_never_panics_on_any_bytes() {
+        check(
+            "NDJSON bytes",
+            prop::collection::vec(any::<u8>(), 0..300),
+            |bytes| {
+                let results = read_all::<PersonUpdate>(&bytes, Format::Ndjson).unwrap();
+                let lines = bytes
+                    .split(|b| *b == b'\n')
+                    .filter(|l| !l.iter().all(u8::is_ascii_whitespace))
+                    .count();
+                prop_assert_eq!(results.len(), lines);
+                Ok(())
+            },
+        );
+    }
+
+    /// CSV rows of the create columns, with any text in the cells (quotes,
+    /// commas and line breaks included), some rows short or long.
+    fn rows() -> impl Strategy<Value = Vec<Vec<String>>> {
+        let cell = prop_oneof!["[a-zA-Z@. ]{0,10}", "[^\u{0}]{0,12}", Just(String::new()),];
+        prop::collection::vec(prop::collection::vec(cell, 1..6), 0..20)
+    }
+
+    #[test]
+    fn csv_gives_one_result_per_row() {
+        check("CSV rows", rows(), |rows| {
+            let mut writer = csv::WriterBuilder::new()
+                .flexible(true)
+                .from_writer(Vec::new());
+            writer
+                .write_record(["name", "title", "email", "tags", "city"])
+                .unwrap();
+            for row in &rows {
+                writer.write_record(row).unwrap();
+            }
+            let bytes = writer.into_inner().unwrap();
+            let results = read_all::<PersonCreate>(&bytes, Format::Csv).unwrap();
+            prop_assert_eq!(results.len(), rows.len());
+            for (result, row) in results.iter().zip(&rows) {
+                if row.len() != 5 {
+                    prop_assert!(result.is_err(), "a ragged row is invalid: {:?}", row);
+                }
+            }
+            Ok(())
+        });
+    }
+
+    #[test]
+    fn csv_never_panics_on_any_bytes() {
+        check(
+            "CSV bytes",
+            prop::collection::vec(any::<u8>(), 0..300),
+            |bytes| {
+                let mut input = b"name,title\n".to_vec();
+                input.extend(bytes);
+                let _ = read_all::<PersonCreate>(&input, Format::Csv);
+                Ok(())
+            },
+        );
+    }
+}

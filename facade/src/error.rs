@@ -108,6 +108,16 @@ pub enum Error {
         /// The id in Copper's item.
         returned: i64,
     },
+    /// Copper's item for a create is a record other than the one sent (its
+    /// name or parent differ), so it cannot be trusted to be this record's:
+    /// the answer's items may be out of order.
+    #[error("copper answered the create of `{sent}` with a record for `{returned}`")]
+    RecordMismatch {
+        /// What the record sent says (its name, or its parent).
+        sent: String,
+        /// What Copper's record says.
+        returned: String,
+    },
     /// The request could not be built.
     #[error("the request could not be built: {0}")]
     Request(String),
@@ -157,7 +167,8 @@ impl Error {
             | Error::UnreadableResponse { .. }
             | Error::WrongLength { .. }
             | Error::UnrecognizedItem { .. }
-            | Error::IdMismatch { .. } => true,
+            | Error::IdMismatch { .. }
+            | Error::RecordMismatch { .. } => true,
         }
     }
 }

@@ -69,6 +69,22 @@ pub trait Operation: sealed::Sealed + Send + Sync + 'static {
     fn sent_id(record: &Self::Record) -> Option<i64>;
     /// The id of a record Copper returned.
     fn returned_id(record: &Self::Output) -> i64;
+    /// What a create's record must find echoed in the record Copper
+    /// returns for it (its name, its parent): an answer whose items came
+    /// back out of order is then caught for creates as the id catches it
+    /// for updates. `None` for an update, which the id identifies.
+    fn sent_identity(record: &Self::Record) -> Option<String>;
+    /// The same, read from a record Copper returned.
+    fn returned_identity(record: &Self::Output) -> String;
+}
+
+/// A name as Copper may echo it: trimmed, inner spaces collapsed, in lower
+/// case, so that Copper's own tidying is not taken for a mismatch.
+pub(crate) fn normalized(name: &str) -> String {
+    name.split_whitespace()
+        .collect::<Vec<_>>()
+        .join(" ")
+        .to_lowercase()
 }
 
 pub(crate) mod sealed {
@@ -98,7 +114,8 @@ macro_rules! bulk_operations {
         $(#[$meta:meta])*
         $op:ident: $method:ident($request:ident { $key:ident: $input:ident })
             -> $output:ident, $failure:ident, $kind:ident, computed: $computed:ident,
-            sent_id: |$record:ident| $sent_id:expr;
+            sent_id: |$record:ident| $sent_id:expr,
+            identity: |$sent:ident| $sent_identity:expr, |$returned:ident| $returned_identity:expr;
     )*) => {$(
         $(#[$meta])*
         #[derive(Clone, Copy, Debug, Default)]
@@ -139,6 +156,14 @@ macro_rules! bulk_operations {
             fn returned_id(record: &Self::Output) -> i64 {
                 record.id
             }
+
+            fn sent_identity($sent: &Self::Record) -> Option<String> {
+                $sent_identity
+            }
+
+            fn returned_identity($returned: &Self::Output) -> String {
+                $returned_identity
+            }
         }
     )*};
     (@accepts yes) => { true };
@@ -157,41 +182,55 @@ bulk_operations! {
     /// records, [`Person`](types::Person) results.
     PeopleUpdate: people_bulk_update(PeopleBulkUpdateRequest { people: PersonUpdate })
         -> Person, BulkUpdateFailure, Update, computed: yes,
-        sent_id: |record| Some(record.id);
+        sent_id: |record| Some(record.id),
+        identity: |_record| None, |person| person.id.to_string();
     /// `POST /people/bulk_create`: [`PersonCreate`](types::PersonCreate)
     /// records, [`Person`](types::Person) results.
     PeopleCreate: people_bulk_create(PeopleBulkCreateRequest { people: PersonCreate })
         -> Person, BulkCreateFailure, Create, computed: yes,
-        sent_id: |_record| None;
+        sent_id: |_record| None,
+        identity: |record| Some(normalized(&record.name)), |person| normalized(&person.name);
     /// `POST /leads/bulk_update`: [`LeadUpdate`](types::LeadUpdate)
     /// records, [`Lead`](types::Lead) results.
     LeadsUpdate: leads_bulk_update(LeadsBulkUpdateRequest { leads: LeadUpdate })
         -> Lead, BulkUpdateFailure, Update, computed: yes,
-        sent_id: |record| Some(record.id);
+        sent_id: |record| Some(record.id),
+        identity: |_record| None, |lead| lead.id.to_string();
     /// `POST /leads/bulk_create`: [`LeadCreate`](types::LeadCreate)
     /// records, [`Lead`](types::Lead) results.
     LeadsCreate: leads_bulk_create(LeadsBulkCreateRequest { leads: LeadCreate })
         -> Lead, BulkCreateFailure, Create, computed: yes,
-        sent_id: |_record| None;
+        sent_id: |_record| None,
+        identity: |record| Some(normalized(&record.name)), |lead| normalized(&lead.name);
     /// `POST /companies/bulk_update`: [`CompanyUpdate`](types::CompanyUpdate)
     /// records, [`Company`](types::Company) results.
     CompaniesUpdate: companies_bulk_update(CompaniesBulkUpdateRequest { companies: CompanyUpdate })
         -> Company, BulkUpdateFailure, Update, computed: no,
-        sent_id: |record| Some(record.id);
+        sent_id: |record| Some(record.id),
+        identity: |_record| None, |company| company.id.to_string();
     /// `POST /companies/bulk_create`: [`CompanyCreate`](types::CompanyCreate)
     /// records, [`Company`](types::Company) results.
     CompaniesCreate: companies_bulk_create(CompaniesBulkCreateRequest { companies: CompanyCreate })
         -> Company, BulkCreateFailure, Create, computed: no,
-        sent_id: |_record| None;
+        sent_id: |_record| None,
+        identity: |record| Some(normalized(&record.name)), |company| normalized(&company.name);
     /// `POST /opportunities/bulk_create`:
     /// [`OpportunityCreate`](types::OpportunityCreate) records,
     /// [`Opportunity`](types::Opportunity) results.
     OpportunitiesCreate: opportunities_bulk_create(OpportunitiesBulkCreateRequest { opportunities: OpportunityCreate })
         -> Opportunity, BulkCreateFailure, Create, computed: no,
-        sent_id: |_record| None;
+        sent_id: |_record| None,
+        identity: |record| Some(format!("{} / {}", normalized(&record.name), record.primary_contact_id)),
+            |deal| format!(
+                "{} / {}",
+                normalized(&deal.name),
+                deal.primary_contact_id.map_or_else(|| "none".to_owned(), |id| id.to_string()),
+            );
     /// `POST /activities/bulk_create`: [`ActivityCreate`](types::ActivityCreate)
     /// records, [`Activity`](types::Activity) results.
     ActivitiesCreate: activities_bulk_create(ActivitiesBulkCreateRequest { activities: ActivityCreate })
         -> Activity, BulkCreateFailure, Create, computed: no,
-        sent_id: |_record| None;
+        sent_id: |_record| None,
+        identity: |record| Some(format!("{} {}", record.parent.type_, record.parent.id)),
+            |activity| format!("{} {}", activity.parent.type_, activity.parent.id);
 }

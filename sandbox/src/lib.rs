@@ -175,6 +175,8 @@ impl Default for SandboxConfig {
 #[derive(Clone, Debug, Default, PartialEq, Eq)]
 #[non_exhaustive]
 pub struct Stats {
+    /// Requests received, answered or not yet.
+    pub received: usize,
     /// Requests answered, by HTTP status.
     pub by_status: BTreeMap<u16, usize>,
 }
@@ -184,7 +186,8 @@ impl Stats {
         *self.by_status.entry(status).or_insert(0) += 1;
     }
 
-    /// Requests answered in all.
+    /// Requests answered in all (see `received` for those still being
+    /// answered too).
     pub fn requests(&self) -> usize {
         self.by_status.values().sum()
     }

@@ -159,6 +159,7 @@ async fn bulk<E: Endpoint>(
     headers: HeaderMap,
     body: Bytes,
 ) -> Response {
+    state.stats.lock().unwrap().received += 1;
     let response = match computed_values(E::COMPUTED_VALUES, uri.query()) {
         Ok(computed) => answer::<E>(&state, &headers, &body, computed).await,
         Err(refusal) => *refusal,

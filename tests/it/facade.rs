@@ -640,3 +640,47 @@ async fn a_dry_run_plans_the_requests_without_a_client() {
         ]
     );
 }
+
+#[tokio::test]
+async fn a_redirect_never_carries_the_token_to_another_host() {
+    let elsewhere = FakeCopper::echo().await;
+    let target = format!("{}/developer_api/v1/people/bulk_update", elsewhere.url());
+    let fake = FakeCopper::start(move |_, _| {
+        Reply::Status(307, vec![("location", target.clone())], String::new())
+    })
+    .await;
+    let copper = client(config(&fake));
+    let report = copper.people().bulk_update(updates(1..4)).report().await;
+    assert_eq!(report.not_applied.len(), 3);
+    assert!(matches!(
+        report.not_applied[0].1.error(),
+        Error::Redirected { status: 307 }
+    ));
+    assert!(elsewhere.received().is_empty(), "the redirect was followed");
+    assert!(!format!("{report:?}").contains(TOKEN));
+}
+
+#[tokio::test(start_paused = true)]
+async fn a_server_echoing_the_token_does_not_get_it_into_outcomes() {
+    let fake = FakeCopper::start(|_, _| {
+        Reply::EchoThen(Box::new(|mut items| {
+            items[0] =
+                json!({"success": false, "id": 1, "message": format!("token {TOKEN} is odd")});
+            items[1] = json!({"surprise": TOKEN, TOKEN: [TOKEN]});
+            items
+        }))
+    })
+    .await;
+    let copper = client(config(&fake));
+    let outcomes: Vec<_> = copper.people().bulk_update(updates(1..4)).collect().await;
+    let mut shown = format!("{outcomes:?}");
+    for outcome in &outcomes {
+        match &outcome.result {
+            RecordResult::Rejected(rejection) => shown.push_str(&rejection.to_string()),
+            RecordResult::Unknown(failure) => shown.push_str(&failure.to_string()),
+            _ => {}
+        }
+    }
+    assert!(shown.contains("<redacted>"), "{shown}");
+    assert!(!shown.contains(TOKEN), "{shown}");
+}

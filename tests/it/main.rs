@@ -4,6 +4,8 @@ mod contract;
 mod decoding;
 mod entities;
 mod facade;
+mod faults;
+mod fuzz;
 mod raw_client;
 mod request_bodies;
 mod sandbox;
