@@ -1,132 +1,101 @@
-//! Throughput at Copper's rate limit, against a naive sequential client.
+//! Throughput at Copper's rate limit, and against peers.
 //!
-//! `cargo bench -p copper-bulk-tests --bench throughput`
+//! `cargo xtask bench throughput` (or `cargo bench -p copper-bulk-tests
+//! --bench throughput`, without the Python peer)
 //!
-//! A local server enforces Copper's bulk limit (3 requests in any second,
-//! 429 otherwise) and answers each request after 250 ms. The same records
-//! go through the facade and through a naive client that sends a batch,
-//! waits for the answer and sleeps a third of a second. The bound is 3
+//! The sandbox enforces Copper's bulk limit (3 requests in any second, 429
+//! beyond) and answers each request after the given latency. The bound is 3
 //! requests of 10 records a second: 30 records a second.
 //!
-//! `COPPER_BENCH_RECORDS` changes the number of records (3000 by default).
+//! 1. The facade at 50, 250 and 1,000 ms.
+//! 2. At 250 ms, the same work by a naive Rust client (send ten, wait, sleep
+//!    a third of a second) and by the Python client openapi-python-client
+//!    generates from the spec, in the same loop.
+//!
+//! `COPPER_BENCH_RECORDS` changes the number of records (1500 by default).
 
-use std::time::{Duration, Instant};
+mod common;
 
-use copper_bulk::{Config, Copper, PersonUpdate};
-use copper_bulk_raw::bulk::BulkItem;
-use copper_bulk_raw::hooks::{Credentials, Inner, http_client_builder};
-use copper_bulk_raw::types::PeopleBulkUpdateRequest;
-use copper_bulk_tests::fake::{FakeCopper, rate_limited};
+use std::time::Duration;
+
+use common::{Run, facade, naive, python, records_from_env};
+use copper_bulk_sandbox::{Sandbox, SandboxConfig};
 
 const BOUND: f64 = 30.0;
 
-struct Run {
-    name: &'static str,
-    applied: usize,
-    elapsed: Duration,
-    statuses: Vec<(u16, usize)>,
+async fn sandbox(latency_ms: u64) -> Sandbox {
+    let config = SandboxConfig::new()
+        .with_latency(Duration::from_millis(latency_ms))
+        .with_applied_log(false);
+    Sandbox::start(config).await.unwrap()
+}
+
+fn row(run: &Run, latency_ms: u64, rate_limited: usize) -> String {
+    format!(
+        "| {} | {latency_ms} ms | {} | {:.1} | {:.2} | {:.3} | {rate_limited} |",
+        run.client,
+        run.applied,
+        run.seconds,
+        run.per_second(),
+        run.per_second() / BOUND
+    )
 }
 
 fn main() {
-    let records: usize = std::env::var("COPPER_BENCH_RECORDS")
-        .ok()
-        .and_then(|n| n.parse().ok())
-        .unwrap_or(3_000);
+    let records = records_from_env(1_500);
     let runtime = tokio::runtime::Runtime::new().unwrap();
-    let runs = runtime.block_on(async { vec![facade(records).await, naive(records).await] });
+    let header = "| client | latency | applied | seconds | records/s | of the bound | 429 answers |\n|---|---|---|---|---|---|---|";
 
-    println!(
-        "\n{records} records, server: 3 requests/s (429 beyond), 250 ms per answer; bound {BOUND} records/s\n"
-    );
-    println!("| client | applied | seconds | records/s | of the bound | 429 answers |");
-    println!("|---|---|---|---|---|---|");
-    for run in &runs {
-        let rate = run.applied as f64 / run.elapsed.as_secs_f64();
-        let rejected = run
-            .statuses
-            .iter()
-            .find(|(s, _)| *s == 429)
-            .map_or(0, |(_, n)| *n);
-        println!(
-            "| {} | {} | {:.1} | {:.2} | {:.3} | {} |",
-            run.name,
-            run.applied,
-            run.elapsed.as_secs_f64(),
-            rate,
-            rate / BOUND,
-            rejected
-        );
+    let mut bound = Vec::new();
+    for latency in [50, 250, 1_000] {
+        let (run, rejected) = runtime.block_on(async {
+            let sandbox = sandbox(latency).await;
+            let run = facade(sandbox.url(), records, true).await;
+            (run, sandbox.stats().with_status(429))
+        });
+        eprintln!("{}", row(&run, latency, rejected));
+        bound.push(row(&run, latency, rejected));
     }
-    let [facade, naive] = &runs[..] else {
-        unreachable!()
-    };
-    let speedup = (facade.applied as f64 / facade.elapsed.as_secs_f64())
-        / (naive.applied as f64 / naive.elapsed.as_secs_f64());
-    println!("\nfacade / naive: {speedup:.2}x");
-}
 
-fn updates(records: usize) -> Vec<PersonUpdate> {
-    (1..=records as i64)
-        .map(|id| PersonUpdate::new(id).title(format!("Title {id}")))
-        .collect()
-}
-
-async fn server() -> FakeCopper {
-    FakeCopper::start(rate_limited(
-        3,
-        Duration::from_secs(1),
-        Duration::from_millis(250),
-    ))
-    .await
-}
-
-/// The facade with its defaults.
-async fn facade(records: usize) -> Run {
-    let server = server().await;
-    let config = Config::new("bench-token", "bench@example.com")
-        .unwrap()
-        .with_base_url(server.url())
+    let mut peers = Vec::new();
+    let latency = 250;
+    let (naive_run, naive_rejected) = runtime.block_on(async {
+        let sandbox = sandbox(latency).await;
+        let run = naive(sandbox.url(), records).await;
+        (run, sandbox.stats().with_status(429))
+    });
+    peers.push(row(&naive_run, latency, naive_rejected));
+    let python_run = runtime.block_on(async {
+        let sandbox = sandbox(latency).await;
+        let url = sandbox.url().to_owned();
+        // The Python process runs beside the sandbox, which keeps serving.
+        let run = tokio::task::spawn_blocking(move || {
+            python(
+                &url,
+                records,
+                1.0 / 3.0,
+                "Python, openapi-python-client (send, wait, sleep 1/3 s)",
+            )
+        })
+        .await
         .unwrap();
-    let copper = Copper::new(config).unwrap();
-    let started = Instant::now();
-    let report = copper.people().bulk_update(updates(records)).report().await;
-    let elapsed = started.elapsed();
-    assert_eq!(report.counts().total(), records);
-    Run {
-        name: "copper-bulk facade (defaults)",
-        applied: report.applied.len(),
-        elapsed,
-        statuses: server.statuses(),
+        run.map(|run| (run, sandbox.stats().with_status(429)))
+    });
+    match &python_run {
+        Some((run, rejected)) => peers.push(row(run, latency, *rejected)),
+        None => peers.push(
+            "| Python peer: not run (run `cargo xtask bench throughput`) | | | | | | |".into(),
+        ),
     }
-}
+    let facade_at_250 = &bound[1];
 
-/// Send a batch, wait for the answer, sleep a third of a second.
-async fn naive(records: usize) -> Run {
-    let server = server().await;
-    let http = http_client_builder(Duration::from_secs(10), Duration::from_secs(60))
-        .build()
-        .unwrap();
-    let credentials = Credentials::new("bench-token", "bench@example.com").unwrap();
-    let raw = copper_bulk_raw::Client::new_with_client(server.url(), http, Inner::new(credentials));
-    let started = Instant::now();
-    let mut applied = 0;
-    for chunk in updates(records).chunks(10) {
-        let body = PeopleBulkUpdateRequest {
-            people: chunk.to_vec(),
-        };
-        if let Ok(response) = raw.people_bulk_update(None, &body).await {
-            applied += response
-                .into_inner()
-                .iter()
-                .filter(|item| matches!(item, BulkItem::Ok(_)))
-                .count();
-        }
-        tokio::time::sleep(Duration::from_secs(1) / 3).await;
+    println!("\n{records} records per run; bound {BOUND} records/s\n");
+    println!("Against the bound:\n\n{header}");
+    for line in &bound {
+        println!("{line}");
     }
-    Run {
-        name: "naive sequential (send, wait, sleep 1/3 s)",
-        applied,
-        elapsed: started.elapsed(),
-        statuses: server.statuses(),
+    println!("\nAgainst peers, at {latency} ms:\n\n{header}\n{facade_at_250}");
+    for line in &peers {
+        println!("{line}");
     }
 }

@@ -81,7 +81,6 @@ struct Inner {
     next_id: i64,
     in_flight: usize,
     max_in_flight: usize,
-    statuses: Vec<u16>,
 }
 
 /// A running fake.
@@ -108,7 +107,6 @@ impl FakeCopper {
             next_id: 1_000_000,
             in_flight: 0,
             max_in_flight: 0,
-            statuses: Vec::new(),
         }));
         let app = axum::Router::new()
             .fallback(handle)
@@ -163,9 +161,7 @@ async fn handle(
         (reply, echo)
     };
     let response = respond(reply, echo).await;
-    let mut inner = inner.lock().unwrap();
-    inner.in_flight -= 1;
-    inner.statuses.push(response.status().as_u16());
+    inner.lock().unwrap().in_flight -= 1;
     response
 }
 
@@ -210,42 +206,5 @@ async fn respond(reply: Reply, echo: Vec<Value>) -> Response {
                 return response;
             }
         }
-    }
-}
-
-/// A script that answers like Copper under its bulk rate limit: a request
-/// arriving when `limit` requests were accepted in the `window` before it
-/// gets a 429; every other request is echoed after `latency`.
-pub fn rate_limited(
-    limit: usize,
-    window: Duration,
-    latency: Duration,
-) -> impl FnMut(usize, &Received) -> Reply + Send + 'static {
-    let mut accepted: std::collections::VecDeque<Instant> = std::collections::VecDeque::new();
-    move |_, received| {
-        while accepted
-            .front()
-            .is_some_and(|at| received.at.duration_since(*at) >= window)
-        {
-            accepted.pop_front();
-        }
-        if accepted.len() >= limit {
-            return Reply::Status(429, vec![], String::new());
-        }
-        accepted.push_back(received.at);
-        Reply::After(latency, Box::new(Reply::Echo))
-    }
-}
-
-impl FakeCopper {
-    /// How many requests it answered with each status so far, as
-    /// `(status, count)` sorted by status.
-    pub fn statuses(&self) -> Vec<(u16, usize)> {
-        let inner = self.inner.lock().unwrap();
-        let mut counts = std::collections::BTreeMap::new();
-        for status in &inner.statuses {
-            *counts.entry(*status).or_insert(0) += 1;
-        }
-        counts.into_iter().collect()
     }
 }

@@ -202,7 +202,7 @@ pub(crate) struct Tools {
 }
 
 impl Tools {
-    fn install(root: &Path) -> Result<Self> {
+    pub(crate) fn install(root: &Path) -> Result<Self> {
         let tools = Tools {
             dir: root.join("target/ci-tools"),
         };

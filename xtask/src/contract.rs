@@ -53,6 +53,25 @@ pub(crate) fn python(root: &Path, tools: &Tools) -> Result<()> {
         .current_dir(root))
 }
 
+/// Generates the Python client into `target/contract/python`; returns
+/// that directory (the one to put on `PYTHONPATH`).
+pub(crate) fn python_client(root: &Path, tools: &Tools) -> Result<std::path::PathBuf> {
+    let out = root.join("target/contract/python");
+    run(Command::new(tools.python_bin("openapi-python-client"))
+        .args([
+            "generate",
+            "--path",
+            SPEC,
+            "--overwrite",
+            "--fail-on-warning",
+        ])
+        .args(["--config", "tests/contract/python/config.yml"])
+        .arg("--output-path")
+        .arg(&out)
+        .current_dir(root))?;
+    Ok(out)
+}
+
 /// openapi-generator makes a Java client. It cannot be compiled here (its
 /// dependencies live on Maven Central), so this checks that the generator
 /// takes the spec and makes the success-or-failure types.

@@ -22,9 +22,12 @@ enum Task {
     },
     /// Run every check and test the project has (what CI runs).
     Test,
-    /// Measure the command-line tool's peak memory and speed on 100,000 and
-    /// 1,000,000 records sent to a local sandbox.
-    BenchMemory,
+    /// Run a benchmark; BENCHMARKS.md records their figures.
+    Bench {
+        /// Which one.
+        #[arg(value_enum)]
+        what: xtask::bench::Bench,
+    },
 }
 
 fn main() -> ExitCode {
@@ -32,7 +35,9 @@ fn main() -> ExitCode {
     let result = match cli.task {
         Task::Regen { check } => run_regen(check),
         Task::Test => xtask::ci::test(&workspace_root()).map(|()| ExitCode::SUCCESS),
-        Task::BenchMemory => xtask::bench::memory(&workspace_root()).map(|()| ExitCode::SUCCESS),
+        Task::Bench { what } => {
+            xtask::bench::run(&workspace_root(), what).map(|()| ExitCode::SUCCESS)
+        }
     };
     match result {
         Ok(code) => code,

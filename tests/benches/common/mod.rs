@@ -1,0 +1,181 @@
+//! What the benchmarks share: the runs of each client, and how to measure
+//! them.
+
+#![allow(dead_code, reason = "each benchmark uses part of this module")]
+
+use std::process::{Command, Stdio};
+use std::time::{Duration, Instant};
+
+use copper_bulk::{Config, Copper, PersonUpdate, RateLimit};
+use copper_bulk_raw::bulk::BulkItem;
+use copper_bulk_raw::hooks::{Credentials, Inner, http_client_builder};
+use copper_bulk_raw::types::PeopleBulkUpdateRequest;
+use copper_bulk_sandbox::SandboxConfig;
+
+/// One client's run over the records.
+pub struct Run {
+    pub client: String,
+    pub records: usize,
+    pub applied: usize,
+    pub seconds: f64,
+    /// CPU time of the client alone, when measured.
+    pub cpu_seconds: Option<f64>,
+    pub rate_limited: usize,
+}
+
+impl Run {
+    pub fn per_second(&self) -> f64 {
+        self.applied as f64 / self.seconds
+    }
+}
+
+/// `records` updates of the sandbox's 100 seeded people.
+pub fn updates(records: usize) -> Vec<PersonUpdate> {
+    (0..records)
+        .map(|i| PersonUpdate::new(i as i64 % 100 + 1).title(format!("Title {i}")))
+        .collect()
+}
+
+pub fn records_from_env(default: usize) -> usize {
+    std::env::var("COPPER_BENCH_RECORDS")
+        .ok()
+        .and_then(|n| n.parse().ok())
+        .unwrap_or(default)
+}
+
+/// The facade with its defaults, or with no rate limit.
+pub async fn facade(url: &str, records: usize, rate_limited: bool) -> Run {
+    let mut config = Config::new(SandboxConfig::TOKEN, SandboxConfig::USER_EMAIL)
+        .unwrap()
+        .with_base_url(url)
+        .unwrap();
+    if !rate_limited {
+        config = config.with_rate_limits(Vec::<RateLimit>::new());
+    }
+    let copper = Copper::new(config).unwrap();
+    let cpu = cpu_seconds_of_this_process();
+    let started = Instant::now();
+    let report = copper.people().bulk_update(updates(records)).report().await;
+    let seconds = started.elapsed().as_secs_f64();
+    assert_eq!(report.counts().total(), records);
+    Run {
+        client: if rate_limited {
+            "copper-bulk facade (defaults)".into()
+        } else {
+            "copper-bulk facade (rate limit off)".into()
+        },
+        records,
+        applied: report.applied.len(),
+        seconds,
+        cpu_seconds: Some(cpu_seconds_of_this_process() - cpu),
+        // The facade retries 429s; the server's count says how many it met.
+        rate_limited: 0,
+    }
+}
+
+/// Send ten records, wait for the answer, sleep a third of a second.
+pub async fn naive(url: &str, records: usize) -> Run {
+    let http = http_client_builder(Duration::from_secs(10), Duration::from_secs(60))
+        .build()
+        .unwrap();
+    let credentials = Credentials::new(SandboxConfig::TOKEN, SandboxConfig::USER_EMAIL).unwrap();
+    let raw = copper_bulk_raw::Client::new_with_client(url, http, Inner::new(credentials));
+    let started = Instant::now();
+    let mut applied = 0;
+    let mut rate_limited = 0;
+    for chunk in updates(records).chunks(10) {
+        let body = PeopleBulkUpdateRequest {
+            people: chunk.to_vec(),
+        };
+        match raw.people_bulk_update(None, &body).await {
+            Ok(response) => {
+                applied += response
+                    .into_inner()
+                    .iter()
+                    .filter(|item| matches!(item, BulkItem::Ok(_)))
+                    .count();
+            }
+            Err(error) if error.status().is_some_and(|s| s.as_u16() == 429) => rate_limited += 1,
+            Err(_) => {}
+        }
+        tokio::time::sleep(Duration::from_secs(1) / 3).await;
+    }
+    Run {
+        client: "naive Rust (send, wait, sleep 1/3 s)".into(),
+        records,
+        applied,
+        seconds: started.elapsed().as_secs_f64(),
+        cpu_seconds: None,
+        rate_limited,
+    }
+}
+
+/// The Python client openapi-python-client generates, in the obvious
+/// loop; `None` when the benchmark was not given a Python with the
+/// generated client (`cargo xtask bench` gives it one).
+pub fn python(url: &str, records: usize, pause: f64, name: &str) -> Option<Run> {
+    let python = std::env::var("COPPER_BENCH_PYTHON").ok()?;
+    let path = std::env::var("COPPER_BENCH_PYTHONPATH").ok()?;
+    let script = concat!(env!("CARGO_MANIFEST_DIR"), "/benches/python_client.py");
+    // wait_with_cpu reaps it, with wait4, to read its CPU time.
+    #[allow(clippy::zombie_processes, reason = "wait4 waits for it")]
+    let child = Command::new(python)
+        .arg(script)
+        .args([url, &records.to_string(), &pause.to_string()])
+        .env("PYTHONPATH", path)
+        .stdout(Stdio::piped())
+        .spawn()
+        .expect("python starts");
+    let pid = child.id();
+    let stdout = child.stdout.expect("piped");
+    let (status, cpu) = wait_with_cpu(pid);
+    assert_eq!(status, 0, "the Python client failed");
+    let line = std::io::read_to_string(stdout).expect("python output");
+    let result: serde_json::Value = serde_json::from_str(line.trim()).expect("one JSON line");
+    Some(Run {
+        client: name.into(),
+        records,
+        applied: result["applied"].as_u64().unwrap() as usize,
+        seconds: result["seconds"].as_f64().unwrap(),
+        cpu_seconds: Some(cpu),
+        rate_limited: result["statuses"]["429"].as_u64().unwrap_or(0) as usize,
+    })
+}
+
+/// User and system CPU time of this process so far, in seconds.
+pub fn cpu_seconds_of_this_process() -> f64 {
+    // SAFETY: getrusage only fills in the struct it is given.
+    #[allow(unsafe_code, reason = "getrusage is the one way to read CPU time")]
+    let usage = unsafe {
+        let mut usage: libc::rusage = std::mem::zeroed();
+        libc::getrusage(libc::RUSAGE_SELF, &mut usage);
+        usage
+    };
+    seconds(usage.ru_utime) + seconds(usage.ru_stime)
+}
+
+/// Waits for child `pid`; returns its exit status and CPU seconds.
+pub fn wait_with_cpu(pid: u32) -> (i32, f64) {
+    let mut status = 0;
+    // SAFETY: `rusage` is plain data that wait4 fills in, and `pid` is a
+    // child of this process that nothing else waits for.
+    #[allow(
+        unsafe_code,
+        reason = "wait4 is the one way to read a child's CPU time"
+    )]
+    let usage = unsafe {
+        let mut usage: libc::rusage = std::mem::zeroed();
+        libc::wait4(pid as libc::pid_t, &mut status, 0, &mut usage);
+        usage
+    };
+    let code = if libc::WIFEXITED(status) {
+        libc::WEXITSTATUS(status)
+    } else {
+        -1
+    };
+    (code, seconds(usage.ru_utime) + seconds(usage.ru_stime))
+}
+
+fn seconds(time: libc::timeval) -> f64 {
+    time.tv_sec as f64 + time.tv_usec as f64 / 1e6
+}
