@@ -148,6 +148,12 @@ impl Store {
             split_name(&mut record, name);
         }
         record.insert("date_modified".into(), json!(now));
+        Ok(self.keep(entity, record, Applied::Updated(entity, id)))
+    }
+
+    /// Stores a record that was just applied, and returns it.
+    fn keep(&mut self, entity: Entity, record: Record, applied: Applied) -> Record {
+        let id = record["id"].as_i64().expect("stored records have ids");
         if entity == Entity::People {
             self.index_emails(id, &record);
         }
@@ -155,8 +161,8 @@ impl Store {
             .entry(entity)
             .or_default()
             .insert(id, record.clone());
-        self.record_applied(Applied::Updated(entity, id));
-        Ok(record)
+        self.record_applied(applied);
+        record
     }
 
     /// Applies one create: Copper assigns the id and the timestamps and
@@ -229,15 +235,7 @@ impl Store {
             }
             _ => {}
         }
-        if entity == Entity::People {
-            self.index_emails(id, &record);
-        }
-        self.records
-            .entry(entity)
-            .or_default()
-            .insert(id, record.clone());
-        self.record_applied(Applied::Created(entity, id));
-        Ok(record)
+        Ok(self.keep(entity, record, Applied::Created(entity, id)))
     }
 
     /// The field errors Copper would give `record`; `owner` is the id of the

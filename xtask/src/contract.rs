@@ -32,19 +32,7 @@ pub(crate) fn typescript(root: &Path, tools: &Tools) -> Result<()> {
 /// openapi-python-client generates a client; `mypy --strict` checks a usage
 /// file that narrows the union the same way.
 pub(crate) fn python(root: &Path, tools: &Tools) -> Result<()> {
-    let out = root.join("target/contract/python");
-    run(Command::new(tools.python_bin("openapi-python-client"))
-        .args([
-            "generate",
-            "--path",
-            SPEC,
-            "--overwrite",
-            "--fail-on-warning",
-        ])
-        .args(["--config", "tests/contract/python/config.yml"])
-        .arg("--output-path")
-        .arg(&out)
-        .current_dir(root))?;
+    let out = python_client(root, tools)?;
     run(Command::new(tools.python_bin("mypy"))
         .args(["--strict", "--cache-dir"])
         .arg(root.join("target/contract/mypy-cache"))
