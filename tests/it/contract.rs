@@ -354,6 +354,9 @@ async fn the_facade_runs_every_operation_against_the_mixed_examples() {
     };
 
     /// One applied and one rejected record, in the order of the example.
+    /// The applied one must be the record the example returns (its id, or
+    /// for a create its name or parent): the facade checks that an item is
+    /// for the record sent.
     async fn check<O: Operation>(records: Vec<O::Record>, rejected_first: bool)
     where
         O::Record: IntoRecord<O::Record> + std::fmt::Debug,
@@ -380,7 +383,11 @@ async fn the_facade_runs_every_operation_against_the_mixed_examples() {
         false,
     )
     .await;
-    check::<ops::PeopleCreate>(vec![PersonCreate::new("A"), PersonCreate::new("B")], true).await;
+    check::<ops::PeopleCreate>(
+        vec![PersonCreate::new("A"), PersonCreate::new("Contact Two")],
+        true,
+    )
+    .await;
     check::<ops::LeadsUpdate>(
         vec![
             LeadUpdate::new(204).status("x"),
@@ -389,7 +396,11 @@ async fn the_facade_runs_every_operation_against_the_mixed_examples() {
         false,
     )
     .await;
-    check::<ops::LeadsCreate>(vec![LeadCreate::new("A"), LeadCreate::new("B")], false).await;
+    check::<ops::LeadsCreate>(
+        vec![LeadCreate::new("My Lead"), LeadCreate::new("B")],
+        false,
+    )
+    .await;
     check::<ops::CompaniesUpdate>(
         vec![
             CompanyUpdate::new(9607580).clear_details(),
@@ -399,13 +410,16 @@ async fn the_facade_runs_every_operation_against_the_mixed_examples() {
     )
     .await;
     check::<ops::CompaniesCreate>(
-        vec![CompanyCreate::new("A"), CompanyCreate::new("B")],
+        vec![
+            CompanyCreate::new("Dunder Mifflin"),
+            CompanyCreate::new("B"),
+        ],
         false,
     )
     .await;
     check::<ops::OpportunitiesCreate>(
         vec![
-            OpportunityCreate::new("A", 1),
+            OpportunityCreate::new("50 cases of paper", 12345),
             OpportunityCreate::new("B", 2),
         ],
         false,
@@ -413,7 +427,7 @@ async fn the_facade_runs_every_operation_against_the_mixed_examples() {
     .await;
     let note = || {
         ActivityCreate::new(
-            ActivityParentInput::new("person", 1),
+            ActivityParentInput::new("person", 12345),
             ActivityTypeInput::new("user", 0),
         )
     };
