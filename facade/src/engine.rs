@@ -431,7 +431,10 @@ async fn send<O: Operation>(
                 span.in_scope(|| tracing::info!(items = items.len(), "answered"));
                 return Sent::Items { items, attempts };
             }
-            Err(error) => classify(shared, error).await,
+            Err(error) => {
+                let redact = |text: &str| shared.config.credentials().redact(text);
+                classify(error, &redact).await
+            }
         };
         reached |= error.may_have_reached_copper();
         applied |= error.may_have_been_applied();
@@ -469,7 +472,11 @@ const MAX_MESSAGE: usize = 500;
 
 /// Turns a failed raw call into the facade's error and what the retry
 /// policy needs to know.
-async fn classify(shared: &Shared, error: copper_bulk_raw::Error<()>) -> (Error, AttemptFailure) {
+/// Server text in the error goes through `redact`.
+async fn classify(
+    error: copper_bulk_raw::Error<()>,
+    redact: &(dyn Fn(&str) -> String + Sync),
+) -> (Error, AttemptFailure) {
     use copper_bulk_raw::Error as Raw;
     match error {
         Raw::UnexpectedResponse(response) => {
@@ -481,7 +488,7 @@ async fn classify(shared: &Shared, error: copper_bulk_raw::Error<()>) -> (Error,
                 .and_then(|value| parse_retry_after(value, SystemTime::now()));
             let body = ErrorBody::read(response).await.unwrap_or(ErrorBody::Empty);
             let message = body.message().map(|message| {
-                let message = shared.config.credentials().redact(message);
+                let message = redact(message);
                 match message.char_indices().nth(MAX_MESSAGE) {
                     Some((cut, _)) => format!("{}...", &message[..cut]),
                     None => message,
@@ -493,6 +500,9 @@ async fn classify(shared: &Shared, error: copper_bulk_raw::Error<()>) -> (Error,
                     Error::RequestTooLarge { message }
                 }
                 429 => Error::RateLimited { retry_after },
+                // The server gave up waiting for the request; a proxy may
+                // say so after Copper got it, so it is not a refusal.
+                408 => Error::UnexpectedStatus { status },
                 300..=399 => Error::Redirected { status },
                 400..=499 => Error::Refused { status, message },
                 500..=599 => Error::Server { status, message },
@@ -713,6 +723,45 @@ mod tests {
 
         fn returned_identity(record: &Self::Output) -> String {
             record.id.to_string()
+        }
+    }
+
+    /// The error a status is reported with and the retry decision for it
+    /// must agree: a create is retried only when the error says Copper
+    /// certainly did not apply it.
+    #[tokio::test]
+    async fn errors_and_retries_agree_on_what_may_have_been_applied() {
+        use crate::retry::{RetryPolicy, decide};
+
+        for status in [
+            200, 201, 301, 307, 400, 401, 403, 404, 408, 422, 429, 500, 502, 503, 504,
+        ] {
+            let response = http::Response::builder()
+                .status(status)
+                .body(Vec::<u8>::new())
+                .unwrap();
+            let raw = copper_bulk_raw::Error::UnexpectedResponse(reqwest::Response::from(response));
+            let (error, failure) = classify(raw, &|text: &str| text.to_owned()).await;
+            let create_retried = matches!(
+                decide(
+                    &RetryPolicy::standard(),
+                    &failure,
+                    1,
+                    false,
+                    std::time::Duration::ZERO,
+                    0.0
+                ),
+                Decision::RetryAfter(_)
+            );
+            if create_retried {
+                assert!(!error.may_have_been_applied(), "{status}: {error}");
+            }
+            let certainly_not_applied = matches!(status, 300..=407 | 409..=499);
+            assert_eq!(
+                error.may_have_been_applied(),
+                !certainly_not_applied,
+                "{status}: {error}"
+            );
         }
     }
 

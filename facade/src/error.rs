@@ -29,8 +29,9 @@ pub enum Error {
         /// Copper's message, such as `Request size too large, limit is 10`.
         message: Option<String>,
     },
-    /// Copper refused the whole request (403, 404, 422, other 4xx). A
-    /// disabled feature, such as Leads, is a 403 `Feature not enabled`.
+    /// Copper refused the whole request (403, 404, 422, other 4xx but 408
+    /// and 429). A disabled feature, such as Leads, is a 403 `Feature not
+    /// enabled`.
     #[error("copper refused the request (HTTP {status}){}", suffix(.message))]
     Refused {
         /// The HTTP status.

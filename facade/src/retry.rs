@@ -103,21 +103,6 @@ pub enum AttemptFailure {
     Unsendable,
 }
 
-impl AttemptFailure {
-    /// Whether Copper certainly did not apply the request: it never got
-    /// it, or refused all of it before processing (429, 408, 401, 422, ...).
-    pub fn certainly_not_applied(&self) -> bool {
-        match self {
-            AttemptFailure::NotConnected | AttemptFailure::Unsendable => true,
-            AttemptFailure::NoAnswer => false,
-            // 408 says the server gave up waiting for the request; a proxy
-            // may say it after Copper got it, so it is not counted as a
-            // certain refusal.
-            AttemptFailure::Status { status, .. } => (300..500).contains(status) && *status != 408,
-        }
-    }
-}
-
 /// What to do after a failed attempt.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub enum Decision {
@@ -357,17 +342,6 @@ mod tests {
             ),
             Decision::GiveUp(GiveUpReason::AttemptsExhausted)
         );
-    }
-
-    #[test]
-    fn what_certainly_was_not_applied() {
-        assert!(status(429).certainly_not_applied());
-        assert!(status(401).certainly_not_applied());
-        assert!(status(307).certainly_not_applied());
-        assert!(AttemptFailure::NotConnected.certainly_not_applied());
-        assert!(!status(500).certainly_not_applied());
-        assert!(!status(408).certainly_not_applied());
-        assert!(!AttemptFailure::NoAnswer.certainly_not_applied());
     }
 
     #[test]
