@@ -75,41 +75,15 @@ impl State {
 }
 
 pub(crate) fn router(state: Arc<State>) -> Router {
-    Router::new()
-        .route(
-            "/developer_api/v1/people/bulk_update",
-            post(bulk::<PeopleUpdate>),
-        )
-        .route(
-            "/developer_api/v1/people/bulk_create",
-            post(bulk::<PeopleCreate>),
-        )
-        .route(
-            "/developer_api/v1/leads/bulk_update",
-            post(bulk::<LeadsUpdate>),
-        )
-        .route(
-            "/developer_api/v1/leads/bulk_create",
-            post(bulk::<LeadsCreate>),
-        )
-        .route(
-            "/developer_api/v1/companies/bulk_update",
-            post(bulk::<CompaniesUpdate>),
-        )
-        .route(
-            "/developer_api/v1/companies/bulk_create",
-            post(bulk::<CompaniesCreate>),
-        )
-        .route(
-            "/developer_api/v1/opportunities/bulk_create",
-            post(bulk::<OpportunitiesCreate>),
-        )
-        .route(
-            "/developer_api/v1/activities/bulk_create",
-            post(bulk::<ActivitiesCreate>),
-        )
+    with_endpoints(Router::new())
         .fallback(|| async { api_error(StatusCode::NOT_FOUND, "Resource not found") })
         .with_state(state)
+}
+
+/// The path of an endpoint: its key and whether it updates say it.
+fn path<E: Endpoint>() -> String {
+    let action = if E::UPDATE { "update" } else { "create" };
+    format!("/developer_api/v1/{}/bulk_{action}", E::KEY)
 }
 
 /// One bulk endpoint: what it reads, what it answers with.
@@ -128,7 +102,8 @@ trait Endpoint {
 }
 
 macro_rules! endpoints {
-    ($($name:ident: $entity:ident, $key:literal, $record:ident -> $output:ident, update: $update:literal, computed: $computed:literal;)*) => {$(
+    ($($name:ident: $entity:ident, $key:literal, $record:ident -> $output:ident, update: $update:literal, computed: $computed:literal;)*) => {
+    $(
         struct $name;
 
         impl Endpoint for $name {
@@ -139,7 +114,13 @@ macro_rules! endpoints {
             const UPDATE: bool = $update;
             const COMPUTED_VALUES: bool = $computed;
         }
-    )*};
+    )*
+
+        /// `router` with a route to every endpoint.
+        fn with_endpoints(router: Router<Arc<State>>) -> Router<Arc<State>> {
+            router$(.route(&path::<$name>(), post(bulk::<$name>)))*
+        }
+    };
 }
 
 endpoints! {
