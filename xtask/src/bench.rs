@@ -42,21 +42,12 @@ fn cargo_bench(root: &Path, name: &str) -> Result<()> {
     let cargo = std::env::var("CARGO").unwrap_or_else(|_| "cargo".into());
     let tools = crate::ci::Tools::install(root)?;
     let python_path = crate::contract::python_client(root, &tools)?;
-    let status = Command::new(&cargo)
-        .args(["build", "--release", "-p", "copper-bulk-cli"])
-        .current_dir(root)
-        .status()?;
-    if !status.success() {
-        bail!("cargo build --release -p copper-bulk-cli failed");
-    }
+    let tool = release_tool(root, &cargo)?;
     let status = Command::new(&cargo)
         .args(["bench", "-p", "copper-bulk-tests", "--bench", name])
         .env("COPPER_BENCH_PYTHON", tools.python_bin("python"))
         .env("COPPER_BENCH_PYTHONPATH", python_path)
-        .env(
-            "COPPER_BENCH_SANDBOX",
-            root.join("target/release/copper-bulk"),
-        )
+        .env("COPPER_BENCH_SANDBOX", tool)
         .current_dir(root)
         .status()?;
     if !status.success() {
@@ -152,6 +143,18 @@ fn copy_dir(from: &Path, to: &Path) -> Result<()> {
     Ok(())
 }
 
+/// Builds the release `copper-bulk` binary; returns its path.
+fn release_tool(root: &Path, cargo: &str) -> Result<PathBuf> {
+    let status = Command::new(cargo)
+        .args(["build", "--release", "-p", "copper-bulk-cli"])
+        .current_dir(root)
+        .status()?;
+    if !status.success() {
+        bail!("cargo build --release -p copper-bulk-cli failed");
+    }
+    Ok(root.join("target/release/copper-bulk"))
+}
+
 /// One measured run of the tool.
 struct Run {
     records: usize,
@@ -164,14 +167,7 @@ struct Run {
 /// resident memory of the tool for each size.
 fn memory(root: &Path) -> Result<()> {
     let cargo = std::env::var("CARGO").unwrap_or_else(|_| "cargo".into());
-    let status = Command::new(&cargo)
-        .args(["build", "--release", "-p", "copper-bulk-cli"])
-        .current_dir(root)
-        .status()?;
-    if !status.success() {
-        bail!("cargo build --release -p copper-bulk-cli failed");
-    }
-    let tool = root.join("target/release/copper-bulk");
+    let tool = release_tool(root, &cargo)?;
     let dir = root.join("target/bench");
     std::fs::create_dir_all(&dir)?;
 
