@@ -1,20 +1,24 @@
 #![doc = include_str!("../README.md")]
 #![deny(missing_docs)]
 
+mod classify;
 mod client;
 mod config;
 mod engine;
 mod error;
+mod matching;
 pub mod ops;
 mod outcome;
+mod plan;
 mod record;
 pub mod retry;
+mod send;
 
 pub use client::{Activities, Companies, Copper, Leads, Opportunities, People};
 pub use config::{Config, ConfigError};
-pub use engine::{Planned, plan};
 pub use error::{Error, InvalidRecord, RequestFailure};
 pub use outcome::{Counts, Outcome, Outcomes, RecordResult, Rejection, Report};
+pub use plan::{Planned, plan};
 pub use record::IntoRecord;
 pub use retry::RetryPolicy;
 

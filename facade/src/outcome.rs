@@ -72,6 +72,25 @@ impl<T> RecordResult<T> {
     }
 }
 
+/// The outcomes of records whose request failed: unknown when Copper may
+/// have applied it, not applied otherwise.
+pub(crate) fn not_applied<T>(
+    indices: Vec<usize>,
+    failure: &Arc<RequestFailure>,
+) -> Vec<Outcome<T>> {
+    indices
+        .into_iter()
+        .map(|index| Outcome {
+            index,
+            result: if failure.may_have_been_applied() {
+                RecordResult::Unknown(failure.clone())
+            } else {
+                RecordResult::NotApplied(failure.clone())
+            },
+        })
+        .collect()
+}
+
 /// Copper's reasons for refusing one record.
 #[derive(Clone, Debug, Default, PartialEq, Eq)]
 #[non_exhaustive]

@@ -1,0 +1,92 @@
+//! Sends one batch: one attempt after another through the raw client, as
+//! long as [`crate::retry::decide`] says to try again.
+
+use copper_bulk_raw::bulk::BulkItem;
+use tracing::{Instrument, field};
+
+use crate::classify::classify;
+use crate::client::Shared;
+use crate::error::{Error, RequestFailure};
+use crate::ops::{Kind, Operation};
+use crate::retry::{Decision, decide};
+
+/// How sending a batch ended.
+pub(crate) enum Sent<T, F> {
+    /// Copper answered 200 with these items, after this many attempts.
+    Items {
+        items: Vec<BulkItem<T, F>>,
+        attempts: u32,
+    },
+    /// Copper refused the batch as larger than its limit.
+    TooLarge(RequestFailure),
+    /// The batch failed for another reason.
+    Failed(RequestFailure),
+}
+
+/// Sends a batch until Copper answers 200 or the retry policy gives up.
+pub(crate) async fn send<O: Operation>(
+    shared: &Shared,
+    computed_values: Option<bool>,
+    body: &O::Body,
+    batch_size: usize,
+) -> Sent<O::Output, O::Failure> {
+    let policy = shared.config.retry();
+    let started = tokio::time::Instant::now();
+    let mut reached = false;
+    let mut applied = false;
+    let mut attempts = 0;
+    loop {
+        attempts += 1;
+        let span = tracing::info_span!(
+            "copper_request",
+            operation = O::OPERATION,
+            batch_size,
+            attempt = attempts,
+            status = field::Empty,
+            duration_ms = field::Empty,
+            rate_limit_wait_ms = field::Empty,
+        );
+        let result = O::send(&shared.raw, computed_values, body)
+            .instrument(span.clone())
+            .await;
+        let (error, failure) = match result {
+            Ok(response) => {
+                let items = response.into_inner();
+                span.in_scope(|| tracing::info!(items = items.len(), "answered"));
+                return Sent::Items { items, attempts };
+            }
+            Err(error) => {
+                let redact = |text: &str| shared.config.credentials().redact(text);
+                classify(error, &redact).await
+            }
+        };
+        reached |= error.may_have_reached_copper();
+        applied |= error.may_have_been_applied();
+        let decision = decide(
+            policy,
+            &failure,
+            attempts,
+            O::KIND == Kind::Update,
+            started.elapsed(),
+            fastrand::f64(),
+        );
+        match decision {
+            Decision::RetryAfter(wait) => {
+                span.in_scope(|| {
+                    tracing::warn!(error = %error, wait_ms = wait.as_millis() as u64, "retrying");
+                });
+                tokio::time::sleep(wait).await;
+            }
+            Decision::GiveUp(reason) => {
+                span.in_scope(|| tracing::warn!(error = %error, ?reason, "giving up"));
+                let too_large = matches!(error, Error::RequestTooLarge { .. });
+                let failure = RequestFailure::new(error, attempts, reached, applied);
+                return if too_large {
+                    Sent::TooLarge(failure)
+                } else {
+                    Sent::Failed(failure)
+                };
+            }
+        }
+    }
+}
