@@ -19,7 +19,7 @@ use crate::client::Shared;
 use crate::error::{Error, InvalidRecord, RequestFailure};
 use crate::matching::{Expected, match_items};
 use crate::ops::Operation;
-use crate::outcome::{Outcome, Outcomes, RecordResult, not_applied};
+use crate::outcome::{Outcome, Outcomes, RecordResult, outcomes_of_failed_request};
 use crate::plan::{Batcher, InFlight, Unit, checked};
 use crate::send::{Sent, send};
 
@@ -132,7 +132,7 @@ fn execute_batch<'a, O: Operation>(
     Box::pin(async move {
         if let Some(cause) = run.halted() {
             let failure = Arc::new(RequestFailure::new(Error::Halted(cause), 0, false, false));
-            return not_applied(indices, &failure);
+            return outcomes_of_failed_request(indices, &failure);
         }
         let expected: Vec<Expected> = records
             .iter()
@@ -164,7 +164,7 @@ fn execute_batch<'a, O: Operation>(
             Sent::TooLarge(failure) | Sent::Failed(failure) => {
                 let failure = Arc::new(failure);
                 run.note_failure(&failure);
-                not_applied(indices, &failure)
+                outcomes_of_failed_request(indices, &failure)
             }
         }
     })

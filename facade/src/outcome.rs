@@ -74,7 +74,7 @@ impl<T> RecordResult<T> {
 
 /// The outcomes of records whose request failed: unknown when Copper may
 /// have applied it, not applied otherwise.
-pub(crate) fn not_applied<T>(
+pub(crate) fn outcomes_of_failed_request<T>(
     indices: Vec<usize>,
     failure: &Arc<RequestFailure>,
 ) -> Vec<Outcome<T>> {
