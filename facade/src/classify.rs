@@ -114,6 +114,7 @@ mod tests {
                     &RetryPolicy::standard(),
                     &failure,
                     1,
+                    u32::from(failure.is_rate_limited()),
                     false,
                     std::time::Duration::ZERO,
                     0.0

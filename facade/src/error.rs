@@ -39,7 +39,8 @@ pub enum Error {
         /// Copper's message, if it sent one.
         message: Option<String>,
     },
-    /// Copper kept answering 429 until the retry policy gave up.
+    /// Copper kept answering 429 until the retry policy's time budget ran
+    /// out.
     #[error("copper is limiting the rate of requests (HTTP 429){}", retry_after_text(.retry_after))]
     RateLimited {
         /// The wait Copper asked for last, if it did.

@@ -35,6 +35,7 @@ pub(crate) async fn send<O: Operation>(
     let mut reached = false;
     let mut applied = false;
     let mut attempts = 0;
+    let mut rate_limited = 0;
     loop {
         attempts += 1;
         let span = tracing::info_span!(
@@ -62,10 +63,12 @@ pub(crate) async fn send<O: Operation>(
         };
         reached |= error.may_have_reached_copper();
         applied |= error.may_have_been_applied();
+        rate_limited += u32::from(failure.is_rate_limited());
         let decision = decide(
             policy,
             &failure,
             attempts,
+            rate_limited,
             O::KIND == Kind::Update,
             started.elapsed(),
             fastrand::f64(),

@@ -224,6 +224,51 @@ async fn updates_that_keep_failing_end_as_unknown_within_the_budget() {
     assert_eq!(fake.received().len(), 4);
 }
 
+/// A 429 says Copper processed nothing, so a storm of them is waited out
+/// however many attempts it takes: only the time budget ends it.
+#[tokio::test(start_paused = true)]
+async fn a_429_storm_longer_than_the_attempts_is_waited_out() {
+    let fake = FakeCopper::start(|n, _| match n {
+        0..12 => Reply::Status(429, vec![], String::new()),
+        _ => Reply::Echo,
+    })
+    .await;
+    let copper = client(config(&fake).with_retry(RetryPolicy::standard().with_max_attempts(4)));
+    let report = copper
+        .people()
+        .bulk_create([PersonCreate::new("Ada"), PersonCreate::new("Grace")])
+        .report()
+        .await;
+    assert!(report.all_applied(), "{report:?}");
+    assert_eq!(fake.received().len(), 13);
+}
+
+#[tokio::test(start_paused = true)]
+async fn a_429_storm_ends_as_not_applied_when_the_budget_runs_out() {
+    let fake = FakeCopper::start(|_, _| {
+        Reply::Status(429, vec![("retry-after", "10".into())], String::new())
+    })
+    .await;
+    let policy = RetryPolicy::standard()
+        .with_max_attempts(2)
+        .with_budget(Duration::from_secs(60));
+    let copper = client(config(&fake).with_retry(policy));
+    let report = copper.people().bulk_update(updates(1..3)).report().await;
+    assert_eq!(report.not_applied.len(), 2, "{report:?}");
+    let failure = &report.not_applied[0].1;
+    assert!(
+        matches!(failure.error(), Error::RateLimited { .. }),
+        "{failure}"
+    );
+    // Waits of 10 s from the first attempt: the sixth retry would end at
+    // 60 s, which the budget does not allow.
+    assert_eq!(failure.attempts(), 6);
+    let received = fake.received();
+    assert_eq!(received.len(), 6);
+    let spent = received[5].at.duration_since(received[0].at);
+    assert!(spent < Duration::from_secs(60), "{spent:?}");
+}
+
 #[tokio::test(start_paused = true)]
 async fn refused_credentials_stop_the_run_and_nothing_is_applied() {
     let fake = FakeCopper::start(|_, _| {
