@@ -21,7 +21,7 @@ use crate::matching::{Expected, match_items};
 use crate::ops::Operation;
 use crate::outcome::{Outcome, Outcomes, RecordResult, outcomes_of_failed_request};
 use crate::plan::{Batcher, InFlight, Unit, checked};
-use crate::send::{Sent, send};
+use crate::send::{History, Sent, send};
 
 /// Runs operation `O` over `input`, yielding one outcome per input item.
 pub(crate) fn run<O: Operation>(
@@ -115,7 +115,8 @@ async fn execute_unit<O: Operation>(
         .collect();
     if !unit.records.is_empty() {
         let (indices, records): (Vec<usize>, Vec<O::Record>) = unit.records.into_iter().unzip();
-        outcomes.extend(execute_batch::<O>(&run, indices, records).await);
+        let history = History::default();
+        outcomes.extend(execute_batch::<O>(&run, indices, records, history).await);
     }
     outcomes.sort_by_key(|outcome| outcome.index);
     outcomes
@@ -123,15 +124,17 @@ async fn execute_unit<O: Operation>(
 
 /// Sends one batch and turns the answer into one outcome per record. A
 /// batch Copper refuses as too large is split in two and each half sent
-/// (Copper may lower its limit below the configured batch size).
+/// (Copper may lower its limit below the configured batch size), carrying
+/// the `history` of the attempts before the split.
 fn execute_batch<'a, O: Operation>(
     run: &'a Run,
     mut indices: Vec<usize>,
     records: Vec<O::Record>,
+    history: History,
 ) -> BoxFuture<'a, Vec<Outcome<O::Output>>> {
     Box::pin(async move {
         if let Some(cause) = run.halted() {
-            let failure = Arc::new(RequestFailure::new(Error::Halted(cause), 0, false, false));
+            let failure = Arc::new(history.failure(Error::Halted(cause), 0, false, false));
             return outcomes_of_failed_request(indices, &failure);
         }
         let expected: Vec<Expected> = records
@@ -142,13 +145,22 @@ fn execute_batch<'a, O: Operation>(
             })
             .collect();
         let body = O::body(records);
-        match send::<O>(&run.shared, run.computed_values, &body, indices.len()).await {
+        match send::<O>(
+            &run.shared,
+            run.computed_values,
+            &body,
+            indices.len(),
+            history,
+        )
+        .await
+        {
             Sent::Items { items, attempts } => {
                 run.note_answer();
                 let redact = |text: &str| run.shared.config.credentials().redact(text);
                 match_items::<O>(indices, &expected, items, attempts, &redact)
             }
-            Sent::TooLarge(_) if indices.len() > 1 => {
+            Sent::TooLarge(failure) if indices.len() > 1 => {
+                let history = History::of(&failure);
                 let mut first = O::into_records(body);
                 let second = first.split_off(first.len() / 2);
                 let second_indices = indices.split_off(first.len());
@@ -157,8 +169,8 @@ fn execute_batch<'a, O: Operation>(
                     batch_size = indices.len() + second_indices.len(),
                     "copper refused the batch as too large; sending it in two halves (lower the batch size)"
                 );
-                let mut outcomes = execute_batch::<O>(run, indices, first).await;
-                outcomes.extend(execute_batch::<O>(run, second_indices, second).await);
+                let mut outcomes = execute_batch::<O>(run, indices, first, history).await;
+                outcomes.extend(execute_batch::<O>(run, second_indices, second, history).await);
                 outcomes
             }
             Sent::TooLarge(failure) | Sent::Failed(failure) => {

@@ -206,7 +206,9 @@ impl RequestFailure {
         &self.error
     }
 
-    /// How many times the request was sent.
+    /// How many times the record's request was sent: when Copper refused
+    /// a batch as too large and it was split, the attempts before the split
+    /// count too.
     pub fn attempts(&self) -> u32 {
         self.attempts
     }
@@ -217,8 +219,8 @@ impl RequestFailure {
     }
 
     /// Whether Copper may have applied any attempt: an update that timed
-    /// out and then was refused with 429 may still have been applied by the
-    /// first attempt.
+    /// out and then was refused with 429, or refused as too large and split,
+    /// may still have been applied by the first attempt.
     pub fn may_have_been_applied(&self) -> bool {
         self.may_have_been_applied
     }

@@ -10,9 +10,56 @@ use crate::error::{Error, RequestFailure};
 use crate::ops::{Kind, Operation};
 use crate::retry::{Decision, decide};
 
+/// What earlier requests that carried a batch's records may have done.
+///
+/// A batch Copper refuses as too large is split in two, and each half is a
+/// new request; but an attempt before the refusal (one that timed out, or
+/// got a 5xx) may have been applied, so the halves carry that history into
+/// their outcomes rather than report records not applied that may have
+/// been.
+#[derive(Clone, Copy, Debug, Default)]
+pub(crate) struct History {
+    /// Attempts made to send these records.
+    attempts: u32,
+    /// Whether any of them may have reached Copper.
+    reached: bool,
+    /// Whether Copper may have applied any of them.
+    applied: bool,
+}
+
+impl History {
+    /// The history of the records of a request that failed.
+    pub(crate) fn of(failure: &RequestFailure) -> Self {
+        History {
+            attempts: failure.attempts(),
+            reached: failure.may_have_reached_copper(),
+            applied: failure.may_have_been_applied(),
+        }
+    }
+
+    /// A failure of records that have this history: `error` is the last
+    /// error; `attempts`, `reached` and `applied` describe the last
+    /// request's attempts.
+    pub(crate) fn failure(
+        self,
+        error: Error,
+        attempts: u32,
+        reached: bool,
+        applied: bool,
+    ) -> RequestFailure {
+        RequestFailure::new(
+            error,
+            self.attempts + attempts,
+            self.reached || reached,
+            self.applied || applied,
+        )
+    }
+}
+
 /// How sending a batch ended.
 pub(crate) enum Sent<T, F> {
-    /// Copper answered 200 with these items, after this many attempts.
+    /// Copper answered 200 with these items, after this many attempts
+    /// (those of earlier requests of the same records included).
     Items {
         items: Vec<BulkItem<T, F>>,
         attempts: u32,
@@ -24,11 +71,15 @@ pub(crate) enum Sent<T, F> {
 }
 
 /// Sends a batch until Copper answers 200 or the retry policy gives up.
+///
+/// The policy counts this request's attempts only; the failure reported
+/// adds what `earlier` requests of the same records may have done.
 pub(crate) async fn send<O: Operation>(
     shared: &Shared,
     computed_values: Option<bool>,
     body: &O::Body,
     batch_size: usize,
+    earlier: History,
 ) -> Sent<O::Output, O::Failure> {
     let policy = shared.config.retry();
     let started = tokio::time::Instant::now();
@@ -54,7 +105,10 @@ pub(crate) async fn send<O: Operation>(
             Ok(response) => {
                 let items = response.into_inner();
                 span.in_scope(|| tracing::info!(items = items.len(), "answered"));
-                return Sent::Items { items, attempts };
+                return Sent::Items {
+                    items,
+                    attempts: earlier.attempts + attempts,
+                };
             }
             Err(error) => {
                 let redact = |text: &str| shared.config.credentials().redact(text);
@@ -83,7 +137,7 @@ pub(crate) async fn send<O: Operation>(
             Decision::GiveUp(reason) => {
                 span.in_scope(|| tracing::warn!(error = %error, ?reason, "giving up"));
                 let too_large = matches!(error, Error::RequestTooLarge { .. });
-                let failure = RequestFailure::new(error, attempts, reached, applied);
+                let failure = earlier.failure(error, attempts, reached, applied);
                 return if too_large {
                     Sent::TooLarge(failure)
                 } else {

@@ -505,6 +505,38 @@ async fn a_batch_refused_as_too_large_is_split() {
     assert_eq!(batch_sizes(&fake.received()), [10, 5, 2, 3, 5, 2, 3]);
 }
 
+/// An update that timed out may have been applied; when Copper then
+/// refuses its batch as too large and a half of it fails without being
+/// applied, the records are still unknown: the first attempt may have
+/// landed.
+#[tokio::test(start_paused = true)]
+async fn a_split_batch_remembers_that_an_earlier_attempt_may_have_landed() {
+    let fake = FakeCopper::start(|n, _| match n {
+        0 => Reply::After(Duration::from_secs(10), Box::new(Reply::Echo)),
+        1 => Reply::Status(
+            422,
+            vec![],
+            r#"{"error": "Request size too large, limit is 2"}"#.into(),
+        ),
+        _ => Reply::Status(400, vec![], r#"{"message": "Bad request"}"#.into()),
+    })
+    .await;
+    let config = config(&fake).with_timeouts(Duration::from_secs(1), Duration::from_secs(2));
+    let copper = client(config);
+    let report = copper.people().bulk_update(updates(1..5)).report().await;
+    assert_eq!(batch_sizes(&fake.received()), [4, 4, 2, 2]);
+    assert_eq!(report.unknown.len(), 4, "{report:?}");
+    for (_, failure) in &report.unknown {
+        assert!(failure.may_have_reached_copper());
+        assert!(failure.may_have_been_applied());
+        assert_eq!(failure.attempts(), 3, "{failure}");
+        assert!(
+            matches!(failure.error(), Error::Refused { status: 400, .. }),
+            "{failure}"
+        );
+    }
+}
+
 #[tokio::test(start_paused = true)]
 async fn a_slow_stream_is_sent_as_records_arrive() {
     let fake = FakeCopper::echo().await;
