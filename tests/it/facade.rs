@@ -537,6 +537,30 @@ async fn a_split_batch_remembers_that_an_earlier_attempt_may_have_landed() {
     }
 }
 
+/// The same holds for the half that is never sent because the first half
+/// stopped the run: its records were in the request that timed out.
+#[tokio::test(start_paused = true)]
+async fn a_half_left_unsent_by_a_halted_run_remembers_the_attempts_before_the_split() {
+    let fake = FakeCopper::start(|n, _| match n {
+        0 => Reply::After(Duration::from_secs(10), Box::new(Reply::Echo)),
+        1 => Reply::Status(
+            422,
+            vec![],
+            r#"{"error": "Request size too large, limit is 2"}"#.into(),
+        ),
+        _ => Reply::Status(401, vec![], String::new()),
+    })
+    .await;
+    let config = config(&fake).with_timeouts(Duration::from_secs(1), Duration::from_secs(2));
+    let copper = client(config);
+    let report = copper.people().bulk_update(updates(1..5)).report().await;
+    assert_eq!(batch_sizes(&fake.received()), [4, 4, 2]);
+    assert_eq!(report.unknown.len(), 4, "{report:?}");
+    let (_, halted) = &report.unknown[3];
+    assert!(matches!(halted.error(), Error::Halted(_)), "{halted}");
+    assert_eq!(halted.attempts(), 2, "{halted}");
+}
+
 #[tokio::test(start_paused = true)]
 async fn a_slow_stream_is_sent_as_records_arrive() {
     let fake = FakeCopper::echo().await;
