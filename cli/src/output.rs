@@ -95,7 +95,8 @@ impl Summary {
             ProgressBar::hidden()
         } else {
             let bar = ProgressBar::with_draw_target(size, ProgressDrawTarget::stderr())
-                .with_style(ProgressStyle::with_template(template).expect("a valid template"));
+                .with_style(ProgressStyle::with_template(template).expect("a valid template"))
+                .with_message("0 records");
             bar.enable_steady_tick(Duration::from_millis(200));
             bar
         };
@@ -108,7 +109,8 @@ impl Summary {
     }
 
     /// The input, counted by the progress bar as it is read when its size
-    /// is known.
+    /// is known. The reader runs a bounded number of records ahead of the
+    /// outcomes, so the bytes read are a close measure of the work done.
     pub fn track(&self, input: Box<dyn Read + Send>) -> Box<dyn Read + Send> {
         if self.counts_bytes {
             Box::new(self.progress.wrap_read(input))
