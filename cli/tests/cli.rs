@@ -550,6 +550,26 @@ fn an_output_that_cannot_be_written_has_its_own_exit_status() {
     let message = stderr(&output);
     assert!(message.contains("cannot write the output"), "{message}");
     assert!(message.contains("4 records were applied"), "{message}");
+
+    // A dry run sends nothing, and says so.
+    let output = bin()
+        .args([
+            "--dry-run",
+            "people",
+            "update",
+            "--output",
+            "/dev/full",
+            "--input",
+        ])
+        .arg(example("people.ndjson"))
+        .output()
+        .unwrap();
+    assert_eq!(output.status.code(), Some(3), "{}", stderr(&output));
+    assert!(
+        stderr(&output).contains("nothing was sent"),
+        "{}",
+        stderr(&output)
+    );
 }
 
 #[test]
