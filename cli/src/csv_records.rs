@@ -1,140 +1,26 @@
-//! The CSV columns of each record type.
+//! The CSV columns of each record type, and the record each row holds.
 //!
 //! A CSV row holds the common flat fields of a record. An empty cell means
 //! "leave unchanged" (for an update) or "not given" (for a create); `tags`
 //! are separated by `;`; `email`, `phone` and `website` set the record's one
 //! e-mail, phone number or website, replacing the list. To clear a field, or
 //! to set custom fields, use NDJSON.
-
-use std::collections::BTreeMap;
+//!
+//! Every cell is read as text and numbers are parsed afterwards, so that a
+//! bad number is reported with its column and its text.
 
 use copper_bulk::{
-    ActivityCreate, ActivityParentInput, ActivityTypeInput, Address, CompanyCreate, CompanyUpdate,
-    EmailInput, LeadCreate, LeadEmailInput, LeadUpdate, OpportunityCreate, PersonCreate,
-    PersonUpdate, PhoneNumberInput, WebsiteInput,
+    ActivityCreate, ActivityParentInput, ActivityTypeInput, CompanyCreate, CompanyUpdate,
+    LeadCreate, LeadEmailInput, LeadUpdate, OpportunityCreate, PersonCreate, PersonUpdate,
 };
+use serde::{Deserialize, Serialize};
 
-/// A record type that can be read from a CSV row.
-pub trait CsvRecord: Sized {
-    /// The columns a header may name, in the documented order.
-    const COLUMNS: &'static [&'static str];
+use crate::csv_cells::{
+    Cell, address, change, email, id, integer, name, number, phone, tags, website,
+};
+use crate::csv_input::CsvRecord;
 
-    /// The record in a row's non-empty cells, by column.
-    fn from_cells(cells: &Cells<'_>) -> Result<Self, String>;
-}
-
-/// The non-empty cells of one row, by column, and how to read them.
-#[derive(Debug)]
-pub struct Cells<'a>(pub BTreeMap<&'a str, &'a str>);
-
-impl<'a> Cells<'a> {
-    /// The text of a cell.
-    pub fn text(&self, column: &str) -> Option<&'a str> {
-        self.0.get(column).copied()
-    }
-
-    /// The text of a cell the record cannot do without.
-    fn required(&self, column: &str, why: &str) -> Result<&'a str, String> {
-        self.text(column)
-            .ok_or_else(|| format!("`{column}` is empty; {why}"))
-    }
-
-    /// A whole number.
-    fn integer(&self, column: &str) -> Result<Option<i64>, String> {
-        self.text(column)
-            .map(|text| {
-                text.parse()
-                    .map_err(|_| format!("`{column}` is `{text}`, not a number"))
-            })
-            .transpose()
-    }
-
-    /// A number, with or without a fraction.
-    fn number(&self, column: &str) -> Result<Option<f64>, String> {
-        self.text(column)
-            .map(|text| {
-                text.parse()
-                    .ok()
-                    .filter(|n: &f64| n.is_finite())
-                    .ok_or_else(|| format!("`{column}` is `{text}`, not a number"))
-            })
-            .transpose()
-    }
-
-    /// `tags`, separated by `;`.
-    fn tags(&self) -> Option<Vec<String>> {
-        self.text("tags").map(|tags| {
-            tags.split(';')
-                .map(str::trim)
-                .filter(|tag| !tag.is_empty())
-                .map(str::to_owned)
-                .collect()
-        })
-    }
-
-    /// `street`, `city`, `state`, `postal_code` and `country`, when any is
-    /// given.
-    fn address(&self) -> Option<Address> {
-        let parts = ["street", "city", "state", "postal_code", "country"].map(|c| self.text(c));
-        parts.iter().any(Option::is_some).then(|| {
-            let [street, city, state, postal_code, country] = parts.map(|p| p.map(str::to_owned));
-            Address {
-                street,
-                city,
-                state,
-                postal_code,
-                country,
-            }
-        })
-    }
-
-    /// A value column and its category column, such as `email` and
-    /// `email_category`: the category alone is an error.
-    fn with_category(&self, value: &str) -> Result<Option<(&'a str, Option<&'a str>)>, String> {
-        let category = format!("{value}_category");
-        match (self.text(value), self.text(&category)) {
-            (None, Some(_)) => Err(format!("`{category}` is set but `{value}` is empty")),
-            (None, None) => Ok(None),
-            (Some(value), category) => Ok(Some((value, category))),
-        }
-    }
-
-    fn email(&self) -> Result<Option<EmailInput>, String> {
-        Ok(self
-            .with_category("email")?
-            .map(|(email, category)| maybe(EmailInput::new(email), category, |e, c| e.category(c))))
-    }
-
-    fn phone(&self) -> Result<Option<PhoneNumberInput>, String> {
-        Ok(self.with_category("phone")?.map(|(number, category)| {
-            maybe(PhoneNumberInput::new(number), category, |p, c| {
-                p.category(c)
-            })
-        }))
-    }
-
-    fn website(&self) -> Result<Option<WebsiteInput>, String> {
-        Ok(self
-            .with_category("website")?
-            .map(|(url, category)| maybe(WebsiteInput::new(url), category, |w, c| w.category(c))))
-    }
-}
-
-/// Applies `value` with `set` when there is one.
-fn maybe<R, T>(record: R, value: Option<T>, set: impl FnOnce(R, T) -> R) -> R {
-    match value {
-        Some(value) => set(record, value),
-        None => record,
-    }
-}
-
-/// The id an update names.
-fn id(cells: &Cells<'_>) -> Result<i64, String> {
-    let id = cells.required("id", "an update needs the record's id")?;
-    id.parse()
-        .map_err(|_| format!("`id` is `{id}`, not a number"))
-}
-
+/// The columns of `people update`; `people create` takes all but `id`.
 const PEOPLE: &[&str] = &[
     "id",
     "name",
@@ -155,50 +41,82 @@ const PEOPLE: &[&str] = &[
     "details",
 ];
 
-/// People's fields, other than `id` and `name`, on any record with the
-/// same setters (the update and the create).
-macro_rules! people_fields {
-    ($record:expr, $cells:expr, $ty:ident) => {{
-        let cells = $cells;
-        let record = $record;
-        let record = maybe(record, cells.text("first_name"), $ty::first_name);
-        let record = maybe(record, cells.text("last_name"), $ty::last_name);
-        let record = maybe(record, cells.text("title"), $ty::title);
-        let record = maybe(record, cells.text("company_name"), $ty::company_name);
-        let record = maybe(record, cells.email()?, |r, v| r.emails([v]));
-        let record = maybe(record, cells.phone()?, |r, v| r.phone_numbers([v]));
-        let record = maybe(record, cells.address(), $ty::address);
-        let record = maybe(record, cells.tags(), $ty::tags);
-        maybe(record, cells.text("details"), $ty::details)
-    }};
+/// A row of `people update` or `people create`.
+#[derive(Debug, Deserialize, Serialize)]
+pub struct PersonRow {
+    id: Cell,
+    name: Cell,
+    first_name: Cell,
+    last_name: Cell,
+    title: Cell,
+    company_name: Cell,
+    email: Cell,
+    email_category: Cell,
+    phone: Cell,
+    phone_category: Cell,
+    street: Cell,
+    city: Cell,
+    state: Cell,
+    postal_code: Cell,
+    country: Cell,
+    tags: Cell,
+    details: Cell,
 }
 
-/// The update (with `id`) and the create (without) of one entity, whose
-/// other fields `$fields!` sets.
-macro_rules! update_and_create {
-    ($update:ident, $create:ident, $columns:ident, $fields:ident) => {
-        impl CsvRecord for $update {
-            const COLUMNS: &'static [&'static str] = $columns;
+impl CsvRecord for PersonUpdate {
+    type Row = PersonRow;
+    const COLUMNS: &'static [&'static str] = PEOPLE;
 
-            fn from_cells(cells: &Cells<'_>) -> Result<Self, String> {
-                let record = maybe($update::new(id(cells)?), cells.text("name"), $update::name);
-                Ok($fields!(record, cells, $update))
-            }
-        }
-
-        impl CsvRecord for $create {
-            const COLUMNS: &'static [&'static str] = $columns.split_at(1).1;
-
-            fn from_cells(cells: &Cells<'_>) -> Result<Self, String> {
-                let record = $create::new(cells.required("name", "a create needs a name")?);
-                Ok($fields!(record, cells, $create))
-            }
-        }
-    };
+    fn from_row(row: PersonRow) -> Result<Self, String> {
+        Ok(PersonUpdate {
+            name: row.name,
+            first_name: change(row.first_name),
+            last_name: change(row.last_name),
+            title: change(row.title),
+            company_name: change(row.company_name),
+            emails: change(email(row.email, row.email_category)?.map(|e| vec![e])),
+            phone_numbers: change(phone(row.phone, row.phone_category)?.map(|p| vec![p])),
+            address: change(address(
+                row.street,
+                row.city,
+                row.state,
+                row.postal_code,
+                row.country,
+            )),
+            tags: change(tags(row.tags)),
+            details: change(row.details),
+            ..PersonUpdate::new(id(row.id)?)
+        })
+    }
 }
 
-update_and_create!(PersonUpdate, PersonCreate, PEOPLE, people_fields);
+impl CsvRecord for PersonCreate {
+    type Row = PersonRow;
+    const COLUMNS: &'static [&'static str] = PEOPLE.split_at(1).1;
 
+    fn from_row(row: PersonRow) -> Result<Self, String> {
+        Ok(PersonCreate {
+            first_name: row.first_name,
+            last_name: row.last_name,
+            title: row.title,
+            company_name: row.company_name,
+            emails: email(row.email, row.email_category)?.into_iter().collect(),
+            phone_numbers: phone(row.phone, row.phone_category)?.into_iter().collect(),
+            address: address(
+                row.street,
+                row.city,
+                row.state,
+                row.postal_code,
+                row.country,
+            ),
+            tags: tags(row.tags).unwrap_or_default(),
+            details: row.details,
+            ..PersonCreate::new(name(row.name)?)
+        })
+    }
+}
+
+/// The columns of `leads update`; `leads create` takes all but `id`.
 const LEADS: &[&str] = &[
     "id",
     "name",
@@ -222,57 +140,96 @@ const LEADS: &[&str] = &[
     "details",
 ];
 
-macro_rules! lead_fields {
-    ($record:expr, $cells:expr, $ty:ident, $email:expr) => {{
-        let cells = $cells;
-        let record = $record;
-        let record = maybe(record, cells.text("first_name"), $ty::first_name);
-        let record = maybe(record, cells.text("last_name"), $ty::last_name);
-        let record = maybe(record, cells.text("title"), $ty::title);
-        let record = maybe(record, cells.text("company_name"), $ty::company_name);
-        let record = maybe(record, cells.email()?, $email);
-        let record = maybe(record, cells.phone()?, |r, v| r.phone_numbers([v]));
-        let record = maybe(record, cells.address(), $ty::address);
-        let record = maybe(record, cells.text("status"), $ty::status);
-        let record = maybe(record, cells.number("monetary_value")?, $ty::monetary_value);
-        let record = maybe(record, cells.text("monetary_unit"), $ty::monetary_unit);
-        let record = maybe(record, cells.tags(), $ty::tags);
-        maybe(record, cells.text("details"), $ty::details)
-    }};
+/// A row of `leads update` or `leads create`.
+#[derive(Debug, Deserialize, Serialize)]
+pub struct LeadRow {
+    id: Cell,
+    name: Cell,
+    first_name: Cell,
+    last_name: Cell,
+    title: Cell,
+    company_name: Cell,
+    email: Cell,
+    email_category: Cell,
+    phone: Cell,
+    phone_category: Cell,
+    street: Cell,
+    city: Cell,
+    state: Cell,
+    postal_code: Cell,
+    country: Cell,
+    status: Cell,
+    monetary_value: Cell,
+    monetary_unit: Cell,
+    tags: Cell,
+    details: Cell,
 }
 
 impl CsvRecord for LeadUpdate {
+    type Row = LeadRow;
     const COLUMNS: &'static [&'static str] = LEADS;
 
-    fn from_cells(cells: &Cells<'_>) -> Result<Self, String> {
-        let record = maybe(
-            LeadUpdate::new(id(cells)?),
-            cells.text("name"),
-            LeadUpdate::name,
-        );
-        Ok(lead_fields!(
-            record,
-            cells,
-            LeadUpdate,
-            |r: LeadUpdate, e: EmailInput| {
-                r.email(LeadEmailInput {
-                    email: e.email,
-                    category: e.category,
-                })
-            }
-        ))
+    fn from_row(row: LeadRow) -> Result<Self, String> {
+        let email = email(row.email, row.email_category)?.map(|e| LeadEmailInput {
+            email: e.email,
+            category: e.category,
+        });
+        Ok(LeadUpdate {
+            name: row.name,
+            first_name: change(row.first_name),
+            last_name: change(row.last_name),
+            title: change(row.title),
+            company_name: change(row.company_name),
+            email: change(email),
+            phone_numbers: change(phone(row.phone, row.phone_category)?.map(|p| vec![p])),
+            address: change(address(
+                row.street,
+                row.city,
+                row.state,
+                row.postal_code,
+                row.country,
+            )),
+            status: row.status,
+            monetary_value: change(number("monetary_value", row.monetary_value)?),
+            monetary_unit: change(row.monetary_unit),
+            tags: change(tags(row.tags)),
+            details: change(row.details),
+            ..LeadUpdate::new(id(row.id)?)
+        })
     }
 }
 
 impl CsvRecord for LeadCreate {
+    type Row = LeadRow;
     const COLUMNS: &'static [&'static str] = LEADS.split_at(1).1;
 
-    fn from_cells(cells: &Cells<'_>) -> Result<Self, String> {
-        let record = LeadCreate::new(cells.required("name", "a create needs a name")?);
-        Ok(lead_fields!(record, cells, LeadCreate, LeadCreate::email))
+    fn from_row(row: LeadRow) -> Result<Self, String> {
+        Ok(LeadCreate {
+            first_name: row.first_name,
+            last_name: row.last_name,
+            title: row.title,
+            company_name: row.company_name,
+            email: email(row.email, row.email_category)?,
+            phone_numbers: phone(row.phone, row.phone_category)?.into_iter().collect(),
+            address: address(
+                row.street,
+                row.city,
+                row.state,
+                row.postal_code,
+                row.country,
+            ),
+            status: row.status,
+            monetary_value: number("monetary_value", row.monetary_value)?,
+            monetary_unit: row.monetary_unit,
+            tags: tags(row.tags).unwrap_or_default(),
+            details: row.details,
+            ..LeadCreate::new(name(row.name)?)
+        })
     }
 }
 
+/// The columns of `companies update`; `companies create` takes all but
+/// `id`.
 const COMPANIES: &[&str] = &[
     "id",
     "name",
@@ -291,27 +248,95 @@ const COMPANIES: &[&str] = &[
     "details",
 ];
 
-macro_rules! company_fields {
-    ($record:expr, $cells:expr, $ty:ident) => {{
-        let cells = $cells;
-        let record = $record;
-        let record = maybe(record, cells.text("email_domain"), $ty::email_domain);
-        let record = maybe(record, cells.phone()?, |r, v| r.phone_numbers([v]));
-        let record = maybe(record, cells.website()?, |r, v| r.websites([v]));
-        let record = maybe(record, cells.address(), $ty::address);
-        let record = maybe(
-            record,
-            cells.integer("primary_contact_id")?,
-            $ty::primary_contact_id,
-        );
-        let record = maybe(record, cells.tags(), $ty::tags);
-        maybe(record, cells.text("details"), $ty::details)
-    }};
+/// A row of `companies update` or `companies create`.
+#[derive(Debug, Deserialize, Serialize)]
+pub struct CompanyRow {
+    id: Cell,
+    name: Cell,
+    email_domain: Cell,
+    phone: Cell,
+    phone_category: Cell,
+    website: Cell,
+    website_category: Cell,
+    street: Cell,
+    city: Cell,
+    state: Cell,
+    postal_code: Cell,
+    country: Cell,
+    primary_contact_id: Cell,
+    tags: Cell,
+    details: Cell,
 }
 
-update_and_create!(CompanyUpdate, CompanyCreate, COMPANIES, company_fields);
+impl CsvRecord for CompanyUpdate {
+    type Row = CompanyRow;
+    const COLUMNS: &'static [&'static str] = COMPANIES;
+
+    fn from_row(row: CompanyRow) -> Result<Self, String> {
+        Ok(CompanyUpdate {
+            name: row.name,
+            email_domain: change(row.email_domain),
+            phone_numbers: change(phone(row.phone, row.phone_category)?.map(|p| vec![p])),
+            websites: change(website(row.website, row.website_category)?.map(|w| vec![w])),
+            address: change(address(
+                row.street,
+                row.city,
+                row.state,
+                row.postal_code,
+                row.country,
+            )),
+            primary_contact_id: change(integer("primary_contact_id", row.primary_contact_id)?),
+            tags: change(tags(row.tags)),
+            details: change(row.details),
+            ..CompanyUpdate::new(id(row.id)?)
+        })
+    }
+}
+
+impl CsvRecord for CompanyCreate {
+    type Row = CompanyRow;
+    const COLUMNS: &'static [&'static str] = COMPANIES.split_at(1).1;
+
+    fn from_row(row: CompanyRow) -> Result<Self, String> {
+        Ok(CompanyCreate {
+            email_domain: row.email_domain,
+            phone_numbers: phone(row.phone, row.phone_category)?.into_iter().collect(),
+            websites: website(row.website, row.website_category)?
+                .into_iter()
+                .collect(),
+            address: address(
+                row.street,
+                row.city,
+                row.state,
+                row.postal_code,
+                row.country,
+            ),
+            primary_contact_id: integer("primary_contact_id", row.primary_contact_id)?,
+            tags: tags(row.tags).unwrap_or_default(),
+            details: row.details,
+            ..CompanyCreate::new(name(row.name)?)
+        })
+    }
+}
+
+/// A row of `opportunities create`.
+#[derive(Debug, Deserialize, Serialize)]
+pub struct OpportunityRow {
+    name: Cell,
+    primary_contact_id: Cell,
+    company_id: Cell,
+    close_date: Cell,
+    monetary_value: Cell,
+    monetary_unit: Cell,
+    priority: Cell,
+    status: Cell,
+    win_probability: Cell,
+    tags: Cell,
+    details: Cell,
+}
 
 impl CsvRecord for OpportunityCreate {
+    type Row = OpportunityRow;
     const COLUMNS: &'static [&'static str] = &[
         "name",
         "primary_contact_id",
@@ -326,49 +351,37 @@ impl CsvRecord for OpportunityCreate {
         "details",
     ];
 
-    fn from_cells(cells: &Cells<'_>) -> Result<Self, String> {
-        let name = cells.required("name", "a create needs a name")?;
-        let contact = cells
-            .integer("primary_contact_id")?
+    fn from_row(row: OpportunityRow) -> Result<Self, String> {
+        let name = name(row.name)?;
+        let contact = integer("primary_contact_id", row.primary_contact_id)?
             .ok_or("`primary_contact_id` is empty; an opportunity needs its person's id")?;
-        let record = OpportunityCreate::new(name, contact);
-        let record = maybe(
-            record,
-            cells.integer("company_id")?,
-            OpportunityCreate::company_id,
-        );
-        let record = maybe(
-            record,
-            cells.text("close_date"),
-            OpportunityCreate::close_date,
-        );
-        let record = maybe(
-            record,
-            cells.number("monetary_value")?,
-            OpportunityCreate::monetary_value,
-        );
-        let record = maybe(
-            record,
-            cells.text("monetary_unit"),
-            OpportunityCreate::monetary_unit,
-        );
-        let record = maybe(record, cells.text("priority"), |r, v| r.priority(v));
-        let record = maybe(record, cells.text("status"), |r, v| r.status(v));
-        let record = maybe(
-            record,
-            cells.integer("win_probability")?,
-            OpportunityCreate::win_probability,
-        );
-        let record = maybe(record, cells.tags(), OpportunityCreate::tags);
-        Ok(maybe(
-            record,
-            cells.text("details"),
-            OpportunityCreate::details,
-        ))
+        Ok(OpportunityCreate {
+            company_id: integer("company_id", row.company_id)?,
+            close_date: row.close_date,
+            monetary_value: number("monetary_value", row.monetary_value)?,
+            monetary_unit: row.monetary_unit,
+            priority: row.priority.map(Into::into),
+            status: row.status.map(Into::into),
+            win_probability: integer("win_probability", row.win_probability)?,
+            tags: tags(row.tags).unwrap_or_default(),
+            details: row.details,
+            ..OpportunityCreate::new(name, contact)
+        })
     }
 }
 
+/// A row of `activities create`.
+#[derive(Debug, Deserialize, Serialize)]
+pub struct ActivityRow {
+    parent_type: Cell,
+    parent_id: Cell,
+    type_id: Cell,
+    details: Cell,
+    activity_date: Cell,
+}
+
 impl CsvRecord for ActivityCreate {
+    type Row = ActivityRow;
     const COLUMNS: &'static [&'static str] = &[
         "parent_type",
         "parent_id",
@@ -377,49 +390,58 @@ impl CsvRecord for ActivityCreate {
         "activity_date",
     ];
 
-    fn from_cells(cells: &Cells<'_>) -> Result<Self, String> {
-        let parent_type =
-            cells.required("parent_type", "an activity needs the kind of its record")?;
-        let parent_id = cells
-            .integer("parent_id")?
+    fn from_row(row: ActivityRow) -> Result<Self, String> {
+        let parent_type = row
+            .parent_type
+            .ok_or("`parent_type` is empty; an activity needs the kind of its record")?;
+        let parent_id = integer("parent_id", row.parent_id)?
             .ok_or("`parent_id` is empty; an activity needs its record's id")?;
-        let type_id = cells.integer("type_id")?.unwrap_or(0);
-        let record = ActivityCreate::new(
-            ActivityParentInput::new(parent_type, parent_id),
-            ActivityTypeInput::new("user", type_id),
-        );
-        let record = maybe(record, cells.text("details"), ActivityCreate::details);
-        Ok(maybe(
-            record,
-            cells.integer("activity_date")?,
-            ActivityCreate::activity_date,
-        ))
+        // An activity without a type is a note, the user type 0.
+        let type_id = integer("type_id", row.type_id)?.unwrap_or(0);
+        Ok(ActivityCreate {
+            details: row.details,
+            activity_date: integer("activity_date", row.activity_date)?,
+            ..ActivityCreate::new(
+                ActivityParentInput::new(parent_type, parent_id),
+                ActivityTypeInput::new("user", type_id),
+            )
+        })
     }
 }
 
 #[cfg(test)]
 mod tests {
     use copper_bulk::{EmailCategory, Patch};
+    use serde::de::DeserializeOwned;
 
     use super::*;
 
-    fn cells<'a>(pairs: &[(&'a str, &'a str)]) -> Cells<'a> {
-        Cells(pairs.iter().copied().collect())
+    /// The record of a row given as (column, cell) pairs.
+    fn row<R: CsvRecord>(pairs: &[(&str, &str)]) -> Result<R, String> {
+        let header = csv::StringRecord::from(pairs.iter().map(|(c, _)| *c).collect::<Vec<_>>());
+        let cells = csv::StringRecord::from(pairs.iter().map(|(_, v)| *v).collect::<Vec<_>>());
+        R::from_row(
+            cells
+                .deserialize(Some(&header))
+                .map_err(|e| e.to_string())?,
+        )
     }
 
     #[test]
     fn an_update_row_sets_only_its_non_empty_cells() {
-        let update = PersonUpdate::from_cells(&cells(&[
+        let update: PersonUpdate = row(&[
             ("id", "7"),
             ("title", "CTO"),
+            ("first_name", ""),
             ("email", "a@b.co"),
             ("email_category", "work"),
             ("city", "Austin"),
             ("tags", "vip; customer;"),
-        ]))
+        ])
         .unwrap();
         assert_eq!(update.id, 7);
         assert_eq!(update.title, Patch::Value("CTO".into()));
+        assert_eq!(update.first_name, Patch::Absent);
         assert_eq!(update.details, Patch::Absent);
         let emails = update.emails.value().unwrap();
         assert_eq!(emails[0].category, Some(EmailCategory::Work));
@@ -437,81 +459,95 @@ mod tests {
     #[test]
     fn bad_rows_say_what_is_wrong() {
         let error = |result: Result<PersonUpdate, String>| result.unwrap_err();
+        assert!(error(row(&[("title", "x")])).contains("`id` is empty"));
+        assert!(error(row(&[("id", "x7")])).contains("`id` is `x7`, not a number"));
         assert!(
-            error(PersonUpdate::from_cells(&cells(&[("title", "x")]))).contains("`id` is empty")
-        );
-        assert!(error(PersonUpdate::from_cells(&cells(&[("id", "x7")]))).contains("not a number"));
-        assert!(
-            error(PersonUpdate::from_cells(&cells(&[
-                ("id", "7"),
-                ("email_category", "work")
-            ])))
-            .contains("`email` is empty")
+            error(row(&[("id", "7"), ("email_category", "work")])).contains("`email` is empty")
         );
         assert!(
-            PersonCreate::from_cells(&cells(&[("title", "x")]))
+            row::<PersonCreate>(&[("title", "x")])
                 .unwrap_err()
                 .contains("needs a name")
         );
         assert!(
-            LeadCreate::from_cells(&cells(&[("name", "x"), ("monetary_value", "lots")]))
+            row::<LeadCreate>(&[("name", "x"), ("monetary_value", "lots")])
                 .unwrap_err()
                 .contains("`monetary_value` is `lots`")
         );
         assert!(
-            OpportunityCreate::from_cells(&cells(&[("name", "Deal")]))
+            row::<OpportunityCreate>(&[("name", "Deal")])
                 .unwrap_err()
                 .contains("primary_contact_id")
         );
         assert!(
-            ActivityCreate::from_cells(&cells(&[("parent_type", "person")]))
+            row::<ActivityCreate>(&[("parent_type", "person")])
                 .unwrap_err()
                 .contains("parent_id")
         );
     }
 
+    /// Every documented column is a field of the row type and every field
+    /// a documented column: a row naming every column fills every field.
+    fn every_column_is_read<R: CsvRecord>()
+    where
+        R::Row: Serialize + DeserializeOwned,
+    {
+        let header = csv::StringRecord::from(R::COLUMNS.to_vec());
+        let cells = csv::StringRecord::from(R::COLUMNS.to_vec());
+        let row: R::Row = cells.deserialize(Some(&header)).unwrap();
+        let row = serde_json::to_value(&row).unwrap();
+        let fields = row.as_object().unwrap();
+        for column in R::COLUMNS {
+            assert_eq!(fields[*column], *column, "{column}");
+        }
+        let unread: Vec<&String> = fields
+            .iter()
+            .filter(|(field, _)| !R::COLUMNS.contains(&field.as_str()))
+            .map(|(field, _)| field)
+            .collect();
+        // A create's row leaves out only the update's `id`.
+        assert!(unread.is_empty() || unread == ["id"], "{unread:?}");
+    }
+
     #[test]
-    fn creates_take_every_column_but_id() {
+    fn every_documented_column_is_read() {
+        every_column_is_read::<PersonUpdate>();
+        every_column_is_read::<PersonCreate>();
+        every_column_is_read::<LeadUpdate>();
+        every_column_is_read::<LeadCreate>();
+        every_column_is_read::<CompanyUpdate>();
+        every_column_is_read::<CompanyCreate>();
+        every_column_is_read::<OpportunityCreate>();
+        every_column_is_read::<ActivityCreate>();
         assert!(!PersonCreate::COLUMNS.contains(&"id"));
-        assert_eq!(PersonCreate::COLUMNS.len(), PersonUpdate::COLUMNS.len() - 1);
-        assert_eq!(LeadCreate::COLUMNS.len(), LeadUpdate::COLUMNS.len() - 1);
-        assert_eq!(
-            CompanyCreate::COLUMNS.len(),
-            CompanyUpdate::COLUMNS.len() - 1
-        );
+        assert!(!LeadCreate::COLUMNS.contains(&"id"));
+        assert!(!CompanyCreate::COLUMNS.contains(&"id"));
     }
 
     #[test]
     fn other_entities() {
-        let lead = LeadUpdate::from_cells(&cells(&[
-            ("id", "3"),
-            ("email", "l@x.co"),
-            ("status", "Qualified"),
-        ]))
-        .unwrap();
+        let lead: LeadUpdate =
+            row(&[("id", "3"), ("email", "l@x.co"), ("status", "Qualified")]).unwrap();
         assert_eq!(lead.email.value().unwrap().email, "l@x.co");
-        let company = CompanyCreate::from_cells(&cells(&[
-            ("name", "Acme"),
-            ("website", "https://acme.example"),
-        ]))
-        .unwrap();
+        let company: CompanyCreate =
+            row(&[("name", "Acme"), ("website", "https://acme.example")]).unwrap();
         assert_eq!(company.websites[0].url, "https://acme.example");
-        let deal = OpportunityCreate::from_cells(&cells(&[
+        let deal: OpportunityCreate = row(&[
             ("name", "Deal"),
             ("primary_contact_id", "4"),
             ("priority", "High"),
             ("monetary_value", "1500.50"),
-        ]))
+        ])
         .unwrap();
         assert_eq!(
             (deal.primary_contact_id, deal.monetary_value),
             (4, Some(1500.5))
         );
-        let activity = ActivityCreate::from_cells(&cells(&[
+        let activity: ActivityCreate = row(&[
             ("parent_type", "company"),
             ("parent_id", "2"),
             ("details", "Met"),
-        ]))
+        ])
         .unwrap();
         assert_eq!(activity.parent.id, 2);
         assert_eq!(activity.type_.category.as_str(), "user");

@@ -1,13 +1,16 @@
 //! `copper-bulk`: send a file of changes to Copper's bulk endpoints, with
 //! one outcome line per input record. See `copper-bulk --help`.
 
+mod csv_cells;
+mod csv_input;
 mod csv_records;
 mod input;
+mod ndjson;
 mod output;
 mod run;
 
 use std::io::{BufWriter, Write};
-use std::path::PathBuf;
+use std::path::{Path, PathBuf};
 use std::process::ExitCode;
 use std::time::Duration;
 
@@ -18,6 +21,7 @@ use copper_bulk_sandbox::{Sandbox, SandboxConfig};
 
 use crate::input::{Format, InputRecord, Source};
 use crate::output::Summary;
+use crate::run::Stop;
 
 /// Sends NDJSON or CSV records to Copper CRM's bulk endpoints and writes one
 /// NDJSON line per input record saying what became of it.
@@ -27,9 +31,12 @@ use crate::output::Summary;
 /// COPPER_BASE_URL. With --sandbox, a local sandbox is started and no
 /// credentials are needed.
 ///
-/// Exit status: 0 when every record was applied, 1 when some were rejected,
-/// invalid, unknown or not sent (the output is still complete), 2 for usage
-/// or configuration errors.
+/// Exit status: 0 when every record was applied; 1 when some were rejected,
+/// invalid, unknown or not applied (the output is still complete); 2 for
+/// usage or configuration errors (nothing was sent); 3 when the outcome
+/// lines could not be written (records may have been applied: the message
+/// says how many were); 4 when the input could not be read to its end
+/// (every record read before has its line, the rest were not sent).
 #[derive(Debug, Parser)]
 #[command(name = "copper-bulk", version, max_term_width = 100)]
 struct Cli {
@@ -219,24 +226,29 @@ where
     O: Operation,
     O::Record: InputRecord,
 {
-    let source = Source::from_arg(&io.input);
-    let records = input::read::<O::Record>(&source, io.format)?;
-    let mut out: Box<dyn Write> = match &io.output {
-        Some(path) => Box::new(BufWriter::new(
-            std::fs::File::create(path)
-                .map_err(|e| format!("cannot create {}: {e}", path.display()))?,
-        )),
-        None => Box::new(BufWriter::new(std::io::stdout().lock())),
+    if options.dry_run && options.batch_size == 0 {
+        return Err(Usage("the batch size must be at least 1".into()));
+    }
+    // The input is opened once: a named pipe or standard input cannot be
+    // read twice.
+    let (reader, size) = Source::from_arg(&io.input).open()?;
+    let mut summary = Summary::start(size, options.quiet);
+    let started = input::read::<O::Record>(summary.track(reader), io.format)
+        .and_then(|input| Ok((input, output(io.output.as_deref())?)));
+    let (input, mut out) = match started {
+        Ok(started) => started,
+        Err(error) => {
+            summary.clear();
+            return Err(Usage(error));
+        }
     };
-    let mut summary = Summary::start(source.count_lines(), options.quiet);
 
     if options.dry_run {
-        if options.batch_size == 0 {
-            return Err(Usage("the batch size must be at least 1".into()));
-        }
-        let batches = run::dry_run::<O>(records, options.batch_size, &mut out, &mut summary)
-            .await
-            .map_err(|e| format!("cannot write the output: {e}"))?;
+        let batches =
+            match run::dry_run::<O>(input, options.batch_size, &mut out, &mut summary).await {
+                Ok(batches) => batches,
+                Err(stop) => return Ok(stopped(stop, &summary, None)),
+            };
         let invalid = summary.count("invalid");
         summary.clear();
         eprintln!(
@@ -254,19 +266,63 @@ where
     // The sandbox lives until the records are sent.
     let (config, _sandbox) = config(options).await?;
     let copper = Copper::new(config)?;
-    run::send::<O>(&copper, records, &mut out, &mut summary)
-        .await
-        .map_err(|e| format!("cannot write the output: {e}"))?;
+    let sent = run::send::<O>(&copper, input, &mut out, &mut summary).await;
     let applied = match O::KIND {
         ops::Kind::Update => "updated",
         ops::Kind::Create => "created",
     };
+    if let Err(stop) = sent {
+        return Ok(stopped(stop, &summary, Some(applied)));
+    }
     eprintln!("copper-bulk: {}", summary.finish(applied));
     Ok(if summary.all_applied() {
         ExitCode::SUCCESS
     } else {
         ExitCode::from(1)
     })
+}
+
+/// Where the outcome lines go: `path`, or standard output.
+fn output(path: Option<&Path>) -> Result<Box<dyn Write>, String> {
+    Ok(match path {
+        Some(path) => Box::new(BufWriter::new(
+            std::fs::File::create(path)
+                .map_err(|e| format!("cannot create {}: {e}", path.display()))?,
+        )),
+        None => Box::new(BufWriter::new(std::io::stdout().lock())),
+    })
+}
+
+/// Reports a run that stopped before its end and gives its exit status: 3
+/// when the output could not be written, 4 when the input could not be
+/// read to its end. `applied` names applied records (`updated` or
+/// `created`), or is `None` for a dry run, which sends nothing.
+fn stopped(stop: Stop, summary: &Summary, applied: Option<&'static str>) -> ExitCode {
+    match stop {
+        Stop::Output(error) => {
+            summary.clear();
+            let so_far = match applied {
+                None => "nothing was sent".to_owned(),
+                // A request in flight when the run stopped may have landed.
+                Some(_) => format!(
+                    "{} records were applied before it, and the requests then in flight may have been applied too",
+                    summary.applied()
+                ),
+            };
+            eprintln!("copper-bulk: cannot write the output: {error}; {so_far}");
+            ExitCode::from(3)
+        }
+        Stop::Input(error) => {
+            match applied {
+                Some(applied) => eprintln!("copper-bulk: {}", summary.finish(applied)),
+                None => summary.clear(),
+            }
+            eprintln!(
+                "copper-bulk: the input could not be read to its end: {error}; every record read before it has its line, the rest were not sent"
+            );
+            ExitCode::from(4)
+        }
+    }
 }
 
 /// The client settings from the options and the environment, and the

@@ -1,7 +1,7 @@
 //! The outcome lines, the progress bar and the summary.
 
 use std::collections::BTreeMap;
-use std::io::{IsTerminal, Write};
+use std::io::{IsTerminal, Read, Write};
 use std::time::{Duration, Instant};
 
 use copper_bulk::ops::Kind;
@@ -14,7 +14,8 @@ use serde::Serialize;
 pub struct Line<'a> {
     /// The record's position in the input, from 0.
     pub index: usize,
-    /// `updated`, `created`, `rejected`, `invalid`, `unknown` or `not_sent`.
+    /// `updated`, `created`, `rejected`, `invalid`, `unknown` or
+    /// `not_applied`.
     pub outcome: &'static str,
     /// The person's id: the one Copper returned, or the one the update sent.
     pub id: Option<i64>,
@@ -46,7 +47,9 @@ pub fn line<T>(
             rejection.message.clone(),
         ),
         RecordResult::Invalid(invalid) => ("invalid", sent_id, None, Some(invalid.to_string())),
-        RecordResult::NotApplied(failure) => ("not_sent", sent_id, None, Some(failure.to_string())),
+        RecordResult::NotApplied(failure) => {
+            ("not_applied", sent_id, None, Some(failure.to_string()))
+        }
         RecordResult::Unknown(failure) => ("unknown", sent_id, None, Some(failure.to_string())),
         _ => (
             "unknown",
@@ -65,7 +68,7 @@ pub fn line<T>(
 }
 
 /// The outcomes other than applied, in the order the summary lists them.
-const NOT_APPLIED: [&str; 4] = ["rejected", "invalid", "unknown", "not_sent"];
+const NOT_APPLIED: [&str; 4] = ["rejected", "invalid", "unknown", "not_applied"];
 
 /// Counts of outcomes, and the time they took.
 #[derive(Debug)]
@@ -73,32 +76,27 @@ pub struct Summary {
     started: Instant,
     counts: BTreeMap<&'static str, u64>,
     progress: ProgressBar,
+    /// Whether the progress bar counts the bytes of the input read (a
+    /// regular file, whose size is known) rather than the outcomes.
+    counts_bytes: bool,
 }
 
 impl Summary {
-    /// Starts counting; shows a progress bar on standard error when it is a
-    /// terminal and `quiet` is off. `total` is the most records there can
-    /// be, when known.
-    pub fn start(total: Option<u64>, quiet: bool) -> Self {
+    /// Starts counting; shows progress on standard error when it is a
+    /// terminal and `quiet` is off. `size` is the input's size in bytes,
+    /// when known: the bar then counts the bytes read (see
+    /// [`Summary::track`]); otherwise a spinner counts the outcomes.
+    pub fn start(size: Option<u64>, quiet: bool) -> Self {
+        let template = match size {
+            Some(_) => "{bar:40} {bytes}/{total_bytes} read, {msg}, {eta} left",
+            None => "{spinner} {pos} records, {per_sec}",
+        };
         let progress = if quiet || !std::io::stderr().is_terminal() {
             ProgressBar::hidden()
         } else {
-            let bar = match total {
-                Some(total) => {
-                    ProgressBar::with_draw_target(Some(total), ProgressDrawTarget::stderr())
-                        .with_style(
-                            ProgressStyle::with_template(
-                                "{bar:40} {pos}/{len} records, {per_sec}, {eta} left",
-                            )
-                            .expect("a valid template"),
-                        )
-                }
-                None => ProgressBar::with_draw_target(None, ProgressDrawTarget::stderr())
-                    .with_style(
-                        ProgressStyle::with_template("{spinner} {pos} records, {per_sec}")
-                            .expect("a valid template"),
-                    ),
-            };
+            let bar = ProgressBar::with_draw_target(size, ProgressDrawTarget::stderr())
+                .with_style(ProgressStyle::with_template(template).expect("a valid template"))
+                .with_message("0 records");
             bar.enable_steady_tick(Duration::from_millis(200));
             bar
         };
@@ -106,18 +104,40 @@ impl Summary {
             started: Instant::now(),
             counts: BTreeMap::new(),
             progress,
+            counts_bytes: size.is_some(),
+        }
+    }
+
+    /// The input, counted by the progress bar as it is read when its size
+    /// is known. The reader runs a bounded number of records ahead of the
+    /// outcomes, so the bytes read are a close measure of the work done.
+    pub fn track(&self, input: Box<dyn Read + Send>) -> Box<dyn Read + Send> {
+        if self.counts_bytes {
+            Box::new(self.progress.wrap_read(input))
+        } else {
+            input
         }
     }
 
     /// Counts one outcome.
     pub fn add(&mut self, outcome: &'static str) {
         *self.counts.entry(outcome).or_insert(0) += 1;
-        self.progress.inc(1);
+        if self.counts_bytes {
+            let total: u64 = self.counts.values().sum();
+            self.progress.set_message(format!("{total} records"));
+        } else {
+            self.progress.inc(1);
+        }
     }
 
     /// How many outcomes named `outcome` were counted.
     pub fn count(&self, outcome: &str) -> u64 {
         self.counts.get(outcome).copied().unwrap_or(0)
+    }
+
+    /// How many records were applied (updated or created).
+    pub fn applied(&self) -> u64 {
+        self.count("updated") + self.count("created")
     }
 
     /// Whether every record was applied.

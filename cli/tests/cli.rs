@@ -102,7 +102,7 @@ fn the_readme_example_shows_updated_rejected_and_invalid_outcomes() {
     assert_eq!(lines[5]["message"], "line 6: unknown field `titel`");
     assert!(
         stderr(&output)
-            .contains("8 records: 4 updated, 3 rejected, 1 invalid, 0 unknown, 0 not_sent")
+            .contains("8 records: 4 updated, 3 rejected, 1 invalid, 0 unknown, 0 not_applied")
     );
 }
 
@@ -338,7 +338,7 @@ fn the_token_is_never_printed() {
         assert!(!text.contains(TOKEN), "{text}");
     }
 
-    // Refused: every record is reported not sent, and the token is not shown.
+    // Refused: every record is reported not applied, and the token is not shown.
     let output = bin()
         .args([
             "-vvv",
@@ -355,7 +355,7 @@ fn the_token_is_never_printed() {
         .unwrap();
     assert_eq!(output.status.code(), Some(1));
     let outcomes = outcomes(&output);
-    assert_eq!(outcomes.iter().filter(|o| *o == "not_sent").count(), 7);
+    assert_eq!(outcomes.iter().filter(|o| *o == "not_applied").count(), 7);
     let text = format!(
         "{}{}",
         String::from_utf8_lossy(&output.stdout),
@@ -462,11 +462,107 @@ fn leads_switched_off_reach_the_user_as_a_clear_error() {
         .output()
         .unwrap();
     assert_eq!(output.status.code(), Some(1));
-    assert_eq!(outcomes(&output), ["not_sent"; 5]);
+    assert_eq!(outcomes(&output), ["not_applied"; 5]);
     let message = lines(&output)[0]["message"].as_str().unwrap().to_owned();
     assert!(
         message.contains("HTTP 403") && message.contains("Feature not enabled"),
         "{message}"
     );
     assert_eq!(sandbox.stats().requests(), 1);
+}
+
+/// Waits for `child`, killing it if it has not ended after a generous
+/// while: a tool that blocks on a pipe would otherwise hang the test run.
+fn wait_or_kill(mut child: std::process::Child) -> Output {
+    for _ in 0..1_200 {
+        if child.try_wait().unwrap().is_some() {
+            return child.wait_with_output().unwrap();
+        }
+        std::thread::sleep(std::time::Duration::from_millis(100));
+    }
+    child.kill().unwrap();
+    let output = child.wait_with_output().unwrap();
+    panic!("the tool never ended: {}", stderr(&output));
+}
+
+/// The README example's outcomes, and its summary.
+fn assert_the_readme_example_ran(output: &Output) {
+    assert_eq!(output.status.code(), Some(1), "{}", stderr(output));
+    assert_eq!(
+        outcomes(output),
+        [
+            "updated", "updated", "rejected", "updated", "rejected", "invalid", "rejected",
+            "updated"
+        ]
+    );
+    assert!(stderr(output).contains("8 records:"), "{}", stderr(output));
+}
+
+#[test]
+fn a_named_pipe_as_input_loses_no_record() {
+    let dir = tempfile::tempdir().unwrap();
+    let fifo = dir.path().join("records");
+    let made = Command::new("mkfifo").arg(&fifo).status().unwrap();
+    assert!(made.success(), "mkfifo failed");
+    let child = bin()
+        .args(["--sandbox", "people", "update", "--input"])
+        .arg(&fifo)
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap();
+    // The pipe is written as a shell's `<(...)` would write it: once, as
+    // it is read. Opening it blocks until the tool opens it for reading.
+    let writer = std::thread::spawn(move || {
+        let records = std::fs::read(example("people.ndjson")).unwrap();
+        std::fs::OpenOptions::new()
+            .write(true)
+            .open(&fifo)
+            .unwrap()
+            .write_all(&records)
+            .unwrap();
+    });
+    let output = wait_or_kill(child);
+    assert_the_readme_example_ran(&output);
+    // Joined only now: had the tool never opened the pipe, this would wait.
+    writer.join().unwrap();
+}
+
+#[test]
+fn an_output_that_cannot_be_written_has_its_own_exit_status() {
+    if !std::path::Path::new("/dev/full").exists() {
+        eprintln!("skipped: this system has no /dev/full");
+        return;
+    }
+    // A run says how many records were applied; a dry run, that it sent
+    // nothing.
+    for (mode, said) in [
+        ("--sandbox", "4 records were applied"),
+        ("--dry-run", "nothing was sent"),
+    ] {
+        let output = bin()
+            .args([mode, "people", "update", "--output", "/dev/full", "--input"])
+            .arg(example("people.ndjson"))
+            .output()
+            .unwrap();
+        assert_eq!(output.status.code(), Some(3), "{mode}: {}", stderr(&output));
+        let message = stderr(&output);
+        assert!(message.contains("cannot write the output"), "{message}");
+        assert!(message.contains(said), "{message}");
+    }
+}
+
+#[test]
+fn an_input_that_cannot_be_read_to_its_end_has_its_own_exit_status() {
+    // A directory opens like a file and fails on the first read.
+    let dir = tempfile::tempdir().unwrap();
+    let output = bin()
+        .args(["--sandbox", "people", "update", "--input"])
+        .arg(dir.path())
+        .output()
+        .unwrap();
+    assert_eq!(output.status.code(), Some(4), "{}", stderr(&output));
+    let message = stderr(&output);
+    assert!(message.contains("cannot read the input"), "{message}");
+    assert!(outcomes(&output).is_empty());
 }
