@@ -470,3 +470,76 @@ fn leads_switched_off_reach_the_user_as_a_clear_error() {
     );
     assert_eq!(sandbox.stats().requests(), 1);
 }
+
+/// Two people to update, and what Copper answers when it updates them.
+const TWO_UPDATES: &str = "{\"id\": 1, \"title\": \"CTO\"}\n{\"id\": 2, \"title\": \"CFO\"}\n";
+
+fn two_people_updated() -> Value {
+    serde_json::json!([
+        {"id": 1, "name": "Ada", "title": "CTO", "emails": [], "date_created": 1687360885, "date_modified": 1687360885},
+        {"id": 2, "name": "Grace", "title": "CFO", "emails": [], "date_created": 1687360885, "date_modified": 1687360885},
+    ])
+}
+
+/// A server that answers the first request with 429 and this
+/// `Retry-After`, and every later one as Copper would.
+fn refusing_once_with(retry_after: &str) -> (wiremock::MockServer, tokio::runtime::Runtime) {
+    use wiremock::{Mock, ResponseTemplate, matchers::any};
+    let runtime = tokio::runtime::Runtime::new().unwrap();
+    let server = runtime.block_on(async {
+        let server = wiremock::MockServer::start().await;
+        Mock::given(any())
+            .respond_with(ResponseTemplate::new(429).insert_header("retry-after", retry_after))
+            .up_to_n_times(1)
+            .with_priority(1)
+            .mount(&server)
+            .await;
+        Mock::given(any())
+            .respond_with(ResponseTemplate::new(200).set_body_json(two_people_updated()))
+            .mount(&server)
+            .await;
+        server
+    });
+    (server, runtime)
+}
+
+#[test]
+fn a_hostile_retry_after_never_crashes_the_tool() {
+    for retry_after in ["1e20", "inf", "NaN", "-5", "Fri, 31 Dec 9999 23:59:59 GMT"] {
+        let (server, _runtime) = refusing_once_with(retry_after);
+        let output = run_with_stdin(
+            bin()
+                .args([
+                    "--base-url",
+                    &server.uri(),
+                    "people",
+                    "update",
+                    "--input",
+                    "-",
+                ])
+                .env("COPPER_API_TOKEN", TOKEN)
+                .env("COPPER_USER_EMAIL", "me@example.com"),
+            TWO_UPDATES,
+        );
+        // A wait too long for the retry budget gives up on the batch
+        // (not sent); nonsense is ignored and the batch retried (updated).
+        assert!(
+            matches!(output.status.code(), Some(0 | 1)),
+            "Retry-After: {retry_after}: {:?} {}",
+            output.status,
+            stderr(&output)
+        );
+        let outcomes = outcomes(&output);
+        assert_eq!(
+            outcomes.len(),
+            2,
+            "Retry-After: {retry_after}: {outcomes:?}"
+        );
+        assert!(
+            outcomes
+                .iter()
+                .all(|outcome| outcome == "updated" || outcome == "not_sent"),
+            "Retry-After: {retry_after}: {outcomes:?}"
+        );
+    }
+}

@@ -20,6 +20,8 @@
 //! - [`hooks`]: what every request gets (auth headers, a rate-limit permit)
 //!   and the client's state;
 //! - [`throttle`]: the client-side rate limiter the hooks wait for;
+//! - [`retry_after`]: the reading of `Retry-After`, clamped and never
+//!   panicking on what a server sends;
 //! - [`error_body`]: the lenient decoding of whole-request error bodies.
 //!
 //! ```no_run
@@ -51,6 +53,7 @@ pub mod error_body;
 pub mod hooks;
 mod open_enum;
 pub mod patch;
+pub mod retry_after;
 pub mod throttle;
 
 /// The code progenitor generates from the spec.
