@@ -19,7 +19,8 @@
 //! - [`custom::CustomValue`]: a custom field's value, of any documented kind;
 //! - [`hooks`]: what every request gets (auth headers, a rate-limit permit)
 //!   and the client's state;
-//! - [`throttle`]: the client-side rate limiter the hooks wait for;
+//! - [`throttle`]: the client-side rate limiter the hooks wait for, which a
+//!   429 pauses for every request of the client;
 //! - [`retry_after`]: the reading of `Retry-After`, clamped and never
 //!   panicking on what a server sends;
 //! - [`error_body`]: the lenient decoding of whole-request error bodies.
