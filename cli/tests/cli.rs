@@ -543,3 +543,30 @@ fn a_hostile_retry_after_never_crashes_the_tool() {
         );
     }
 }
+
+#[test]
+fn a_rate_copper_refuses_is_warned_about_and_kept() {
+    let server = server(TOKEN);
+    let run = |rate: &str| {
+        bin()
+            .args(["--rate", rate, "--base-url", server.sandbox.url()])
+            .args(["people", "update", "--input"])
+            .arg(example("people.ndjson"))
+            .env("COPPER_API_TOKEN", TOKEN)
+            .env("COPPER_USER_EMAIL", "me@example.com")
+            .output()
+            .unwrap()
+    };
+    let fast = run("10");
+    assert_eq!(outcomes(&fast).len(), 8);
+    assert!(
+        stderr(&fast)
+            .contains("warning: --rate 10 is above the 3 bulk requests a second Copper accepts"),
+        "{}",
+        stderr(&fast)
+    );
+    for rate in ["3", "0"] {
+        let output = run(rate);
+        assert!(!stderr(&output).contains("warning"), "{}", stderr(&output));
+    }
+}
