@@ -16,7 +16,7 @@ use std::time::Duration;
 
 use clap::{Args, Parser, Subcommand};
 use copper_bulk::ops::{self, Operation};
-use copper_bulk::{Config, Copper, RateLimit};
+use copper_bulk::{Config, Copper};
 use copper_bulk_sandbox::{Sandbox, SandboxConfig};
 
 use crate::input::{Format, InputRecord, Source};
@@ -63,8 +63,9 @@ struct Options {
     /// Check the records and show the requests, without sending anything.
     #[arg(long, global = true)]
     dry_run: bool,
-    /// Bulk requests per second; 0 turns client-side rate limiting off.
-    #[arg(long, global = true, value_name = "N", default_value_t = 3)]
+    /// Bulk requests per second (and 60 times as many per minute); 0 turns
+    /// client-side rate limiting off. Copper refuses more than 3 a second.
+    #[arg(long, global = true, value_name = "N", default_value_t = Config::COPPER_REQUESTS_PER_SECOND)]
     rate: u32,
     /// Records per request.
     #[arg(long, global = true, value_name = "N", default_value_t = Config::DEFAULT_BATCH_SIZE)]
@@ -363,16 +364,16 @@ async fn config(options: &Options) -> Result<(Config, Option<Sandbox>), Usage> {
         }
         (config, None)
     };
-    let limits = if options.rate == 0 {
-        Vec::new()
-    } else {
-        vec![
-            RateLimit::per_second(options.rate),
-            RateLimit::per_minute(180),
-        ]
-    };
+    let config = config.with_requests_per_second(options.rate);
+    // The sandbox takes the rate it is given; Copper does not.
+    if sandbox.is_none() && options.rate > Config::COPPER_REQUESTS_PER_SECOND {
+        eprintln!(
+            "copper-bulk: warning: --rate {} is above the {} bulk requests a second Copper accepts; it will refuse the excess with 429s, which are retried",
+            options.rate,
+            Config::COPPER_REQUESTS_PER_SECOND
+        );
+    }
     let config = config
-        .with_rate_limits(limits)
         .with_batch_size(options.batch_size)?
         .with_concurrency(options.concurrency)?;
     Ok((config, sandbox))

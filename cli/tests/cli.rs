@@ -566,3 +566,103 @@ fn an_input_that_cannot_be_read_to_its_end_has_its_own_exit_status() {
     assert!(message.contains("cannot read the input"), "{message}");
     assert!(outcomes(&output).is_empty());
 }
+
+/// Two people to update, and what Copper answers when it updates them.
+const TWO_UPDATES: &str = "{\"id\": 1, \"title\": \"CTO\"}\n{\"id\": 2, \"title\": \"CFO\"}\n";
+
+fn two_people_updated() -> Value {
+    serde_json::json!([
+        {"id": 1, "name": "Ada", "title": "CTO", "emails": [], "date_created": 1687360885, "date_modified": 1687360885},
+        {"id": 2, "name": "Grace", "title": "CFO", "emails": [], "date_created": 1687360885, "date_modified": 1687360885},
+    ])
+}
+
+/// A server that answers the first request with 429 and this
+/// `Retry-After`, and every later one as Copper would.
+fn refusing_once_with(retry_after: &str) -> (wiremock::MockServer, tokio::runtime::Runtime) {
+    use wiremock::{Mock, ResponseTemplate, matchers::any};
+    let runtime = tokio::runtime::Runtime::new().unwrap();
+    let server = runtime.block_on(async {
+        let server = wiremock::MockServer::start().await;
+        Mock::given(any())
+            .respond_with(ResponseTemplate::new(429).insert_header("retry-after", retry_after))
+            .up_to_n_times(1)
+            .with_priority(1)
+            .mount(&server)
+            .await;
+        Mock::given(any())
+            .respond_with(ResponseTemplate::new(200).set_body_json(two_people_updated()))
+            .mount(&server)
+            .await;
+        server
+    });
+    (server, runtime)
+}
+
+#[test]
+fn a_hostile_retry_after_never_crashes_the_tool() {
+    for retry_after in ["1e20", "inf", "NaN", "-5", "Fri, 31 Dec 9999 23:59:59 GMT"] {
+        let (server, _runtime) = refusing_once_with(retry_after);
+        let output = run_with_stdin(
+            bin()
+                .args([
+                    "--base-url",
+                    &server.uri(),
+                    "people",
+                    "update",
+                    "--input",
+                    "-",
+                ])
+                .env("COPPER_API_TOKEN", TOKEN)
+                .env("COPPER_USER_EMAIL", "me@example.com"),
+            TWO_UPDATES,
+        );
+        // A wait too long for the retry budget gives up on the batch
+        // (not sent); nonsense is ignored and the batch retried (updated).
+        assert!(
+            matches!(output.status.code(), Some(0 | 1)),
+            "Retry-After: {retry_after}: {:?} {}",
+            output.status,
+            stderr(&output)
+        );
+        let outcomes = outcomes(&output);
+        assert_eq!(
+            outcomes.len(),
+            2,
+            "Retry-After: {retry_after}: {outcomes:?}"
+        );
+        assert!(
+            outcomes
+                .iter()
+                .all(|outcome| outcome == "updated" || outcome == "not_sent"),
+            "Retry-After: {retry_after}: {outcomes:?}"
+        );
+    }
+}
+
+#[test]
+fn a_rate_copper_refuses_is_warned_about_and_kept() {
+    let server = server(TOKEN);
+    let run = |rate: &str| {
+        bin()
+            .args(["--rate", rate, "--base-url", server.sandbox.url()])
+            .args(["people", "update", "--input"])
+            .arg(example("people.ndjson"))
+            .env("COPPER_API_TOKEN", TOKEN)
+            .env("COPPER_USER_EMAIL", "me@example.com")
+            .output()
+            .unwrap()
+    };
+    let fast = run("10");
+    assert_eq!(outcomes(&fast).len(), 8);
+    assert!(
+        stderr(&fast)
+            .contains("warning: --rate 10 is above the 3 bulk requests a second Copper accepts"),
+        "{}",
+        stderr(&fast)
+    );
+    for rate in ["3", "0"] {
+        let output = run(rate);
+        assert!(!stderr(&output).contains("warning"), "{}", stderr(&output));
+    }
+}

@@ -43,11 +43,10 @@ impl Copper {
                     .map_err(ConfigError::HttpClient)?
             }
         };
-        let mut inner = Inner::new(config.credentials().clone());
-        if !config.rate_limits().is_empty() {
-            let throttle = Throttle::new(config.rate_limits().iter().copied());
-            inner = inner.with_throttle(Arc::new(throttle));
-        }
+        // A throttle even without rate limits: a 429 pauses it for every
+        // request of the client.
+        let throttle = Throttle::new(config.rate_limits().iter().copied());
+        let inner = Inner::new(config.credentials().clone()).with_throttle(Arc::new(throttle));
         // The generated client appends `/developer_api/...` to the base URL.
         let base_url = config.base_url().as_str().trim_end_matches('/');
         let raw = copper_bulk_raw::Client::new_with_client(base_url, http, inner);

@@ -80,10 +80,38 @@ impl Config {
         })
     }
 
+    /// The bulk requests a second Copper accepts; it answers more with 429.
+    pub const COPPER_REQUESTS_PER_SECOND: u32 = 3;
+
     /// Copper's limits for the bulk endpoints: 3 requests per second, and
     /// the account-wide 180 requests per minute.
     pub fn copper_rate_limits() -> Vec<RateLimit> {
-        vec![RateLimit::per_second(3), RateLimit::per_minute(180)]
+        Self::rate_limits_per_second(Self::COPPER_REQUESTS_PER_SECOND)
+    }
+
+    /// The limits for `requests` bulk requests a second: at most `requests`
+    /// in any second and `requests * 60` in any minute, so that the minute's
+    /// limit (Copper's 180 at 3 a second) never slows a faster rate down.
+    /// Zero is no limit at all.
+    ///
+    /// ```
+    /// use copper_bulk::{Config, RateLimit};
+    ///
+    /// assert_eq!(
+    ///     Config::rate_limits_per_second(6),
+    ///     [RateLimit::per_second(6), RateLimit::per_minute(360)],
+    /// );
+    /// assert_eq!(Config::rate_limits_per_second(3), Config::copper_rate_limits());
+    /// assert!(Config::rate_limits_per_second(0).is_empty());
+    /// ```
+    pub fn rate_limits_per_second(requests: u32) -> Vec<RateLimit> {
+        if requests == 0 {
+            return Vec::new();
+        }
+        vec![
+            RateLimit::per_second(requests),
+            RateLimit::per_minute(requests.saturating_mul(60)),
+        ]
     }
 
     /// Sends requests to `url` instead of Copper's API.
@@ -131,6 +159,16 @@ impl Config {
             rate_limits: limits.into_iter().collect(),
             ..self
         }
+    }
+
+    /// At most `requests` bulk requests a second, and 60 times as many a
+    /// minute ([`Config::rate_limits_per_second`]); zero sends as fast as
+    /// the concurrency allows.
+    ///
+    /// A rate above [`Config::COPPER_REQUESTS_PER_SECOND`] is kept as given,
+    /// not capped: Copper answers the excess with 429s, which are retried.
+    pub fn with_requests_per_second(self, requests: u32) -> Self {
+        self.with_rate_limits(Self::rate_limits_per_second(requests))
     }
 
     /// At most `records` records per request.
@@ -344,5 +382,35 @@ mod tests {
             config.with_concurrency(0),
             Err(ConfigError::ZeroConcurrency)
         ));
+    }
+
+    #[test]
+    fn a_huge_rate_saturates_rather_than_overflowing() {
+        assert_eq!(
+            Config::rate_limits_per_second(u32::MAX)[1].requests(),
+            u32::MAX
+        );
+    }
+
+    /// Requests the throttle of `config` lets through in the first second.
+    async fn sent_in_the_first_second(config: &Config) -> usize {
+        let throttle = copper_bulk_raw::throttle::Throttle::new(config.rate_limits().to_vec());
+        let start = tokio::time::Instant::now();
+        let mut sent = 0;
+        while start.elapsed() < Duration::from_secs(1) {
+            throttle.acquire().await;
+            if start.elapsed() < Duration::from_secs(1) {
+                sent += 1;
+            }
+        }
+        sent
+    }
+
+    #[tokio::test(start_paused = true)]
+    async fn a_rate_of_6_sends_6_a_second() {
+        let config = Config::new("t", "e@x.com").unwrap();
+        assert_eq!(sent_in_the_first_second(&config).await, 3);
+        let six = config.with_requests_per_second(6);
+        assert_eq!(sent_in_the_first_second(&six).await, 6);
     }
 }

@@ -221,16 +221,9 @@ pub fn decide(
     Decision::RetryAfter(wait)
 }
 
-/// Reads a `Retry-After` value: a number of seconds (fractions allowed) or
-/// an HTTP date, relative to `now`.
-pub fn parse_retry_after(value: &str, now: std::time::SystemTime) -> Option<Duration> {
-    let value = value.trim();
-    if let Ok(seconds) = value.parse::<f64>() {
-        return (seconds.is_finite() && seconds >= 0.0).then(|| Duration::from_secs_f64(seconds));
-    }
-    let at = httpdate::parse_http_date(value).ok()?;
-    Some(at.duration_since(now).unwrap_or(Duration::ZERO))
-}
+/// Reads a `Retry-After` value; it lives in the raw crate because the
+/// client's hooks read it too, to pause every request after a 429.
+pub use copper_bulk_raw::retry_after::{MAX_RETRY_AFTER, parse_retry_after};
 
 #[cfg(test)]
 mod tests {
@@ -454,21 +447,5 @@ mod tests {
             decide(&policy, &status(503), 2, 1, true, SECOND, 0.0),
             Decision::RetryAfter(Duration::from_millis(50))
         );
-    }
-
-    #[test]
-    fn retry_after_values() {
-        let now = std::time::UNIX_EPOCH + Duration::from_secs(1_700_000_000);
-        assert_eq!(parse_retry_after("2", now), Some(Duration::from_secs(2)));
-        assert_eq!(
-            parse_retry_after(" 0.25 ", now),
-            Some(Duration::from_millis(250))
-        );
-        assert_eq!(parse_retry_after("-1", now), None);
-        assert_eq!(parse_retry_after("soon", now), None);
-        let date = httpdate::fmt_http_date(now + Duration::from_secs(30));
-        assert_eq!(parse_retry_after(&date, now), Some(Duration::from_secs(30)));
-        let past = httpdate::fmt_http_date(now - Duration::from_secs(30));
-        assert_eq!(parse_retry_after(&past, now), Some(Duration::ZERO));
     }
 }

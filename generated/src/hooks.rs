@@ -5,13 +5,25 @@
 
 use std::fmt;
 use std::sync::Arc;
-use std::time::Duration;
+use std::time::{Duration, SystemTime};
 
 use progenitor_client::{ClientHooks, ClientInfo, Error, OperationInfo};
 use reqwest::header::{HeaderName, HeaderValue};
 
 use crate::Client;
+use crate::retry_after::retry_after;
 use crate::throttle::Throttle;
+
+/// How long every request of a client is held back after a 429 that says
+/// nothing about how long to wait: Copper's shorter window is one second,
+/// so a second is when the refused request's window has passed.
+pub const PAUSE_WITHOUT_RETRY_AFTER: Duration = Duration::from_secs(1);
+
+/// The longest a 429 holds back every request of a client: Copper's longest
+/// window is a minute, so a longer `Retry-After` is left to the refused
+/// request itself (its retry waits for it, or gives up), while the other
+/// requests try after a minute and get their own answer.
+pub const MAX_PAUSE: Duration = Duration::from_secs(60);
 
 /// The header that carries the access token.
 pub const ACCESS_TOKEN: HeaderName = HeaderName::from_static("x-pw-accesstoken");
@@ -183,6 +195,11 @@ impl ClientHooks<Inner> for Client {
 
     /// Waits for a rate-limit permit, then sends the request.
     ///
+    /// A 429 pauses the throttle, so that every request of the client (and
+    /// of its clones) waits for what Copper asked of one of them: the
+    /// `Retry-After`, at most [`MAX_PAUSE`], or
+    /// [`PAUSE_WITHOUT_RETRY_AFTER`] when there is none that can be read.
+    ///
     /// The timings go into the current tracing span, when it has these
     /// fields (the `copper-bulk` facade's span per HTTP request does):
     /// `rate_limit_wait_ms`, `status` and `duration_ms`. Nothing about the
@@ -202,11 +219,43 @@ impl ClientHooks<Inner> for Client {
         span.record("duration_ms", millis(started.elapsed()));
         if let Ok(response) = &result {
             span.record("status", response.status().as_u16());
+            if response.status() == reqwest::StatusCode::TOO_MANY_REQUESTS
+                && let Some(throttle) = &self.inner().throttle
+            {
+                throttle.pause_for(pause_after_429(response.headers()));
+            }
         }
         result
     }
 }
 
+/// How long a 429 with these headers holds back every request.
+fn pause_after_429(headers: &reqwest::header::HeaderMap) -> Duration {
+    retry_after(headers, SystemTime::now())
+        .map_or(PAUSE_WITHOUT_RETRY_AFTER, |wait| wait.min(MAX_PAUSE))
+}
+
 fn millis(duration: Duration) -> u64 {
     u64::try_from(duration.as_millis()).unwrap_or(u64::MAX)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_429_pauses_for_its_retry_after_within_bounds() {
+        let mut headers = reqwest::header::HeaderMap::new();
+        assert_eq!(pause_after_429(&headers), PAUSE_WITHOUT_RETRY_AFTER);
+        for (value, pause) in [
+            ("2", Duration::from_secs(2)),
+            ("0.5", Duration::from_millis(500)),
+            ("1e20", MAX_PAUSE),
+            ("-5", PAUSE_WITHOUT_RETRY_AFTER),
+            ("NaN", PAUSE_WITHOUT_RETRY_AFTER),
+        ] {
+            headers.insert(reqwest::header::RETRY_AFTER, value.parse().unwrap());
+            assert_eq!(pause_after_429(&headers), pause, "{value}");
+        }
+    }
 }

@@ -19,7 +19,10 @@
 //! - [`custom::CustomValue`]: a custom field's value, of any documented kind;
 //! - [`hooks`]: what every request gets (auth headers, a rate-limit permit)
 //!   and the client's state;
-//! - [`throttle`]: the client-side rate limiter the hooks wait for;
+//! - [`throttle`]: the client-side rate limiter the hooks wait for, which a
+//!   429 pauses for every request of the client;
+//! - [`retry_after`]: the reading of `Retry-After`, clamped and never
+//!   panicking on what a server sends;
 //! - [`error_body`]: the lenient decoding of whole-request error bodies.
 //!
 //! ```no_run
@@ -51,6 +54,7 @@ pub mod error_body;
 pub mod hooks;
 mod open_enum;
 pub mod patch;
+pub mod retry_after;
 pub mod throttle;
 
 /// The code progenitor generates from the spec.

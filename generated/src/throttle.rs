@@ -3,10 +3,13 @@
 //! Copper answers a bulk request with 429 when an account sends more than 3
 //! in a second or 180 in a minute. The throttle spaces requests out so that
 //! no window of those lengths ever holds more than the limit, rather than
-//! waiting for Copper to refuse them.
+//! waiting for Copper to refuse them. When Copper refuses one all the same,
+//! [`Throttle::pause_for`] holds back every request of the client until the
+//! wait Copper asked for is over, not only the one it refused.
 
 use std::num::NonZeroU32;
 use std::ops::Add;
+use std::sync::Mutex;
 use std::time::Duration;
 
 use governor::clock::{Clock, Reference};
@@ -91,11 +94,14 @@ impl RateLimit {
     }
 }
 
-/// The limiters every request of a client (and of its clones) waits for.
+/// The limiters every request of a client (and of its clones) waits for,
+/// and the pause a refused request may have asked for.
 #[derive(Debug)]
 pub struct Throttle {
     limits: Vec<RateLimit>,
     limiters: Vec<Limiter>,
+    /// No request may be sent before this instant, when set.
+    paused_until: Mutex<Option<tokio::time::Instant>>,
 }
 
 type Limiter = RateLimiter<NotKeyed, InMemoryState, TokioClock, NoOpMiddleware<TokioInstant>>;
@@ -113,7 +119,11 @@ impl Throttle {
                 RateLimiter::direct_with_clock(quota, TokioClock)
             })
             .collect();
-        Throttle { limits, limiters }
+        Throttle {
+            limits,
+            limiters,
+            paused_until: Mutex::new(None),
+        }
     }
 
     /// The limits it keeps to.
@@ -121,18 +131,63 @@ impl Throttle {
         &self.limits
     }
 
-    /// Waits until a request may be sent under every limit, and takes its
-    /// place; returns how long it waited.
+    /// Waits until a request may be sent under every limit and no pause is
+    /// in effect, and takes its place; returns how long it waited.
     ///
     /// Time is tokio's, so a test with a paused clock does not really wait.
     pub async fn acquire(&self) -> Duration {
         let started = tokio::time::Instant::now();
-        for limiter in &self.limiters {
-            while let Err(not_until) = limiter.check() {
-                tokio::time::sleep(not_until.wait_time_from(TokioClock.now())).await;
+        loop {
+            self.wait_for_pause().await;
+            for limiter in &self.limiters {
+                while let Err(not_until) = limiter.check() {
+                    tokio::time::sleep(not_until.wait_time_from(TokioClock.now())).await;
+                }
+            }
+            // A pause that began while this request waited for its place
+            // holds it back too; after the pause it queues again, so the
+            // requests held back together still go out one place apart.
+            if self.pause_end().is_none() {
+                return started.elapsed();
             }
         }
-        started.elapsed()
+    }
+
+    /// Holds back every request (of every clone of the client sharing this
+    /// throttle) until `duration` from now: what a 429 asks for. A pause
+    /// already in effect that ends later is kept; a shorter one does not cut
+    /// it short.
+    pub fn pause_for(&self, duration: Duration) {
+        let now = tokio::time::Instant::now();
+        // A wait too long for the clock to hold is as good as an endless
+        // one; about a century stays within every platform's clock.
+        let until = now
+            .checked_add(duration)
+            .unwrap_or_else(|| now + Duration::from_secs(u64::from(u32::MAX)));
+        let mut paused_until = self.lock_pause();
+        if paused_until.is_none_or(|current| current < until) {
+            *paused_until = Some(until);
+        }
+    }
+
+    /// When the pause in effect ends, if one is.
+    pub fn pause_end(&self) -> Option<tokio::time::Instant> {
+        let paused_until = *self.lock_pause();
+        paused_until.filter(|until| *until > tokio::time::Instant::now())
+    }
+
+    async fn wait_for_pause(&self) {
+        while let Some(until) = self.pause_end() {
+            tokio::time::sleep_until(until).await;
+        }
+    }
+
+    fn lock_pause(&self) -> std::sync::MutexGuard<'_, Option<tokio::time::Instant>> {
+        // The guarded value is a plain instant, written whole, so a panic
+        // elsewhere while it was held cannot have left it half-written.
+        self.paused_until
+            .lock()
+            .unwrap_or_else(std::sync::PoisonError::into_inner)
     }
 }
 
@@ -174,7 +229,38 @@ impl Clock for TokioClock {
 
 #[cfg(test)]
 mod tests {
+    use std::sync::Arc;
+
+    use tokio::task::JoinHandle;
+
     use super::*;
+
+    /// `n` tasks sharing `throttle`, each acquiring once and returning when
+    /// it got its place, counted from `start`.
+    fn spawn_acquires(
+        throttle: &Arc<Throttle>,
+        n: usize,
+        start: tokio::time::Instant,
+    ) -> Vec<JoinHandle<Duration>> {
+        (0..n)
+            .map(|_| {
+                let throttle = throttle.clone();
+                tokio::spawn(async move {
+                    throttle.acquire().await;
+                    start.elapsed()
+                })
+            })
+            .collect()
+    }
+
+    async fn sorted_times(tasks: Vec<JoinHandle<Duration>>) -> Vec<Duration> {
+        let mut times = Vec::new();
+        for task in tasks {
+            times.push(task.await.unwrap());
+        }
+        times.sort();
+        times
+    }
 
     #[tokio::test(start_paused = true)]
     async fn requests_are_spaced_by_the_strictest_limit() {
@@ -214,24 +300,76 @@ mod tests {
 
     #[tokio::test(start_paused = true)]
     async fn concurrent_waiters_share_one_schedule() {
-        let throttle = std::sync::Arc::new(Throttle::new([RateLimit::per_second(4)]));
+        let throttle = Arc::new(Throttle::new([RateLimit::per_second(4)]));
         let start = tokio::time::Instant::now();
-        let tasks: Vec<_> = (0..8)
-            .map(|_| {
-                let throttle = throttle.clone();
-                tokio::spawn(async move {
-                    throttle.acquire().await;
-                    start.elapsed()
-                })
-            })
-            .collect();
-        let mut times = Vec::new();
-        for task in tasks {
-            times.push(task.await.unwrap());
-        }
-        times.sort();
+        let tasks = spawn_acquires(&throttle, 8, start);
+        let times = sorted_times(tasks).await;
         for pair in times.windows(2) {
             assert!(pair[1] - pair[0] >= Duration::from_millis(260), "{times:?}");
         }
+    }
+
+    #[tokio::test(start_paused = true)]
+    async fn a_pause_holds_back_the_next_request() {
+        let throttle = Throttle::new([RateLimit::per_second(3)]);
+        let start = tokio::time::Instant::now();
+        throttle.acquire().await;
+        throttle.pause_for(Duration::from_secs(2));
+        throttle.acquire().await;
+        assert_eq!(start.elapsed(), Duration::from_secs(2));
+    }
+
+    #[tokio::test(start_paused = true)]
+    async fn a_pause_holds_back_a_throttle_without_limits() {
+        let throttle = Throttle::new([]);
+        let start = tokio::time::Instant::now();
+        throttle.pause_for(Duration::from_millis(1_500));
+        throttle.acquire().await;
+        assert_eq!(start.elapsed(), Duration::from_millis(1_500));
+        throttle.acquire().await;
+        assert_eq!(start.elapsed(), Duration::from_millis(1_500));
+    }
+
+    #[tokio::test(start_paused = true)]
+    async fn a_pause_holds_back_every_sharer_already_waiting() {
+        let throttle = Arc::new(Throttle::new([
+            RateLimit::per_second(3).with_margin(Duration::ZERO)
+        ]));
+        let start = tokio::time::Instant::now();
+        throttle.acquire().await;
+        // Four requests of clones queue for their places, 333 ms apart...
+        let tasks = spawn_acquires(&throttle, 4, start);
+        // ...when the first is refused and asks for two seconds.
+        tokio::time::sleep(Duration::from_millis(100)).await;
+        throttle.pause_for(Duration::from_secs(2));
+        let times = sorted_times(tasks).await;
+        assert!(times[0] >= Duration::from_millis(2_100), "{times:?}");
+        // After the pause they still go out one place apart.
+        for pair in times.windows(2) {
+            assert!(pair[1] - pair[0] >= Duration::from_millis(333), "{times:?}");
+        }
+    }
+
+    #[tokio::test(start_paused = true)]
+    async fn a_shorter_pause_does_not_cut_a_longer_one_short() {
+        let throttle = Throttle::new([]);
+        let start = tokio::time::Instant::now();
+        throttle.pause_for(Duration::from_secs(5));
+        throttle.pause_for(Duration::from_secs(1));
+        assert_eq!(throttle.pause_end(), Some(start + Duration::from_secs(5)));
+        throttle.acquire().await;
+        assert_eq!(start.elapsed(), Duration::from_secs(5));
+        // A longer one extends it.
+        throttle.pause_for(Duration::from_secs(1));
+        throttle.pause_for(Duration::from_secs(3));
+        throttle.acquire().await;
+        assert_eq!(start.elapsed(), Duration::from_secs(8));
+    }
+
+    #[tokio::test(start_paused = true)]
+    async fn an_endless_pause_does_not_panic() {
+        let throttle = Throttle::new([]);
+        throttle.pause_for(Duration::MAX);
+        assert!(throttle.pause_end().is_some());
     }
 }

@@ -1,0 +1,91 @@
+//! The rate limiter shared by every request of a client: a 429 holds all of
+//! them back, not only the refused one. Time is tokio's, paused.
+
+use std::time::Duration;
+
+use copper_bulk::{Config, Copper, PersonUpdate};
+use copper_bulk_tests::fake::{FakeCopper, Received, Reply};
+
+const TOKEN: &str = "tok-41d7aa-limiter-secret";
+
+fn updates(ids: std::ops::Range<i64>) -> Vec<PersonUpdate> {
+    ids.map(|id| PersonUpdate::new(id).title(format!("Title {id}")))
+        .collect()
+}
+
+/// A client of `fake` at Copper's rate, with six requests in flight.
+fn client(fake: &FakeCopper) -> Copper {
+    let config = Config::new(TOKEN, "me@example.com")
+        .unwrap()
+        .with_base_url(fake.url())
+        .unwrap()
+        .with_concurrency(6)
+        .unwrap();
+    Copper::new(config).unwrap()
+}
+
+/// Fails when a request arrived after the first one (the refused one) and
+/// before `pause` had passed since it.
+fn assert_none_arrived_during_the_pause(received: &[Received], pause: Duration) {
+    let refused = received[0].at;
+    let during: Vec<Duration> = received[1..]
+        .iter()
+        .map(|r| r.at.duration_since(refused))
+        .filter(|after| !after.is_zero() && *after < pause)
+        .collect();
+    assert!(
+        during.is_empty(),
+        "requests arrived {during:?} after the 429, within its pause of {pause:?}"
+    );
+}
+
+/// The requests a fake received that answered the first with `refusal`
+/// and echoed the rest, when sent 60 updates (6 batches) at once.
+async fn received_after_refusing_the_first(refusal: Reply) -> Vec<Received> {
+    let mut refusal = Some(refusal);
+    let fake = FakeCopper::start(move |_, _| refusal.take().unwrap_or(Reply::Echo)).await;
+    let report = client(&fake)
+        .people()
+        .bulk_update(updates(1..61))
+        .report()
+        .await;
+    assert!(report.all_applied(), "{report:?}");
+    fake.received()
+}
+
+#[tokio::test(start_paused = true)]
+async fn a_429_with_retry_after_holds_back_every_request_in_flight() {
+    let received = received_after_refusing_the_first(Reply::Status(
+        429,
+        vec![("retry-after", "1".into())],
+        String::new(),
+    ))
+    .await;
+    assert_eq!(received.len(), 7);
+    assert_none_arrived_during_the_pause(&received, Duration::from_secs(1));
+}
+
+#[tokio::test(start_paused = true)]
+async fn a_429_without_retry_after_holds_back_every_request_for_a_second() {
+    let received =
+        received_after_refusing_the_first(Reply::Status(429, vec![], String::new())).await;
+    assert_none_arrived_during_the_pause(&received, Duration::from_secs(1));
+}
+
+#[tokio::test(start_paused = true)]
+async fn a_429_holds_back_the_clones_of_the_client() {
+    let fake = FakeCopper::start(|n, _| match n {
+        0 => Reply::Status(429, vec![("retry-after", "2".into())], String::new()),
+        _ => Reply::Echo,
+    })
+    .await;
+    let copper = client(&fake);
+    let clone = copper.clone();
+    let (first, second) = tokio::join!(
+        copper.people().bulk_update(updates(1..31)).report(),
+        clone.people().bulk_update(updates(31..61)).report(),
+    );
+    assert!(first.all_applied() && second.all_applied());
+    let received = fake.received();
+    assert_none_arrived_during_the_pause(&received, Duration::from_secs(2));
+}
