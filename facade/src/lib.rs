@@ -5,6 +5,7 @@ mod client;
 mod config;
 mod engine;
 mod error;
+mod matching;
 pub mod ops;
 mod outcome;
 mod record;

@@ -17,6 +17,7 @@ use copper_bulk_raw::types::{BulkCreateFailure, BulkUpdateFailure};
 use copper_bulk_raw::{Client, ResponseValue};
 use serde::Serialize;
 
+use crate::matching::Echo;
 use crate::outcome::Rejection;
 
 pub(crate) mod activities;
@@ -92,22 +93,21 @@ pub trait Operation: sealed::Sealed + Send + Sync + 'static {
     fn sent_id(record: &Self::Record) -> Option<i64>;
     /// The id of a record Copper returned.
     fn returned_id(record: &Self::Output) -> i64;
-    /// What a create's record must find echoed in the record Copper
-    /// returns for it (its name, its parent): an answer whose items came
-    /// back out of order is then caught for creates as the id catches it
-    /// for updates. `None` for an update, which the id identifies.
-    fn sent_identity(record: &Self::Record) -> Option<String>;
-    /// The same, read from a record Copper returned.
-    fn returned_identity(record: &Self::Output) -> String;
-}
-
-/// A name as Copper may echo it: trimmed, inner spaces collapsed, in lower
-/// case, so that Copper's own tidying is not taken for a mismatch.
-pub(crate) fn normalized(name: &str) -> String {
-    name.split_whitespace()
-        .collect::<Vec<_>>()
-        .join(" ")
-        .to_lowercase()
+    /// What Copper echoes of a create's record: the fields it sets that
+    /// Copper returns unchanged. An answer whose items came back out of
+    /// order is then caught for creates as the id catches it for updates.
+    /// Nothing for an update, which the id identifies.
+    #[doc(hidden)]
+    fn sent_echo(record: &Self::Record) -> Echo {
+        let _ = record;
+        Echo::default()
+    }
+    /// The same fields, read from a record Copper returned.
+    #[doc(hidden)]
+    fn returned_echo(record: &Self::Output) -> Echo {
+        let _ = record;
+        Echo::default()
+    }
 }
 
 pub(crate) mod sealed {

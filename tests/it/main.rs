@@ -6,6 +6,7 @@ mod entities;
 mod facade;
 mod faults;
 mod fuzz;
+mod matching;
 mod raw_client;
 mod request_bodies;
 mod sandbox;

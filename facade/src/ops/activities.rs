@@ -12,10 +12,18 @@ use futures_util::stream::Stream;
 use super::sealed::Sealed;
 use super::{Kind, Operation, RawResult};
 use crate::client::Handle;
+use crate::matching::Echo;
 use crate::outcome::Outcomes;
 use crate::record::IntoRecord;
 
-/// `POST /activities/bulk_create`: [`ActivityCreate`] records, [`Activity`] results.
+/// `POST /activities/bulk_create`: [`ActivityCreate`] records, [`Activity`]
+/// results.
+///
+/// Copper's answer to each record is checked against every field the
+/// record sets, all of which Copper echoes: parent, activity type, details
+/// (compared without regard to case and spacing) and activity date. So
+/// different activities of one request can always be told apart; two that
+/// are the same request may get each other's items, which changes nothing.
 #[derive(Clone, Copy, Debug, Default)]
 pub struct ActivitiesCreate;
 
@@ -57,12 +65,24 @@ impl Operation for ActivitiesCreate {
         record.id
     }
 
-    fn sent_identity(record: &ActivityCreate) -> Option<String> {
-        Some(format!("{} {}", record.parent.type_, record.parent.id))
+    fn sent_echo(activity: &ActivityCreate) -> Echo {
+        let parent = &activity.parent;
+        let kind = &activity.type_;
+        Echo::default()
+            .text("parent", Some(&format!("{} {}", parent.type_, parent.id)))
+            .text("type", Some(&format!("{} {}", kind.category, kind.id)))
+            .text("details", activity.details.as_deref())
+            .number("activity_date", activity.activity_date)
     }
 
-    fn returned_identity(record: &Activity) -> String {
-        format!("{} {}", record.parent.type_, record.parent.id)
+    fn returned_echo(activity: &Activity) -> Echo {
+        let parent = &activity.parent;
+        let kind = &activity.type_;
+        Echo::default()
+            .text("parent", Some(&format!("{} {}", parent.type_, parent.id)))
+            .text("type", Some(&format!("{} {}", kind.category, kind.id)))
+            .text("details", activity.details.as_deref())
+            .number("activity_date", activity.activity_date)
     }
 }
 

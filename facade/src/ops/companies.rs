@@ -11,12 +11,14 @@ use copper_bulk_raw::types::{
 use futures_util::stream::Stream;
 
 use super::sealed::Sealed;
-use super::{Kind, Operation, RawResult, normalized};
+use super::{Kind, Operation, RawResult};
 use crate::client::Handle;
+use crate::matching::Echo;
 use crate::outcome::Outcomes;
 use crate::record::IntoRecord;
 
-/// `POST /companies/bulk_update`: [`CompanyUpdate`] records, [`Company`] results.
+/// `POST /companies/bulk_update`: [`CompanyUpdate`] records, [`Company`]
+/// results.
 #[derive(Clone, Copy, Debug, Default)]
 pub struct CompaniesUpdate;
 
@@ -57,17 +59,20 @@ impl Operation for CompaniesUpdate {
     fn returned_id(record: &Company) -> i64 {
         record.id
     }
-
-    fn sent_identity(_record: &CompanyUpdate) -> Option<String> {
-        None
-    }
-
-    fn returned_identity(record: &Company) -> String {
-        record.id.to_string()
-    }
 }
 
-/// `POST /companies/bulk_create`: [`CompanyCreate`] records, [`Company`] results.
+/// `POST /companies/bulk_create`: [`CompanyCreate`] records, [`Company`]
+/// results.
+///
+/// Copper's answer to each record is checked against what the record set of
+/// the fields Copper echoes: name, e-mail domain, phone numbers, details,
+/// assignee, contact type, primary contact, tags and custom field values
+/// (text compared without regard to case and spacing, phone numbers by
+/// their digits). Two different records of one request that differ only in
+/// address, socials or websites (fields Copper may rewrite, and so not
+/// compared) cannot be told apart: their outcomes are
+/// [`Unknown`](crate::RecordResult::Unknown) with
+/// [`Error::Indistinguishable`](crate::Error::Indistinguishable).
 #[derive(Clone, Copy, Debug, Default)]
 pub struct CompaniesCreate;
 
@@ -109,12 +114,56 @@ impl Operation for CompaniesCreate {
         record.id
     }
 
-    fn sent_identity(record: &CompanyCreate) -> Option<String> {
-        Some(normalized(&record.name))
+    /// Not compared: the address (Copper may tidy it), socials and
+    /// websites (Copper may rewrite a URL).
+    fn sent_echo(company: &CompanyCreate) -> Echo {
+        Echo::default()
+            .text("name", Some(&company.name))
+            .text("email_domain", company.email_domain.as_deref())
+            .phone_numbers(
+                "phone_numbers",
+                company
+                    .phone_numbers
+                    .iter()
+                    .map(|phone| phone.number.as_str()),
+            )
+            .text("details", company.details.as_deref())
+            .number("assignee_id", company.assignee_id)
+            .number("contact_type_id", company.contact_type_id)
+            .number("primary_contact_id", company.primary_contact_id)
+            .texts("tags", company.tags.iter().map(String::as_str))
+            .custom_fields(
+                company
+                    .custom_fields
+                    .iter()
+                    .map(|field| (field.custom_field_definition_id, Some(&field.value))),
+            )
     }
 
-    fn returned_identity(record: &Company) -> String {
-        normalized(&record.name)
+    fn returned_echo(company: &Company) -> Echo {
+        Echo::default()
+            .text("name", Some(&company.name))
+            .text("email_domain", company.email_domain.as_deref())
+            .phone_numbers(
+                "phone_numbers",
+                company
+                    .phone_numbers
+                    .iter()
+                    .flatten()
+                    .filter_map(|phone| phone.number.as_deref()),
+            )
+            .text("details", company.details.as_deref())
+            .number("assignee_id", company.assignee_id)
+            .number("contact_type_id", company.contact_type_id)
+            .number("primary_contact_id", company.primary_contact_id)
+            .texts("tags", company.tags.iter().flatten().map(String::as_str))
+            .custom_fields(
+                company
+                    .custom_fields
+                    .iter()
+                    .flatten()
+                    .map(|field| (field.custom_field_definition_id, field.value.as_ref())),
+            )
     }
 }
 

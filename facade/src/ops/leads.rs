@@ -11,8 +11,9 @@ use copper_bulk_raw::types::{
 use futures_util::stream::Stream;
 
 use super::sealed::Sealed;
-use super::{Kind, Operation, RawResult, normalized};
+use super::{Kind, Operation, RawResult};
 use crate::client::Handle;
+use crate::matching::Echo;
 use crate::outcome::Outcomes;
 use crate::record::IntoRecord;
 
@@ -55,17 +56,20 @@ impl Operation for LeadsUpdate {
     fn returned_id(record: &Lead) -> i64 {
         record.id
     }
-
-    fn sent_identity(_record: &LeadUpdate) -> Option<String> {
-        None
-    }
-
-    fn returned_identity(record: &Lead) -> String {
-        record.id.to_string()
-    }
 }
 
 /// `POST /leads/bulk_create`: [`LeadCreate`] records, [`Lead`] results.
+///
+/// Copper's answer to each record is checked against what the record set of
+/// the fields Copper echoes: name, e-mail address, phone numbers, company
+/// name, title, details, status, status id, monetary unit, assignee,
+/// customer source, tags and custom field values (text compared without
+/// regard to case and spacing, phone numbers by their digits). Two
+/// different records of one request that differ only in the name's parts,
+/// address, socials, websites or monetary value (fields Copper may rewrite,
+/// and so not compared) cannot be told apart: their outcomes are
+/// [`Unknown`](crate::RecordResult::Unknown) with
+/// [`Error::Indistinguishable`](crate::Error::Indistinguishable).
 #[derive(Clone, Copy, Debug, Default)]
 pub struct LeadsCreate;
 
@@ -105,12 +109,66 @@ impl Operation for LeadsCreate {
         record.id
     }
 
-    fn sent_identity(record: &LeadCreate) -> Option<String> {
-        Some(normalized(&record.name))
+    /// Not compared: the name's parts (Copper derives them from the name,
+    /// and the name from them), the address (Copper may tidy it), socials
+    /// and websites (Copper may rewrite a URL), the monetary value (Copper
+    /// may round it).
+    fn sent_echo(lead: &LeadCreate) -> Echo {
+        Echo::default()
+            .text("name", Some(&lead.name))
+            .text(
+                "email",
+                lead.email.as_ref().map(|email| email.email.as_str()),
+            )
+            .phone_numbers(
+                "phone_numbers",
+                lead.phone_numbers.iter().map(|phone| phone.number.as_str()),
+            )
+            .text("company_name", lead.company_name.as_deref())
+            .text("title", lead.title.as_deref())
+            .text("details", lead.details.as_deref())
+            .text("status", lead.status.as_deref())
+            .text("monetary_unit", lead.monetary_unit.as_deref())
+            .number("assignee_id", lead.assignee_id)
+            .number("customer_source_id", lead.customer_source_id)
+            .number("status_id", lead.status_id)
+            .texts("tags", lead.tags.iter().map(String::as_str))
+            .custom_fields(
+                lead.custom_fields
+                    .iter()
+                    .map(|field| (field.custom_field_definition_id, Some(&field.value))),
+            )
     }
 
-    fn returned_identity(record: &Lead) -> String {
-        normalized(&record.name)
+    fn returned_echo(lead: &Lead) -> Echo {
+        Echo::default()
+            .text("name", Some(&lead.name))
+            .text(
+                "email",
+                lead.email.as_ref().and_then(|email| email.email.as_deref()),
+            )
+            .phone_numbers(
+                "phone_numbers",
+                lead.phone_numbers
+                    .iter()
+                    .flatten()
+                    .filter_map(|phone| phone.number.as_deref()),
+            )
+            .text("company_name", lead.company_name.as_deref())
+            .text("title", lead.title.as_deref())
+            .text("details", lead.details.as_deref())
+            .text("status", lead.status.as_deref())
+            .text("monetary_unit", lead.monetary_unit.as_deref())
+            .number("assignee_id", lead.assignee_id)
+            .number("customer_source_id", lead.customer_source_id)
+            .number("status_id", lead.status_id)
+            .texts("tags", lead.tags.iter().flatten().map(String::as_str))
+            .custom_fields(
+                lead.custom_fields
+                    .iter()
+                    .flatten()
+                    .map(|field| (field.custom_field_definition_id, field.value.as_ref())),
+            )
     }
 }
 

@@ -10,12 +10,25 @@ use copper_bulk_raw::types::{
 use futures_util::stream::Stream;
 
 use super::sealed::Sealed;
-use super::{Kind, Operation, RawResult, normalized};
+use super::{Kind, Operation, RawResult};
 use crate::client::Handle;
+use crate::matching::Echo;
 use crate::outcome::Outcomes;
 use crate::record::IntoRecord;
 
-/// `POST /opportunities/bulk_create`: [`OpportunityCreate`] records, [`Opportunity`] results.
+/// `POST /opportunities/bulk_create`: [`OpportunityCreate`] records,
+/// [`Opportunity`] results.
+///
+/// Copper's answer to each record is checked against what the record set of
+/// the fields Copper echoes: name, primary contact, close date, details,
+/// monetary unit, priority, status, assignee, company, customer source,
+/// loss reason, pipeline, pipeline stage, win probability, tags and custom
+/// field values (text compared without regard to case and spacing, phone
+/// numbers by their digits). Two different records of one request that
+/// differ only in monetary value (fields Copper may rewrite, and so not
+/// compared) cannot be told apart: their outcomes are
+/// [`Unknown`](crate::RecordResult::Unknown) with
+/// [`Error::Indistinguishable`](crate::Error::Indistinguishable).
 #[derive(Clone, Copy, Debug, Default)]
 pub struct OpportunitiesCreate;
 
@@ -57,22 +70,65 @@ impl Operation for OpportunitiesCreate {
         record.id
     }
 
-    fn sent_identity(record: &OpportunityCreate) -> Option<String> {
-        Some(format!(
-            "{} / {}",
-            normalized(&record.name),
-            record.primary_contact_id
-        ))
+    /// Not compared: the monetary value (Copper may round it). The close
+    /// date is compared by its numbers, as Copper drops leading zeros
+    /// (`01/14/2020` comes back as `1/14/2020`).
+    fn sent_echo(deal: &OpportunityCreate) -> Echo {
+        Echo::default()
+            .text("name", Some(&deal.name))
+            .number("primary_contact_id", Some(deal.primary_contact_id))
+            .text(
+                "close_date",
+                deal.close_date.as_deref().map(date_numbers).as_deref(),
+            )
+            .text("details", deal.details.as_deref())
+            .text("monetary_unit", deal.monetary_unit.as_deref())
+            .text(
+                "priority",
+                deal.priority.as_ref().map(|priority| priority.as_str()),
+            )
+            .text("status", deal.status.as_ref().map(|status| status.as_str()))
+            .number("assignee_id", deal.assignee_id)
+            .number("company_id", deal.company_id)
+            .number("customer_source_id", deal.customer_source_id)
+            .number("loss_reason_id", deal.loss_reason_id)
+            .number("pipeline_id", deal.pipeline_id)
+            .number("pipeline_stage_id", deal.pipeline_stage_id)
+            .number("win_probability", deal.win_probability)
+            .texts("tags", deal.tags.iter().map(String::as_str))
+            .custom_fields(
+                deal.custom_fields
+                    .iter()
+                    .map(|field| (field.custom_field_definition_id, Some(&field.value))),
+            )
     }
 
-    fn returned_identity(record: &Opportunity) -> String {
-        format!(
-            "{} / {}",
-            normalized(&record.name),
-            record
-                .primary_contact_id
-                .map_or_else(|| "none".to_owned(), |id| id.to_string()),
-        )
+    fn returned_echo(deal: &Opportunity) -> Echo {
+        Echo::default()
+            .text("name", Some(&deal.name))
+            .number("primary_contact_id", deal.primary_contact_id)
+            .text(
+                "close_date",
+                deal.close_date.as_deref().map(date_numbers).as_deref(),
+            )
+            .text("details", deal.details.as_deref())
+            .text("monetary_unit", deal.monetary_unit.as_deref())
+            .text("priority", deal.priority.as_deref())
+            .text("status", deal.status.as_deref())
+            .number("assignee_id", deal.assignee_id)
+            .number("company_id", deal.company_id)
+            .number("customer_source_id", deal.customer_source_id)
+            .number("loss_reason_id", deal.loss_reason_id)
+            .number("pipeline_id", deal.pipeline_id)
+            .number("pipeline_stage_id", deal.pipeline_stage_id)
+            .number("win_probability", deal.win_probability)
+            .texts("tags", deal.tags.iter().flatten().map(String::as_str))
+            .custom_fields(
+                deal.custom_fields
+                    .iter()
+                    .flatten()
+                    .map(|field| (field.custom_field_definition_id, field.value.as_ref())),
+            )
     }
 }
 
@@ -110,4 +166,16 @@ impl Opportunities {
     {
         self.0.bulk_stream::<OpportunitiesCreate, _>(records)
     }
+}
+
+/// A date's numbers, without leading zeros: `01/14/2020` as `1/14/2020`.
+fn date_numbers(date: &str) -> String {
+    date.split(|c: char| !c.is_ascii_digit())
+        .filter(|part| !part.is_empty())
+        .map(|part| {
+            part.parse::<u64>()
+                .map_or_else(|_| part.to_owned(), |n| n.to_string())
+        })
+        .collect::<Vec<_>>()
+        .join("/")
 }

@@ -11,12 +11,14 @@ use copper_bulk_raw::types::{
 use futures_util::stream::Stream;
 
 use super::sealed::Sealed;
-use super::{Kind, Operation, RawResult, normalized};
+use super::{Kind, Operation, RawResult};
 use crate::client::Handle;
+use crate::matching::Echo;
 use crate::outcome::Outcomes;
 use crate::record::IntoRecord;
 
-/// `POST /people/bulk_update`: [`PersonUpdate`] records, [`Person`] results.
+/// `POST /people/bulk_update`: [`PersonUpdate`] records, [`Person`]
+/// results.
 #[derive(Clone, Copy, Debug, Default)]
 pub struct PeopleUpdate;
 
@@ -55,17 +57,20 @@ impl Operation for PeopleUpdate {
     fn returned_id(record: &Person) -> i64 {
         record.id
     }
-
-    fn sent_identity(_record: &PersonUpdate) -> Option<String> {
-        None
-    }
-
-    fn returned_identity(record: &Person) -> String {
-        record.id.to_string()
-    }
 }
 
-/// `POST /people/bulk_create`: [`PersonCreate`] records, [`Person`] results.
+/// `POST /people/bulk_create`: [`PersonCreate`] records, [`Person`]
+/// results.
+///
+/// Copper's answer to each record is checked against what the record set of
+/// the fields Copper echoes: name, e-mail addresses, phone numbers, company
+/// name, title, details, assignee, contact type, tags and custom field
+/// values (text compared without regard to case and spacing, phone numbers
+/// by their digits). Two different records of one request that differ only
+/// in the name's parts, address, socials or websites (fields Copper may
+/// rewrite, and so not compared) cannot be told apart: their outcomes are
+/// [`Unknown`](crate::RecordResult::Unknown) with
+/// [`Error::Indistinguishable`](crate::Error::Indistinguishable).
 #[derive(Clone, Copy, Debug, Default)]
 pub struct PeopleCreate;
 
@@ -105,12 +110,69 @@ impl Operation for PeopleCreate {
         record.id
     }
 
-    fn sent_identity(record: &PersonCreate) -> Option<String> {
-        Some(normalized(&record.name))
+    /// Not compared: the name's parts (Copper derives them from the name,
+    /// and the name from them), the address (Copper may tidy it), socials
+    /// and websites (Copper may rewrite a URL).
+    fn sent_echo(person: &PersonCreate) -> Echo {
+        Echo::default()
+            .text("name", Some(&person.name))
+            .texts(
+                "emails",
+                person.emails.iter().map(|email| email.email.as_str()),
+            )
+            .phone_numbers(
+                "phone_numbers",
+                person
+                    .phone_numbers
+                    .iter()
+                    .map(|phone| phone.number.as_str()),
+            )
+            .text("company_name", person.company_name.as_deref())
+            .text("title", person.title.as_deref())
+            .text("details", person.details.as_deref())
+            .number("assignee_id", person.assignee_id)
+            .number("contact_type_id", person.contact_type_id)
+            .texts("tags", person.tags.iter().map(String::as_str))
+            .custom_fields(
+                person
+                    .custom_fields
+                    .iter()
+                    .map(|field| (field.custom_field_definition_id, Some(&field.value))),
+            )
     }
 
-    fn returned_identity(record: &Person) -> String {
-        normalized(&record.name)
+    fn returned_echo(person: &Person) -> Echo {
+        Echo::default()
+            .text("name", Some(&person.name))
+            .texts(
+                "emails",
+                person
+                    .emails
+                    .iter()
+                    .flatten()
+                    .filter_map(|email| email.email.as_deref()),
+            )
+            .phone_numbers(
+                "phone_numbers",
+                person
+                    .phone_numbers
+                    .iter()
+                    .flatten()
+                    .filter_map(|phone| phone.number.as_deref()),
+            )
+            .text("company_name", person.company_name.as_deref())
+            .text("title", person.title.as_deref())
+            .text("details", person.details.as_deref())
+            .number("assignee_id", person.assignee_id)
+            .number("contact_type_id", person.contact_type_id)
+            .texts("tags", person.tags.iter().flatten().map(String::as_str))
+            .custom_fields(
+                person
+                    .custom_fields
+                    .iter()
+                    .flatten()
+                    .map(|field| (field.custom_field_definition_id, field.value.as_ref())),
+            )
     }
 }
 
