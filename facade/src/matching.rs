@@ -5,15 +5,15 @@
 //! sent. An update's item carries the id it names, so a misplaced item is
 //! caught by its id. A create's item has a new id, so it is checked against
 //! what Copper echoes of the record: every field the request set that
-//! Copper returns unchanged (see each operation's [`Echo`]). When two
-//! different records of one request cannot be told apart by those fields,
-//! their items could be each other's, and both outcomes are unknown.
+//! Copper returns unchanged (each operation lists them, and how each is
+//! compared, in its `ECHOED`). When two different records of one request
+//! cannot be told apart by those fields, their items could be each
+//! other's, and both outcomes are unknown.
 
 use std::fmt;
 use std::sync::Arc;
 
 use copper_bulk_raw::bulk::BulkItem;
-use copper_bulk_raw::custom::CustomValue;
 use serde_json::Value;
 
 use crate::error::{Error, RequestFailure};
@@ -35,11 +35,13 @@ pub(crate) struct Expected {
 impl Expected {
     /// What the answer to `record` of operation `O` must show.
     pub(crate) fn of<O: Operation>(record: &O::Record) -> Self {
-        let create = O::KIND == Kind::Create;
+        let request = (O::KIND == Kind::Create)
+            .then(|| serde_json::to_value(record).ok())
+            .flatten();
         Expected {
             id: O::sent_id(record),
-            echo: create.then(|| O::sent_echo(record)),
-            request: create.then(|| serde_json::to_value(record).ok()).flatten(),
+            echo: request.as_ref().map(|sent| Echo::read(sent, O::ECHOED)),
+            request,
         }
     }
 }
@@ -83,76 +85,68 @@ impl fmt::Display for Echoed {
     }
 }
 
-/// The fields of a record that Copper echoes unchanged in the record it
-/// returns, each normalized as Copper may tidy it. Built alike from the
-/// record sent (the fields it sets) and from the record returned (the
-/// fields it has), and compared field by field.
+/// How one field Copper echoes is compared, so that Copper's own tidying
+/// is not taken for a different value.
 #[doc(hidden)]
+#[derive(Clone, Copy, Debug)]
+pub enum Compare {
+    /// Text that Copper may trim, space differently or change the case of
+    /// (a name, free text, an enum's value).
+    Text,
+    /// A number Copper returns as sent (an id, a date in unix seconds).
+    Number,
+    /// Texts in any order: a list of texts (tags), or of objects whose
+    /// text at this key counts (`emails`' `email`), or one such object.
+    Texts(Option<&'static str>),
+    /// Phone numbers, by their digits alone: Copper may format a number.
+    PhoneNumbers,
+    /// A `mm/dd/yyyy` date, by its numbers: Copper drops leading zeros.
+    Date,
+    /// An object of texts and numbers (an activity's parent or type).
+    Object,
+    /// Custom field values, each definition a field. Values of different
+    /// kinds are not compared: Copper converts some (a date sent as text
+    /// comes back as a timestamp).
+    CustomFields,
+}
+
+/// The fields of a record that Copper echoes, each normalized as its
+/// [`Compare`] says. Read alike from the record sent (the fields it sets)
+/// and from the record returned (the fields it has); an absent, `null` or
+/// empty field is left out.
 #[derive(Clone, Debug, Default, PartialEq)]
-pub struct Echo(Vec<(String, Echoed)>);
+struct Echo(Vec<(String, Echoed)>);
 
 impl Echo {
-    fn with(mut self, field: impl Into<String>, value: Option<Echoed>) -> Self {
-        if let Some(value) = value {
-            self.0.push((field.into(), value));
-        }
-        self
-    }
-
-    /// Text that Copper may trim, space differently or change the case of
-    /// (a name, an e-mail address, free text). Absent text is not compared.
-    pub(crate) fn text(self, field: &str, value: Option<&str>) -> Self {
-        self.with(field, value.map(|text| Echoed::Text(normalized(text))))
-    }
-
-    /// A number Copper returns as sent (an id, a date in unix seconds).
-    pub(crate) fn number(self, field: &str, value: Option<i64>) -> Self {
-        // Copper's ids and timestamps are far below 2^53, so `f64` holds
-        // them exactly, and custom fields' numbers compare alike.
-        #[allow(clippy::cast_precision_loss, reason = "ids are below 2^53")]
-        self.with(field, value.map(|number| Echoed::Number(number as f64)))
-    }
-
-    /// A list of texts whose order Copper need not keep (e-mail addresses,
-    /// tags). An empty list is not compared: Copper returns `[]` for a list
-    /// it was not given, and may drop what it does not keep.
-    pub(crate) fn texts<'a>(self, field: &str, values: impl IntoIterator<Item = &'a str>) -> Self {
-        let set = set(values.into_iter().map(normalized));
-        self.with(field, set.map(Echoed::Set))
-    }
-
-    /// Phone numbers, compared by their digits alone: Copper may format a
-    /// number (`415-555-0100` as `(415) 555-0100`).
-    pub(crate) fn phone_numbers<'a>(
-        self,
-        field: &str,
-        values: impl IntoIterator<Item = &'a str>,
-    ) -> Self {
-        let digits = values
-            .into_iter()
-            .map(|number| number.chars().filter(char::is_ascii_digit).collect());
-        self.with(field, set(digits).map(Echoed::Set))
-    }
-
-    /// Custom field values, one field per definition. A `null` is not
-    /// compared: Copper lists every definition, unset ones as `null`.
-    pub(crate) fn custom_fields<'a>(
-        mut self,
-        values: impl IntoIterator<Item = (i64, Option<&'a CustomValue>)>,
-    ) -> Self {
-        for (definition, value) in values {
-            let value = match value {
-                Some(CustomValue::Bool(flag)) => Some(Echoed::Bool(*flag)),
-                #[allow(clippy::cast_precision_loss, reason = "compared with Copper's f64")]
-                Some(CustomValue::Integer(number)) => Some(Echoed::Number(*number as f64)),
-                Some(CustomValue::Number(number)) => Some(Echoed::Number(*number)),
-                Some(CustomValue::Text(text)) => Some(Echoed::Text(normalized(text))),
-                Some(CustomValue::Ids(ids)) => set(ids.iter().map(i64::to_string)).map(Echoed::Set),
-                _ => None,
+    /// The `fields` of `record`, as JSON.
+    fn read(record: &Value, fields: &[(&str, Compare)]) -> Self {
+        let mut echo = Echo::default();
+        for &(field, compare) in fields {
+            let Some(value) = record.get(field).filter(|value| !value.is_null()) else {
+                continue;
             };
-            self = self.with(format!("custom field {definition}"), value);
+            match compare {
+                Compare::CustomFields => {
+                    for custom in value.as_array().into_iter().flatten() {
+                        let (Some(id), Some(value)) = (
+                            custom.get("custom_field_definition_id"),
+                            custom.get("value"),
+                        ) else {
+                            continue;
+                        };
+                        echo.push(format!("custom field {id}"), custom_value(value));
+                    }
+                }
+                _ => echo.push(field.to_owned(), echoed(value, compare)),
+            }
         }
-        self
+        echo
+    }
+
+    fn push(&mut self, field: String, value: Option<Echoed>) {
+        if let Some(value) = value {
+            self.0.push((field, value));
+        }
     }
 
     /// The first field `self` (sent) sets that `returned` carries with
@@ -189,6 +183,71 @@ fn normalized(text: &str) -> String {
         .collect::<Vec<_>>()
         .join(" ")
         .to_lowercase()
+}
+
+/// `value` of a field compared as `compare` says; `None` when there is
+/// nothing to compare (an empty list, a value of another shape).
+fn echoed(value: &Value, compare: Compare) -> Option<Echoed> {
+    let items = || match value {
+        Value::Array(items) => items.iter().collect(),
+        item => vec![item],
+    };
+    match compare {
+        Compare::Text => value.as_str().map(|text| Echoed::Text(normalized(text))),
+        Compare::Number => value.as_f64().map(Echoed::Number),
+        Compare::Texts(key) => set(items().into_iter().filter_map(|item| {
+            key.map_or(Some(item), |key| item.get(key))
+                .and_then(Value::as_str)
+                .map(normalized)
+        }))
+        .map(Echoed::Set),
+        Compare::PhoneNumbers => set(items().into_iter().filter_map(|item| {
+            let number = item.get("number")?.as_str()?;
+            Some(number.chars().filter(char::is_ascii_digit).collect())
+        }))
+        .map(Echoed::Set),
+        Compare::Date => value.as_str().map(|date| Echoed::Text(date_numbers(date))),
+        Compare::Object => value.as_object().map(|fields| {
+            let mut parts: Vec<String> = fields
+                .iter()
+                .map(|(key, value)| match value {
+                    Value::String(text) => format!("{key}={}", normalized(text)),
+                    other => format!("{key}={other}"),
+                })
+                .collect();
+            parts.sort();
+            Echoed::Text(parts.join(" "))
+        }),
+        Compare::CustomFields => None,
+    }
+}
+
+/// A custom field's value; `None` for `null`, which Copper returns for
+/// every definition the record does not set.
+fn custom_value(value: &Value) -> Option<Echoed> {
+    match value {
+        Value::Bool(flag) => Some(Echoed::Bool(*flag)),
+        Value::Number(number) => number.as_f64().map(Echoed::Number),
+        Value::String(text) => Some(Echoed::Text(normalized(text))),
+        Value::Array(ids) => set(ids.iter().map(|id| match id.as_f64() {
+            Some(number) => number.to_string(),
+            None => id.to_string(),
+        }))
+        .map(Echoed::Set),
+        _ => None,
+    }
+}
+
+/// A date's numbers, without leading zeros: `01/14/2020` as `1/14/2020`.
+fn date_numbers(date: &str) -> String {
+    date.split(|c: char| !c.is_ascii_digit())
+        .filter(|part| !part.is_empty())
+        .map(|part| {
+            part.parse::<u64>()
+                .map_or_else(|_| part.to_owned(), |n| n.to_string())
+        })
+        .collect::<Vec<_>>()
+        .join("/")
 }
 
 fn set(values: impl Iterator<Item = String>) -> Option<Vec<String>> {
@@ -359,7 +418,10 @@ pub(crate) fn match_items<O: Operation>(
     let returned: Vec<Option<Echo>> = items
         .iter()
         .map(|item| match item {
-            BulkItem::Ok(record) => Some(O::returned_echo(record)),
+            BulkItem::Ok(record) => Some(
+                serde_json::to_value(record)
+                    .map_or_else(|_| Echo::default(), |record| Echo::read(&record, O::ECHOED)),
+            ),
             _ => None,
         })
         .collect();
@@ -419,6 +481,7 @@ pub(crate) fn match_items<O: Operation>(
 
 #[cfg(test)]
 mod tests {
+    use copper_bulk_raw::custom::CustomValue;
     use copper_bulk_raw::types::{
         ActivityCreate, ActivityParentInput, ActivityTypeInput, CompanyCreate, CustomFieldInput,
         OpportunityCreate, PersonCreate, PhoneNumberInput,

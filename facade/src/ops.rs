@@ -17,7 +17,7 @@ use copper_bulk_raw::types::{BulkCreateFailure, BulkUpdateFailure};
 use copper_bulk_raw::{Client, ResponseValue};
 use serde::Serialize;
 
-use crate::matching::Echo;
+use crate::matching::Compare;
 use crate::outcome::Rejection;
 
 pub(crate) mod activities;
@@ -63,7 +63,7 @@ pub trait Operation: sealed::Sealed + Send + Sync + 'static {
     /// The record sent.
     type Record: Serialize + Send + Sync + 'static;
     /// The record Copper returns.
-    type Output: Send + 'static;
+    type Output: Serialize + Send + 'static;
     #[doc(hidden)]
     type Failure: FailureItem + Send + 'static;
     #[doc(hidden)]
@@ -93,21 +93,12 @@ pub trait Operation: sealed::Sealed + Send + Sync + 'static {
     fn sent_id(record: &Self::Record) -> Option<i64>;
     /// The id of a record Copper returned.
     fn returned_id(record: &Self::Output) -> i64;
-    /// What Copper echoes of a create's record: the fields it sets that
-    /// Copper returns unchanged. An answer whose items came back out of
-    /// order is then caught for creates as the id catches it for updates.
-    /// Nothing for an update, which the id identifies.
+    /// The fields of a create's record that Copper echoes unchanged in
+    /// the record it returns, and how each is compared: an answer whose
+    /// items came back out of order is then caught for creates as the id
+    /// catches it for updates. None for an update, which the id identifies.
     #[doc(hidden)]
-    fn sent_echo(record: &Self::Record) -> Echo {
-        let _ = record;
-        Echo::default()
-    }
-    /// The same fields, read from a record Copper returned.
-    #[doc(hidden)]
-    fn returned_echo(record: &Self::Output) -> Echo {
-        let _ = record;
-        Echo::default()
-    }
+    const ECHOED: &'static [(&'static str, Compare)] = &[];
 }
 
 pub(crate) mod sealed {

@@ -12,7 +12,7 @@ use futures_util::stream::Stream;
 use super::sealed::Sealed;
 use super::{Kind, Operation, RawResult};
 use crate::client::Handle;
-use crate::matching::Echo;
+use crate::matching::Compare;
 use crate::outcome::Outcomes;
 use crate::record::IntoRecord;
 
@@ -38,6 +38,12 @@ impl Operation for ActivitiesCreate {
     const KIND: Kind = Kind::Create;
     const OPERATION: &'static str = "activities_bulk_create";
     const COMPUTED_VALUES: bool = false;
+    const ECHOED: &'static [(&'static str, Compare)] = &[
+        ("parent", Compare::Object),
+        ("type", Compare::Object),
+        ("details", Compare::Text),
+        ("activity_date", Compare::Number),
+    ];
 
     fn body(activities: Vec<ActivityCreate>) -> ActivitiesBulkCreateRequest {
         ActivitiesBulkCreateRequest { activities }
@@ -63,26 +69,6 @@ impl Operation for ActivitiesCreate {
 
     fn returned_id(record: &Activity) -> i64 {
         record.id
-    }
-
-    fn sent_echo(activity: &ActivityCreate) -> Echo {
-        let parent = &activity.parent;
-        let kind = &activity.type_;
-        Echo::default()
-            .text("parent", Some(&format!("{} {}", parent.type_, parent.id)))
-            .text("type", Some(&format!("{} {}", kind.category, kind.id)))
-            .text("details", activity.details.as_deref())
-            .number("activity_date", activity.activity_date)
-    }
-
-    fn returned_echo(activity: &Activity) -> Echo {
-        let parent = &activity.parent;
-        let kind = &activity.type_;
-        Echo::default()
-            .text("parent", Some(&format!("{} {}", parent.type_, parent.id)))
-            .text("type", Some(&format!("{} {}", kind.category, kind.id)))
-            .text("details", activity.details.as_deref())
-            .number("activity_date", activity.activity_date)
     }
 }
 

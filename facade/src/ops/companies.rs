@@ -13,7 +13,7 @@ use futures_util::stream::Stream;
 use super::sealed::Sealed;
 use super::{Kind, Operation, RawResult};
 use crate::client::Handle;
-use crate::matching::Echo;
+use crate::matching::Compare;
 use crate::outcome::Outcomes;
 use crate::record::IntoRecord;
 
@@ -87,6 +87,19 @@ impl Operation for CompaniesCreate {
     const KIND: Kind = Kind::Create;
     const OPERATION: &'static str = "companies_bulk_create";
     const COMPUTED_VALUES: bool = false;
+    // Not compared: the address (Copper may tidy it), socials and websites
+    // (Copper may rewrite a URL).
+    const ECHOED: &'static [(&'static str, Compare)] = &[
+        ("name", Compare::Text),
+        ("email_domain", Compare::Text),
+        ("phone_numbers", Compare::PhoneNumbers),
+        ("details", Compare::Text),
+        ("assignee_id", Compare::Number),
+        ("contact_type_id", Compare::Number),
+        ("primary_contact_id", Compare::Number),
+        ("tags", Compare::Texts(None)),
+        ("custom_fields", Compare::CustomFields),
+    ];
 
     fn body(companies: Vec<CompanyCreate>) -> CompaniesBulkCreateRequest {
         CompaniesBulkCreateRequest { companies }
@@ -112,58 +125,6 @@ impl Operation for CompaniesCreate {
 
     fn returned_id(record: &Company) -> i64 {
         record.id
-    }
-
-    /// Not compared: the address (Copper may tidy it), socials and
-    /// websites (Copper may rewrite a URL).
-    fn sent_echo(company: &CompanyCreate) -> Echo {
-        Echo::default()
-            .text("name", Some(&company.name))
-            .text("email_domain", company.email_domain.as_deref())
-            .phone_numbers(
-                "phone_numbers",
-                company
-                    .phone_numbers
-                    .iter()
-                    .map(|phone| phone.number.as_str()),
-            )
-            .text("details", company.details.as_deref())
-            .number("assignee_id", company.assignee_id)
-            .number("contact_type_id", company.contact_type_id)
-            .number("primary_contact_id", company.primary_contact_id)
-            .texts("tags", company.tags.iter().map(String::as_str))
-            .custom_fields(
-                company
-                    .custom_fields
-                    .iter()
-                    .map(|field| (field.custom_field_definition_id, Some(&field.value))),
-            )
-    }
-
-    fn returned_echo(company: &Company) -> Echo {
-        Echo::default()
-            .text("name", Some(&company.name))
-            .text("email_domain", company.email_domain.as_deref())
-            .phone_numbers(
-                "phone_numbers",
-                company
-                    .phone_numbers
-                    .iter()
-                    .flatten()
-                    .filter_map(|phone| phone.number.as_deref()),
-            )
-            .text("details", company.details.as_deref())
-            .number("assignee_id", company.assignee_id)
-            .number("contact_type_id", company.contact_type_id)
-            .number("primary_contact_id", company.primary_contact_id)
-            .texts("tags", company.tags.iter().flatten().map(String::as_str))
-            .custom_fields(
-                company
-                    .custom_fields
-                    .iter()
-                    .flatten()
-                    .map(|field| (field.custom_field_definition_id, field.value.as_ref())),
-            )
     }
 }
 

@@ -13,7 +13,7 @@ use futures_util::stream::Stream;
 use super::sealed::Sealed;
 use super::{Kind, Operation, RawResult};
 use crate::client::Handle;
-use crate::matching::Echo;
+use crate::matching::Compare;
 use crate::outcome::Outcomes;
 use crate::record::IntoRecord;
 
@@ -84,6 +84,25 @@ impl Operation for LeadsCreate {
     const KIND: Kind = Kind::Create;
     const OPERATION: &'static str = "leads_bulk_create";
     const COMPUTED_VALUES: bool = true;
+    // Not compared: the name's parts (Copper derives them from the name,
+    // and the name from them), the address (Copper may tidy it), socials
+    // and websites (Copper may rewrite a URL), the monetary value (Copper
+    // may round it).
+    const ECHOED: &'static [(&'static str, Compare)] = &[
+        ("name", Compare::Text),
+        ("email", Compare::Texts(Some("email"))),
+        ("phone_numbers", Compare::PhoneNumbers),
+        ("company_name", Compare::Text),
+        ("title", Compare::Text),
+        ("details", Compare::Text),
+        ("status", Compare::Text),
+        ("status_id", Compare::Number),
+        ("monetary_unit", Compare::Text),
+        ("assignee_id", Compare::Number),
+        ("customer_source_id", Compare::Number),
+        ("tags", Compare::Texts(None)),
+        ("custom_fields", Compare::CustomFields),
+    ];
 
     fn body(leads: Vec<LeadCreate>) -> LeadsBulkCreateRequest {
         LeadsBulkCreateRequest { leads }
@@ -107,68 +126,6 @@ impl Operation for LeadsCreate {
 
     fn returned_id(record: &Lead) -> i64 {
         record.id
-    }
-
-    /// Not compared: the name's parts (Copper derives them from the name,
-    /// and the name from them), the address (Copper may tidy it), socials
-    /// and websites (Copper may rewrite a URL), the monetary value (Copper
-    /// may round it).
-    fn sent_echo(lead: &LeadCreate) -> Echo {
-        Echo::default()
-            .text("name", Some(&lead.name))
-            .text(
-                "email",
-                lead.email.as_ref().map(|email| email.email.as_str()),
-            )
-            .phone_numbers(
-                "phone_numbers",
-                lead.phone_numbers.iter().map(|phone| phone.number.as_str()),
-            )
-            .text("company_name", lead.company_name.as_deref())
-            .text("title", lead.title.as_deref())
-            .text("details", lead.details.as_deref())
-            .text("status", lead.status.as_deref())
-            .text("monetary_unit", lead.monetary_unit.as_deref())
-            .number("assignee_id", lead.assignee_id)
-            .number("customer_source_id", lead.customer_source_id)
-            .number("status_id", lead.status_id)
-            .texts("tags", lead.tags.iter().map(String::as_str))
-            .custom_fields(
-                lead.custom_fields
-                    .iter()
-                    .map(|field| (field.custom_field_definition_id, Some(&field.value))),
-            )
-    }
-
-    fn returned_echo(lead: &Lead) -> Echo {
-        Echo::default()
-            .text("name", Some(&lead.name))
-            .text(
-                "email",
-                lead.email.as_ref().and_then(|email| email.email.as_deref()),
-            )
-            .phone_numbers(
-                "phone_numbers",
-                lead.phone_numbers
-                    .iter()
-                    .flatten()
-                    .filter_map(|phone| phone.number.as_deref()),
-            )
-            .text("company_name", lead.company_name.as_deref())
-            .text("title", lead.title.as_deref())
-            .text("details", lead.details.as_deref())
-            .text("status", lead.status.as_deref())
-            .text("monetary_unit", lead.monetary_unit.as_deref())
-            .number("assignee_id", lead.assignee_id)
-            .number("customer_source_id", lead.customer_source_id)
-            .number("status_id", lead.status_id)
-            .texts("tags", lead.tags.iter().flatten().map(String::as_str))
-            .custom_fields(
-                lead.custom_fields
-                    .iter()
-                    .flatten()
-                    .map(|field| (field.custom_field_definition_id, field.value.as_ref())),
-            )
     }
 }
 

@@ -12,7 +12,7 @@ use futures_util::stream::Stream;
 use super::sealed::Sealed;
 use super::{Kind, Operation, RawResult};
 use crate::client::Handle;
-use crate::matching::Echo;
+use crate::matching::Compare;
 use crate::outcome::Outcomes;
 use crate::record::IntoRecord;
 
@@ -43,6 +43,25 @@ impl Operation for OpportunitiesCreate {
     const KIND: Kind = Kind::Create;
     const OPERATION: &'static str = "opportunities_bulk_create";
     const COMPUTED_VALUES: bool = false;
+    // Not compared: the monetary value (Copper may round it).
+    const ECHOED: &'static [(&'static str, Compare)] = &[
+        ("name", Compare::Text),
+        ("primary_contact_id", Compare::Number),
+        ("close_date", Compare::Date),
+        ("details", Compare::Text),
+        ("monetary_unit", Compare::Text),
+        ("priority", Compare::Text),
+        ("status", Compare::Text),
+        ("assignee_id", Compare::Number),
+        ("company_id", Compare::Number),
+        ("customer_source_id", Compare::Number),
+        ("loss_reason_id", Compare::Number),
+        ("pipeline_id", Compare::Number),
+        ("pipeline_stage_id", Compare::Number),
+        ("win_probability", Compare::Number),
+        ("tags", Compare::Texts(None)),
+        ("custom_fields", Compare::CustomFields),
+    ];
 
     fn body(opportunities: Vec<OpportunityCreate>) -> OpportunitiesBulkCreateRequest {
         OpportunitiesBulkCreateRequest { opportunities }
@@ -68,67 +87,6 @@ impl Operation for OpportunitiesCreate {
 
     fn returned_id(record: &Opportunity) -> i64 {
         record.id
-    }
-
-    /// Not compared: the monetary value (Copper may round it). The close
-    /// date is compared by its numbers, as Copper drops leading zeros
-    /// (`01/14/2020` comes back as `1/14/2020`).
-    fn sent_echo(deal: &OpportunityCreate) -> Echo {
-        Echo::default()
-            .text("name", Some(&deal.name))
-            .number("primary_contact_id", Some(deal.primary_contact_id))
-            .text(
-                "close_date",
-                deal.close_date.as_deref().map(date_numbers).as_deref(),
-            )
-            .text("details", deal.details.as_deref())
-            .text("monetary_unit", deal.monetary_unit.as_deref())
-            .text(
-                "priority",
-                deal.priority.as_ref().map(|priority| priority.as_str()),
-            )
-            .text("status", deal.status.as_ref().map(|status| status.as_str()))
-            .number("assignee_id", deal.assignee_id)
-            .number("company_id", deal.company_id)
-            .number("customer_source_id", deal.customer_source_id)
-            .number("loss_reason_id", deal.loss_reason_id)
-            .number("pipeline_id", deal.pipeline_id)
-            .number("pipeline_stage_id", deal.pipeline_stage_id)
-            .number("win_probability", deal.win_probability)
-            .texts("tags", deal.tags.iter().map(String::as_str))
-            .custom_fields(
-                deal.custom_fields
-                    .iter()
-                    .map(|field| (field.custom_field_definition_id, Some(&field.value))),
-            )
-    }
-
-    fn returned_echo(deal: &Opportunity) -> Echo {
-        Echo::default()
-            .text("name", Some(&deal.name))
-            .number("primary_contact_id", deal.primary_contact_id)
-            .text(
-                "close_date",
-                deal.close_date.as_deref().map(date_numbers).as_deref(),
-            )
-            .text("details", deal.details.as_deref())
-            .text("monetary_unit", deal.monetary_unit.as_deref())
-            .text("priority", deal.priority.as_deref())
-            .text("status", deal.status.as_deref())
-            .number("assignee_id", deal.assignee_id)
-            .number("company_id", deal.company_id)
-            .number("customer_source_id", deal.customer_source_id)
-            .number("loss_reason_id", deal.loss_reason_id)
-            .number("pipeline_id", deal.pipeline_id)
-            .number("pipeline_stage_id", deal.pipeline_stage_id)
-            .number("win_probability", deal.win_probability)
-            .texts("tags", deal.tags.iter().flatten().map(String::as_str))
-            .custom_fields(
-                deal.custom_fields
-                    .iter()
-                    .flatten()
-                    .map(|field| (field.custom_field_definition_id, field.value.as_ref())),
-            )
     }
 }
 
@@ -166,16 +124,4 @@ impl Opportunities {
     {
         self.0.bulk_stream::<OpportunitiesCreate, _>(records)
     }
-}
-
-/// A date's numbers, without leading zeros: `01/14/2020` as `1/14/2020`.
-fn date_numbers(date: &str) -> String {
-    date.split(|c: char| !c.is_ascii_digit())
-        .filter(|part| !part.is_empty())
-        .map(|part| {
-            part.parse::<u64>()
-                .map_or_else(|_| part.to_owned(), |n| n.to_string())
-        })
-        .collect::<Vec<_>>()
-        .join("/")
 }

@@ -13,7 +13,7 @@ use futures_util::stream::Stream;
 use super::sealed::Sealed;
 use super::{Kind, Operation, RawResult};
 use crate::client::Handle;
-use crate::matching::Echo;
+use crate::matching::Compare;
 use crate::outcome::Outcomes;
 use crate::record::IntoRecord;
 
@@ -85,6 +85,21 @@ impl Operation for PeopleCreate {
     const KIND: Kind = Kind::Create;
     const OPERATION: &'static str = "people_bulk_create";
     const COMPUTED_VALUES: bool = true;
+    // Not compared: the name's parts (Copper derives them from the name,
+    // and the name from them), the address (Copper may tidy it), socials
+    // and websites (Copper may rewrite a URL).
+    const ECHOED: &'static [(&'static str, Compare)] = &[
+        ("name", Compare::Text),
+        ("emails", Compare::Texts(Some("email"))),
+        ("phone_numbers", Compare::PhoneNumbers),
+        ("company_name", Compare::Text),
+        ("title", Compare::Text),
+        ("details", Compare::Text),
+        ("assignee_id", Compare::Number),
+        ("contact_type_id", Compare::Number),
+        ("tags", Compare::Texts(None)),
+        ("custom_fields", Compare::CustomFields),
+    ];
 
     fn body(people: Vec<PersonCreate>) -> PeopleBulkCreateRequest {
         PeopleBulkCreateRequest { people }
@@ -108,71 +123,6 @@ impl Operation for PeopleCreate {
 
     fn returned_id(record: &Person) -> i64 {
         record.id
-    }
-
-    /// Not compared: the name's parts (Copper derives them from the name,
-    /// and the name from them), the address (Copper may tidy it), socials
-    /// and websites (Copper may rewrite a URL).
-    fn sent_echo(person: &PersonCreate) -> Echo {
-        Echo::default()
-            .text("name", Some(&person.name))
-            .texts(
-                "emails",
-                person.emails.iter().map(|email| email.email.as_str()),
-            )
-            .phone_numbers(
-                "phone_numbers",
-                person
-                    .phone_numbers
-                    .iter()
-                    .map(|phone| phone.number.as_str()),
-            )
-            .text("company_name", person.company_name.as_deref())
-            .text("title", person.title.as_deref())
-            .text("details", person.details.as_deref())
-            .number("assignee_id", person.assignee_id)
-            .number("contact_type_id", person.contact_type_id)
-            .texts("tags", person.tags.iter().map(String::as_str))
-            .custom_fields(
-                person
-                    .custom_fields
-                    .iter()
-                    .map(|field| (field.custom_field_definition_id, Some(&field.value))),
-            )
-    }
-
-    fn returned_echo(person: &Person) -> Echo {
-        Echo::default()
-            .text("name", Some(&person.name))
-            .texts(
-                "emails",
-                person
-                    .emails
-                    .iter()
-                    .flatten()
-                    .filter_map(|email| email.email.as_deref()),
-            )
-            .phone_numbers(
-                "phone_numbers",
-                person
-                    .phone_numbers
-                    .iter()
-                    .flatten()
-                    .filter_map(|phone| phone.number.as_deref()),
-            )
-            .text("company_name", person.company_name.as_deref())
-            .text("title", person.title.as_deref())
-            .text("details", person.details.as_deref())
-            .number("assignee_id", person.assignee_id)
-            .number("contact_type_id", person.contact_type_id)
-            .texts("tags", person.tags.iter().flatten().map(String::as_str))
-            .custom_fields(
-                person
-                    .custom_fields
-                    .iter()
-                    .flatten()
-                    .map(|field| (field.custom_field_definition_id, field.value.as_ref())),
-            )
     }
 }
 
