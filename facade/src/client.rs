@@ -5,17 +5,19 @@ use std::sync::Arc;
 
 use copper_bulk_raw::hooks::{Inner, http_client_builder};
 use copper_bulk_raw::throttle::Throttle;
-use copper_bulk_raw::types::{
-    Activity, ActivityCreate, Company, CompanyCreate, CompanyUpdate, Lead, LeadCreate, LeadUpdate,
-    Opportunity, OpportunityCreate, Person, PersonCreate, PersonUpdate,
-};
 use futures_util::stream::{self, Stream, StreamExt};
 
 use crate::config::{Config, ConfigError};
 use crate::engine::run;
-use crate::ops::{self, Operation};
+use crate::ops::Operation;
 use crate::outcome::Outcomes;
 use crate::record::IntoRecord;
+
+pub use crate::ops::activities::Activities;
+pub use crate::ops::companies::Companies;
+pub use crate::ops::leads::Leads;
+pub use crate::ops::opportunities::Opportunities;
+pub use crate::ops::people::People;
 
 /// A client of Copper's bulk endpoints.
 ///
@@ -55,7 +57,7 @@ impl Copper {
         })
     }
 
-    /// Runs bulk operation `O` (see [`ops`]) over `records`: the generic
+    /// Runs bulk operation `O` (see [`ops`](crate::ops)) over `records`: the generic
     /// form of the entity handles' methods, for code written once for every
     /// entity. `computed_values` asks for custom fields' computed values
     /// where the endpoint takes the flag ([`Operation::COMPUTED_VALUES`]).
@@ -94,6 +96,31 @@ impl Copper {
         )
     }
 
+    /// The bulk operations on people.
+    pub fn people(&self) -> People {
+        People(Handle::new(self))
+    }
+
+    /// The bulk operations on leads.
+    pub fn leads(&self) -> Leads {
+        Leads(Handle::new(self))
+    }
+
+    /// The bulk operations on companies.
+    pub fn companies(&self) -> Companies {
+        Companies(Handle::new(self))
+    }
+
+    /// The bulk operations on opportunities.
+    pub fn opportunities(&self) -> Opportunities {
+        Opportunities(Handle::new(self))
+    }
+
+    /// The bulk operations on activities.
+    pub fn activities(&self) -> Activities {
+        Activities(Handle::new(self))
+    }
+
     /// The settings the client was made with.
     pub fn config(&self) -> &Config {
         &self.shared.config
@@ -114,138 +141,53 @@ impl fmt::Debug for Copper {
     }
 }
 
-/// The handle of one entity's bulk operations, and the [`Copper`] method
-/// that returns it. Every operation takes any number of records, as an
-/// iterator or a stream, and returns their [`Outcomes`] in input order.
-macro_rules! entities {
-    ($(
-        $(#[$meta:meta])*
-        $handle:ident, $method:ident: $output:ident $(, computed $computed:tt)?;
-        $($kind:ident $op:ident($record:ident)),+;
-    )*) => {
-        impl Copper {$(
-            #[doc = concat!("The bulk operations on ", stringify!($method), ".")]
-            pub fn $method(&self) -> $handle {
-                $handle {
-                    client: self.clone(),
-                    computed_values: false,
-                }
-            }
-        )*}
-
-        $(
-            $(#[$meta])*
-            ///
-            /// Every operation takes any number of records, as an iterator
-            /// or a stream, and returns their [`Outcomes`] in input order.
-            #[derive(Clone)]
-            pub struct $handle {
-                client: Copper,
-                computed_values: bool,
-            }
-
-            impl fmt::Debug for $handle {
-                fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-                    f.debug_struct(stringify!($handle))
-                        .field("computed_custom_field_values", &self.computed_values)
-                        .finish_non_exhaustive()
-                }
-            }
-
-            impl $handle {
-                $(entities!(@computed $computed $method);)?
-                $(entities!(@$kind $op $record $output);)+
-            }
-        )*
-    };
-    (@computed yes $method:ident) => {
-        #[doc = concat!(
-            "Asks Copper to add each custom field's `computed_value` (option labels for dropdowns and multi-selects) to the ",
-            stringify!($method),
-            " it returns."
-        )]
-        pub fn with_computed_custom_field_values(self) -> Self {
-            Self {
-                computed_values: true,
-                ..self
-            }
-        }
-    };
-    (@update $op:ident $record:ident $output:ident) => {
-        /// Updates existing records. Each names its record by `id` and
-        /// carries only the fields to change (`null` clears a field).
-        ///
-        /// Updates are idempotent, so a request that failed in a way that
-        /// may have reached Copper (a 5xx, a timeout) is retried.
-        pub fn bulk_update<I>(&self, records: I) -> Outcomes<$output>
-        where
-            I: IntoIterator,
-            I::IntoIter: Send + 'static,
-            I::Item: IntoRecord<$record>,
-        {
-            self.client.bulk::<ops::$op, _>(records, self.computed_values)
-        }
-
-        /// `bulk_update`, from a stream of records.
-        pub fn bulk_update_stream<S>(&self, records: S) -> Outcomes<$output>
-        where
-            S: Stream + Send + 'static,
-            S::Item: IntoRecord<$record>,
-        {
-            self.client.bulk_stream::<ops::$op, _>(records, self.computed_values)
-        }
-    };
-    (@create $op:ident $record:ident $output:ident) => {
-        /// Creates records.
-        ///
-        /// Creating is not idempotent: a request that may have reached
-        /// Copper is never sent again, and its records get
-        /// [`RecordResult::Unknown`](crate::RecordResult::Unknown) outcomes
-        /// rather than a chance of duplicates. Only a 429 or a connection
-        /// that was never established is retried.
-        pub fn bulk_create<I>(&self, records: I) -> Outcomes<$output>
-        where
-            I: IntoIterator,
-            I::IntoIter: Send + 'static,
-            I::Item: IntoRecord<$record>,
-        {
-            self.client.bulk::<ops::$op, _>(records, self.computed_values)
-        }
-
-        /// `bulk_create`, from a stream of records.
-        pub fn bulk_create_stream<S>(&self, records: S) -> Outcomes<$output>
-        where
-            S: Stream + Send + 'static,
-            S::Item: IntoRecord<$record>,
-        {
-            self.client.bulk_stream::<ops::$op, _>(records, self.computed_values)
-        }
-    };
+/// What every entity's handle holds, and the operations they all share.
+#[derive(Clone)]
+pub(crate) struct Handle {
+    client: Copper,
+    computed_values: bool,
 }
 
-entities! {
-    /// Bulk creates and updates of people: [`Copper::people`]. E-mail
-    /// addresses are unique across an account.
-    People, people: Person, computed yes;
-    update PeopleUpdate(PersonUpdate), create PeopleCreate(PersonCreate);
+impl Handle {
+    fn new(client: &Copper) -> Self {
+        Handle {
+            client: client.clone(),
+            computed_values: false,
+        }
+    }
 
-    /// Bulk creates and updates of leads: [`Copper::leads`]. An account can
-    /// have Leads switched off: every request is then refused with a 403
-    /// `Feature not enabled`, and the run stops at the first.
-    Leads, leads: Lead, computed yes;
-    update LeadsUpdate(LeadUpdate), create LeadsCreate(LeadCreate);
+    pub(crate) fn with_computed_values(self) -> Self {
+        Handle {
+            computed_values: true,
+            ..self
+        }
+    }
 
-    /// Bulk creates and updates of companies: [`Copper::companies`].
-    Companies, companies: Company;
-    update CompaniesUpdate(CompanyUpdate), create CompaniesCreate(CompanyCreate);
+    pub(crate) fn bulk<O, I>(&self, records: I) -> Outcomes<O::Output>
+    where
+        O: Operation,
+        I: IntoIterator,
+        I::IntoIter: Send + 'static,
+        I::Item: IntoRecord<O::Record>,
+    {
+        self.client.bulk::<O, _>(records, self.computed_values)
+    }
 
-    /// Bulk creates of opportunities: [`Copper::opportunities`]. Copper has
-    /// no bulk update of opportunities.
-    Opportunities, opportunities: Opportunity;
-    create OpportunitiesCreate(OpportunityCreate);
+    pub(crate) fn bulk_stream<O, S>(&self, records: S) -> Outcomes<O::Output>
+    where
+        O: Operation,
+        S: Stream + Send + 'static,
+        S::Item: IntoRecord<O::Record>,
+    {
+        self.client
+            .bulk_stream::<O, _>(records, self.computed_values)
+    }
 
-    /// Bulk creates of activities: [`Copper::activities`]. Only `user`
-    /// activity types can be created.
-    Activities, activities: Activity;
-    create ActivitiesCreate(ActivityCreate);
+    /// The `Debug` output of the handle named `name`, which leaves the
+    /// client (and so the credentials) out.
+    pub(crate) fn debug(&self, name: &str, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct(name)
+            .field("computed_custom_field_values", &self.computed_values)
+            .finish_non_exhaustive()
+    }
 }

@@ -137,13 +137,7 @@ fn execute_batch<'a, O: Operation>(
             let failure = Arc::new(history.failure(Error::Halted(cause), 0, false, false));
             return outcomes_of_failed_request(indices, &failure);
         }
-        let expected: Vec<Expected> = records
-            .iter()
-            .map(|record| Expected {
-                id: O::sent_id(record),
-                identity: O::sent_identity(record),
-            })
-            .collect();
+        let expected: Vec<Expected> = records.iter().map(Expected::of::<O>).collect();
         let body = O::body(records);
         match send::<O>(
             &run.shared,

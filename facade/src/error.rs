@@ -110,15 +110,26 @@ pub enum Error {
         /// The id in Copper's item.
         returned: i64,
     },
-    /// Copper's item for a create is a record other than the one sent (its
-    /// name or parent differ), so it cannot be trusted to be this record's:
-    /// the answer's items may be out of order.
+    /// Copper's item for a create is a record other than the one sent (a
+    /// field the record set, which Copper echoes, differs), so it cannot be
+    /// trusted to be this record's: the answer's items may be out of order.
     #[error("copper answered the create of `{sent}` with a record for `{returned}`")]
     RecordMismatch {
-        /// What the record sent says (its name, or its parent).
+        /// The field that differs and its value in the record sent.
         sent: String,
-        /// What Copper's record says.
+        /// The same field in Copper's record.
         returned: String,
+    },
+    /// Copper's item for a create, or its failure item, cannot be told
+    /// apart from its item for another, different record of the same
+    /// request: every field Copper echoes of the two is the same, so either
+    /// item may be the other record's, and so may its id.
+    #[error(
+        "copper's answer to this create cannot be told apart from its answer to the record at index {other} of the same request, which differs only in fields copper does not echo"
+    )]
+    Indistinguishable {
+        /// The input index of the other record.
+        other: usize,
     },
     /// The request could not be built.
     #[error("the request could not be built: {0}")]
@@ -170,7 +181,8 @@ impl Error {
             | Error::WrongLength { .. }
             | Error::UnrecognizedItem { .. }
             | Error::IdMismatch { .. }
-            | Error::RecordMismatch { .. } => true,
+            | Error::RecordMismatch { .. }
+            | Error::Indistinguishable { .. } => true,
         }
     }
 }
@@ -291,6 +303,7 @@ mod tests {
                 sent: 1,
                 returned: 2,
             },
+            Error::Indistinguishable { other: 3 },
         ];
         for error in errors {
             let text = error.to_string();

@@ -279,14 +279,6 @@ mod tests {
         fn returned_id(record: &Self::Output) -> i64 {
             record.id
         }
-
-        fn sent_identity(_: &Self::Record) -> Option<String> {
-            None
-        }
-
-        fn returned_identity(record: &Self::Output) -> String {
-            record.id.to_string()
-        }
     }
 
     #[test]

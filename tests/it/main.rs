@@ -7,6 +7,7 @@ mod facade;
 mod faults;
 mod fuzz;
 mod limiter;
+mod matching;
 mod raw_client;
 mod request_bodies;
 mod sandbox;

@@ -1,0 +1,189 @@
+//! The bulk operations on people, and their handle [`People`].
+
+use std::fmt;
+use std::future::Future;
+
+use copper_bulk_raw::Client;
+use copper_bulk_raw::types::{
+    BulkCreateFailure, BulkUpdateFailure, PeopleBulkCreateRequest, PeopleBulkUpdateRequest, Person,
+    PersonCreate, PersonUpdate,
+};
+use futures_util::stream::Stream;
+
+use super::sealed::Sealed;
+use super::{Kind, Operation, RawResult};
+use crate::client::Handle;
+use crate::matching::Compare;
+use crate::outcome::Outcomes;
+use crate::record::IntoRecord;
+
+/// `POST /people/bulk_update`: [`PersonUpdate`] records, [`Person`]
+/// results.
+#[derive(Clone, Copy, Debug, Default)]
+pub struct PeopleUpdate;
+
+impl Sealed for PeopleUpdate {}
+
+impl Operation for PeopleUpdate {
+    type Record = PersonUpdate;
+    type Output = Person;
+    type Failure = BulkUpdateFailure;
+    type Body = PeopleBulkUpdateRequest;
+    const ENTITY: &'static str = "people";
+    const KIND: Kind = Kind::Update;
+    const OPERATION: &'static str = "people_bulk_update";
+    const COMPUTED_VALUES: bool = true;
+
+    fn body(people: Vec<PersonUpdate>) -> PeopleBulkUpdateRequest {
+        PeopleBulkUpdateRequest { people }
+    }
+
+    fn into_records(body: PeopleBulkUpdateRequest) -> Vec<PersonUpdate> {
+        body.people
+    }
+
+    fn send<'a>(
+        client: &'a Client,
+        computed_values: Option<bool>,
+        body: &'a PeopleBulkUpdateRequest,
+    ) -> impl Future<Output = RawResult<Person, BulkUpdateFailure>> + Send + 'a {
+        client.people_bulk_update(computed_values, body)
+    }
+
+    fn sent_id(record: &PersonUpdate) -> Option<i64> {
+        Some(record.id)
+    }
+
+    fn returned_id(record: &Person) -> i64 {
+        record.id
+    }
+}
+
+/// `POST /people/bulk_create`: [`PersonCreate`] records, [`Person`]
+/// results.
+///
+/// Copper's answer to each record is checked against what the record set of
+/// the fields Copper echoes: name, e-mail addresses, phone numbers, company
+/// name, title, details, assignee, contact type, tags and custom field
+/// values (text compared without regard to case and spacing, phone numbers
+/// by their digits). Two different records of one request that differ only
+/// in the name's parts, address, socials or websites (fields Copper may
+/// rewrite, and so not compared) cannot be told apart: their outcomes are
+/// [`Unknown`](crate::RecordResult::Unknown) with
+/// [`Error::Indistinguishable`](crate::Error::Indistinguishable).
+#[derive(Clone, Copy, Debug, Default)]
+pub struct PeopleCreate;
+
+impl Sealed for PeopleCreate {}
+
+impl Operation for PeopleCreate {
+    type Record = PersonCreate;
+    type Output = Person;
+    type Failure = BulkCreateFailure;
+    type Body = PeopleBulkCreateRequest;
+    const ENTITY: &'static str = "people";
+    const KIND: Kind = Kind::Create;
+    const OPERATION: &'static str = "people_bulk_create";
+    const COMPUTED_VALUES: bool = true;
+    // Not compared: the name's parts (Copper derives them from the name,
+    // and the name from them), the address (Copper may tidy it), socials
+    // and websites (Copper may rewrite a URL).
+    const ECHOED: &'static [(&'static str, Compare)] = &[
+        ("name", Compare::Text),
+        ("emails", Compare::Texts(Some("email"))),
+        ("phone_numbers", Compare::PhoneNumbers),
+        ("company_name", Compare::Text),
+        ("title", Compare::Text),
+        ("details", Compare::Text),
+        ("assignee_id", Compare::Number),
+        ("contact_type_id", Compare::Number),
+        ("tags", Compare::Texts(None)),
+        ("custom_fields", Compare::CustomFields),
+    ];
+
+    fn body(people: Vec<PersonCreate>) -> PeopleBulkCreateRequest {
+        PeopleBulkCreateRequest { people }
+    }
+
+    fn into_records(body: PeopleBulkCreateRequest) -> Vec<PersonCreate> {
+        body.people
+    }
+
+    fn send<'a>(
+        client: &'a Client,
+        computed_values: Option<bool>,
+        body: &'a PeopleBulkCreateRequest,
+    ) -> impl Future<Output = RawResult<Person, BulkCreateFailure>> + Send + 'a {
+        client.people_bulk_create(computed_values, body)
+    }
+
+    fn sent_id(_record: &PersonCreate) -> Option<i64> {
+        None
+    }
+
+    fn returned_id(record: &Person) -> i64 {
+        record.id
+    }
+}
+
+/// Bulk creates and updates of people: [`Copper::people`](crate::Copper::people). E-mail
+/// addresses are unique across an account.
+///
+/// Every operation takes any number of records, as an iterator or a
+/// stream, and returns their [`Outcomes`] in input order.
+#[derive(Clone)]
+pub struct People(pub(crate) Handle);
+
+impl fmt::Debug for People {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        self.0.debug("People", f)
+    }
+}
+
+impl People {
+    /// Asks Copper to add each custom field's `computed_value` (option
+    /// labels for dropdowns and multi-selects) to the people it returns.
+    pub fn with_computed_custom_field_values(self) -> Self {
+        People(self.0.with_computed_values())
+    }
+
+    /// Updates existing people ([`PeopleUpdate`]): each record names its
+    /// record by `id`; see [`Kind::Update`] for what is sent and retried.
+    pub fn bulk_update<I>(&self, records: I) -> Outcomes<Person>
+    where
+        I: IntoIterator,
+        I::IntoIter: Send + 'static,
+        I::Item: IntoRecord<PersonUpdate>,
+    {
+        self.0.bulk::<PeopleUpdate, _>(records)
+    }
+
+    /// [`People::bulk_update`], from a stream of records.
+    pub fn bulk_update_stream<S>(&self, records: S) -> Outcomes<Person>
+    where
+        S: Stream + Send + 'static,
+        S::Item: IntoRecord<PersonUpdate>,
+    {
+        self.0.bulk_stream::<PeopleUpdate, _>(records)
+    }
+
+    /// Creates people ([`PeopleCreate`]); see [`Kind::Create`] for why a
+    /// request that may have reached Copper is never sent again.
+    pub fn bulk_create<I>(&self, records: I) -> Outcomes<Person>
+    where
+        I: IntoIterator,
+        I::IntoIter: Send + 'static,
+        I::Item: IntoRecord<PersonCreate>,
+    {
+        self.0.bulk::<PeopleCreate, _>(records)
+    }
+
+    /// [`People::bulk_create`], from a stream of records.
+    pub fn bulk_create_stream<S>(&self, records: S) -> Outcomes<Person>
+    where
+        S: Stream + Send + 'static,
+        S::Item: IntoRecord<PersonCreate>,
+    {
+        self.0.bulk_stream::<PeopleCreate, _>(records)
+    }
+}
