@@ -618,7 +618,7 @@ fn a_hostile_retry_after_never_crashes_the_tool() {
             TWO_UPDATES,
         );
         // A wait too long for the retry budget gives up on the batch
-        // (not sent); nonsense is ignored and the batch retried (updated).
+        // (not applied); nonsense is ignored and the batch retried (updated).
         assert!(
             matches!(output.status.code(), Some(0 | 1)),
             "Retry-After: {retry_after}: {:?} {}",
@@ -634,7 +634,7 @@ fn a_hostile_retry_after_never_crashes_the_tool() {
         assert!(
             outcomes
                 .iter()
-                .all(|outcome| outcome == "updated" || outcome == "not_sent"),
+                .all(|outcome| outcome == "updated" || outcome == "not_applied"),
             "Retry-After: {retry_after}: {outcomes:?}"
         );
     }
