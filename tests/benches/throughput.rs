@@ -142,7 +142,7 @@ fn main() {
         }
         if measured.stats.with_status(429) > 0 {
             missed.push(format!(
-                "the sandbox answered the facade 429 {} times at {latency_ms} ms",
+                "the sandbox answered {} of the facade's requests with 429 at {latency_ms} ms",
                 measured.stats.with_status(429)
             ));
         }
