@@ -66,6 +66,7 @@ pub struct SandboxConfig {
     people: usize,
     latency: Duration,
     keep_applied_log: bool,
+    keep_request_log: bool,
     leads_enabled: bool,
 }
 
@@ -89,6 +90,7 @@ impl SandboxConfig {
             people: 100,
             latency: Duration::ZERO,
             keep_applied_log: true,
+            keep_request_log: false,
             leads_enabled: true,
         }
     }
@@ -145,6 +147,16 @@ impl SandboxConfig {
         }
     }
 
+    /// Whether to keep, for every request answered, when it arrived and its
+    /// status ([`Stats::answered`]): off by default, because the log grows
+    /// with every request; a benchmark turns it on to draw requests over time.
+    pub fn with_request_log(self, keep: bool) -> Self {
+        SandboxConfig {
+            keep_request_log: keep,
+            ..self
+        }
+    }
+
     /// Switches the account's Leads feature on or off: off, the leads
     /// endpoints answer 403 `Feature not enabled`, as Copper's do.
     pub fn with_leads_enabled(self, enabled: bool) -> Self {
@@ -179,11 +191,27 @@ pub struct Stats {
     pub received: usize,
     /// Requests answered, by HTTP status.
     pub by_status: BTreeMap<u16, usize>,
+    /// Every request answered, in the order answered, when the
+    /// configuration keeps the log ([`SandboxConfig::with_request_log`]).
+    pub answered: Vec<Answered>,
+}
+
+/// One request the sandbox answered.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+#[non_exhaustive]
+pub struct Answered {
+    /// When it arrived, counted from the sandbox's start.
+    pub arrived: Duration,
+    /// The status it was answered with.
+    pub status: u16,
 }
 
 impl Stats {
-    fn count(&mut self, status: u16) {
+    fn count(&mut self, status: u16, arrived: Option<Duration>) {
         *self.by_status.entry(status).or_insert(0) += 1;
+        if let Some(arrived) = arrived {
+            self.answered.push(Answered { arrived, status });
+        }
     }
 
     /// Requests answered in all (see `received` for those still being

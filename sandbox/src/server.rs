@@ -34,6 +34,8 @@ pub(crate) struct State {
     accepted: Mutex<VecDeque<Instant>>,
     /// The fields of each entity's response type.
     fields: HashMap<Entity, Vec<(String, bool)>>,
+    /// When the sandbox started: the request log counts from here.
+    started: Instant,
 }
 
 impl State {
@@ -45,6 +47,7 @@ impl State {
             stats: Mutex::new(Stats::default()),
             accepted: Mutex::new(VecDeque::new()),
             fields: all_fields(),
+            started: Instant::now(),
         }
     }
 
@@ -141,6 +144,10 @@ async fn bulk<E: Endpoint>(
     body: Bytes,
 ) -> Response {
     state.stats.lock().unwrap().received += 1;
+    let arrived = state
+        .config
+        .keep_request_log
+        .then(|| state.started.elapsed());
     let response = match computed_values(E::COMPUTED_VALUES, uri.query()) {
         Ok(computed) => answer::<E>(&state, &headers, &body, computed).await,
         Err(refusal) => *refusal,
@@ -149,7 +156,7 @@ async fn bulk<E: Endpoint>(
         .stats
         .lock()
         .unwrap()
-        .count(response.status().as_u16());
+        .count(response.status().as_u16(), arrived);
     response
 }
 

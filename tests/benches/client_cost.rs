@@ -8,6 +8,10 @@
 //! decoding. `COPPER_BENCH_SANDBOX` names the `copper-bulk` binary that
 //! serves the sandbox; `COPPER_BENCH_RECORDS` the number of records
 //! (100,000 by default).
+//!
+//! Goal: the facade applies every record, at least 100 times as fast as
+//! Copper's bound of 30 records a second, so that the client is never what
+//! holds a run back. It exits 1 when the goal is missed.
 
 mod common;
 
@@ -15,6 +19,9 @@ use std::io::{BufRead, BufReader};
 use std::process::{Command, Stdio};
 
 use common::{Run, facade, python, records_from_env};
+
+/// Copper's bound, 3 requests of 10 records a second, times 100.
+const GOAL_RECORDS_PER_SECOND: f64 = 30.0 * 100.0;
 
 fn main() {
     let records = records_from_env(100_000);
@@ -53,5 +60,18 @@ fn main() {
     }
     if runs.len() == 1 {
         println!("| Python peer: not run (run `cargo xtask bench cost`) | | | | |");
+    }
+
+    let facade = &runs[0];
+    println!(
+        "\ngoal: the facade applies all {records} records at {GOAL_RECORDS_PER_SECOND} records/s or more"
+    );
+    if facade.applied != records || facade.per_second() < GOAL_RECORDS_PER_SECOND {
+        eprintln!(
+            "goal missed: the facade applied {} of {records} records at {:.0} records/s",
+            facade.applied,
+            facade.per_second()
+        );
+        std::process::exit(1);
     }
 }

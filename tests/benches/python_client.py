@@ -17,16 +17,22 @@ from copper_bulk_client.api.people import people_bulk_update
 from copper_bulk_client.models import PeopleBulkUpdateRequest, Person, PersonUpdate
 
 
-def main() -> None:
-    url, records, pause = sys.argv[1], int(sys.argv[2]), float(sys.argv[3])
-    client = AuthenticatedClient(
+def sandbox_client(url: str, connections: int = 1) -> AuthenticatedClient:
+    """The generated client, with the sandbox's credentials."""
+    return AuthenticatedClient(
         base_url=url,
         token="sandbox-token",
         prefix="",
         auth_header_name="X-PW-AccessToken",
         headers={"X-PW-Application": "developer_api", "X-PW-UserEmail": "sandbox@example.com"},
         timeout=httpx.Timeout(60.0),
+        httpx_args={"limits": httpx.Limits(max_connections=connections)},
     )
+
+
+def main() -> None:
+    url, records, pause = sys.argv[1], int(sys.argv[2]), float(sys.argv[3])
+    client = sandbox_client(url)
     applied = 0
     statuses: dict[int, int] = {}
     started = time.monotonic()

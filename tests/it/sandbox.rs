@@ -184,6 +184,31 @@ async fn more_than_three_requests_a_second_get_429() {
 }
 
 #[tokio::test]
+async fn the_request_log_holds_each_answer_in_order_when_asked_for() {
+    // A limit of 3 an hour makes the 429s certain however slow the machine.
+    let config = SandboxConfig::new().with_rate_limit(Some((3, Duration::from_secs(3600))));
+    let logged = Sandbox::start(config.clone().with_request_log(true))
+        .await
+        .unwrap();
+    let unlogged = Sandbox::start(config).await.unwrap();
+    for sandbox in [&logged, &unlogged] {
+        for _ in 0..5 {
+            send(
+                sandbox,
+                UPDATE,
+                json!({"people": [{"id": 1, "title": "x"}]}),
+            )
+            .await;
+        }
+    }
+    let answered = logged.stats().answered;
+    let statuses: Vec<u16> = answered.iter().map(|a| a.status).collect();
+    assert_eq!(statuses, [200, 200, 200, 429, 429]);
+    assert!(answered.windows(2).all(|w| w[0].arrived <= w[1].arrived));
+    assert!(unlogged.stats().answered.is_empty(), "off by default");
+}
+
+#[tokio::test]
 async fn seeding_is_deterministic() {
     let a = sandbox().await;
     let b = sandbox().await;

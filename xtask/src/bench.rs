@@ -12,14 +12,16 @@ use anyhow::{Context, Result, bail};
 #[derive(Clone, Copy, Debug, clap::ValueEnum)]
 pub enum Bench {
     /// Records per second at Copper's rate limit, with 50, 250 and 1000 ms
-    /// latency, and against a naive Rust client and the generated Python
-    /// client.
+    /// latency, against naive loops and a concurrent Python peer, and
+    /// creates under faults; fails under 0.95 of the bound or on a 429.
     Throughput,
     /// Records per second and CPU time per record with the rate limit off,
-    /// for the facade and the generated Python client.
+    /// for the facade and the generated Python client; fails when the
+    /// facade applies fewer records or manages under 100 times the bound.
     Cost,
     /// The command-line tool's speed and peak memory on 100,000 and
-    /// 1,000,000 records.
+    /// 1,000,000 records; fails above 64 MiB or when memory grows with the
+    /// records.
     Memory,
     /// The clean build time of the facade, with and without build-time
     /// code generation.
@@ -51,7 +53,7 @@ fn cargo_bench(root: &Path, name: &str) -> Result<()> {
         .current_dir(root)
         .status()?;
     if !status.success() {
-        bail!("cargo bench --bench {name} failed");
+        bail!("cargo bench --bench {name} failed or missed a goal it states");
     }
     Ok(())
 }
@@ -204,10 +206,48 @@ fn memory(root: &Path) -> Result<()> {
             run.records,
             run.seconds,
             run.records as f64 / run.seconds,
-            run.peak_rss_kib as f64 / 1024.0
+            mib(run.peak_rss_kib)
         );
     }
+    let missed = memory_goals_missed(mib(runs[0].peak_rss_kib), mib(runs[1].peak_rss_kib));
+    println!(
+        "\ngoals: at most {MAX_PEAK_MIB} MiB; flat: the 1,000,000-record peak at most \
+         {MAX_GROWTH_MIB} MiB above the 100,000-record peak"
+    );
+    if !missed.is_empty() {
+        bail!("goals missed: {}", missed.join("; "));
+    }
     Ok(())
+}
+
+/// The most resident memory the tool may use, whatever the input size.
+const MAX_PEAK_MIB: f64 = 64.0;
+/// What "flat" allows between 100,000 and 1,000,000 records: ten times the
+/// records may cost this much more memory, noise of the allocator and of
+/// the runtime's buffers, not a share of the input.
+const MAX_GROWTH_MIB: f64 = 2.0;
+
+fn mib(kib: i64) -> f64 {
+    kib as f64 / 1024.0
+}
+
+/// The memory goals that the peaks at 100,000 and 1,000,000 records miss.
+fn memory_goals_missed(peak_100k: f64, peak_1m: f64) -> Vec<String> {
+    let mut missed = Vec::new();
+    for (records, peak) in [("100,000", peak_100k), ("1,000,000", peak_1m)] {
+        if peak > MAX_PEAK_MIB {
+            missed.push(format!(
+                "{peak:.1} MiB at {records} records, over {MAX_PEAK_MIB} MiB"
+            ));
+        }
+    }
+    if peak_1m - peak_100k > MAX_GROWTH_MIB {
+        missed.push(format!(
+            "memory grew by {:.1} MiB from 100,000 to 1,000,000 records, over {MAX_GROWTH_MIB} MiB",
+            peak_1m - peak_100k
+        ));
+    }
+    missed
 }
 
 /// `records` updates of the sandbox's 100 seeded people, one per line.
@@ -284,4 +324,22 @@ fn wait_with_peak_rss(pid: u32) -> Result<(i32, i64)> {
         -1
     };
     Ok((code, usage.ru_maxrss))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::memory_goals_missed;
+
+    #[test]
+    fn memory_within_the_goals_passes() {
+        assert!(memory_goals_missed(10.3, 10.4).is_empty());
+        assert!(memory_goals_missed(63.0, 64.0).is_empty());
+    }
+
+    #[test]
+    fn memory_over_the_peak_or_growing_fails() {
+        assert_eq!(memory_goals_missed(10.0, 64.5).len(), 2);
+        assert_eq!(memory_goals_missed(65.0, 65.0).len(), 2);
+        assert_eq!(memory_goals_missed(10.0, 12.5).len(), 1);
+    }
 }

@@ -20,7 +20,6 @@ pub struct Run {
     pub seconds: f64,
     /// CPU time of the client alone, when measured.
     pub cpu_seconds: Option<f64>,
-    pub rate_limited: usize,
 }
 
 impl Run {
@@ -68,8 +67,6 @@ pub async fn facade(url: &str, records: usize, rate_limited: bool) -> Run {
         applied: report.applied.len(),
         seconds,
         cpu_seconds: Some(cpu_seconds_of_this_process() - cpu),
-        // The facade retries 429s; the server's count says how many it met.
-        rate_limited: 0,
     }
 }
 
@@ -82,21 +79,17 @@ pub async fn naive(url: &str, records: usize) -> Run {
     let raw = copper_bulk_raw::Client::new_with_client(url, http, Inner::new(credentials));
     let started = Instant::now();
     let mut applied = 0;
-    let mut rate_limited = 0;
     for chunk in updates(records).chunks(10) {
         let body = PeopleBulkUpdateRequest {
             people: chunk.to_vec(),
         };
-        match raw.people_bulk_update(None, &body).await {
-            Ok(response) => {
-                applied += response
-                    .into_inner()
-                    .iter()
-                    .filter(|item| matches!(item, BulkItem::Ok(_)))
-                    .count();
-            }
-            Err(error) if error.status().is_some_and(|s| s.as_u16() == 429) => rate_limited += 1,
-            Err(_) => {}
+        // A failed request is not retried: the loop is the plain one.
+        if let Ok(response) = raw.people_bulk_update(None, &body).await {
+            applied += response
+                .into_inner()
+                .iter()
+                .filter(|item| matches!(item, BulkItem::Ok(_)))
+                .count();
         }
         tokio::time::sleep(Duration::from_secs(1) / 3).await;
     }
@@ -106,7 +99,6 @@ pub async fn naive(url: &str, records: usize) -> Run {
         applied,
         seconds: started.elapsed().as_secs_f64(),
         cpu_seconds: None,
-        rate_limited,
     }
 }
 
@@ -114,31 +106,101 @@ pub async fn naive(url: &str, records: usize) -> Run {
 /// loop; `None` when the benchmark was not given a Python with the
 /// generated client (`cargo xtask bench` gives it one).
 pub fn python(url: &str, records: usize, pause: f64, name: &str) -> Option<Run> {
+    let result = run_python(
+        "python_client.py",
+        &[url, &records.to_string(), &pause.to_string()],
+    )?;
+    Some(Run {
+        client: name.into(),
+        records,
+        applied: result.applied,
+        seconds: result.seconds,
+        cpu_seconds: Some(result.cpu_seconds),
+    })
+}
+
+/// The concurrent Python peer (`python_concurrent.py`): `workers` threads
+/// sharing one pacer that spaces requests a third of a second and
+/// `margin_ms` apart, with 429 handling; `create` sends creates named
+/// `Bench <index>` instead of updates. Returns the run and the indexes of
+/// the records it counts as applied; `None` as for [`python`].
+pub fn python_concurrent(
+    url: &str,
+    records: usize,
+    create: bool,
+    workers: usize,
+    margin_ms: u64,
+) -> Option<(Run, Vec<usize>)> {
+    let operation = if create { "create" } else { "update" };
+    let result = run_python(
+        "python_concurrent.py",
+        &[
+            url,
+            &records.to_string(),
+            operation,
+            &workers.to_string(),
+            &margin_ms.to_string(),
+        ],
+    )?;
+    let spacing = match margin_ms {
+        0 => "1/3 s".to_owned(),
+        margin => format!("1/3 s + {margin} ms"),
+    };
+    let run = Run {
+        client: format!("Python, {workers} threads, shared pacer ({spacing}), 429 retried"),
+        records,
+        applied: result.applied,
+        seconds: result.seconds,
+        cpu_seconds: Some(result.cpu_seconds),
+    };
+    Some((run, result.applied_indexes))
+}
+
+/// What a Python peer printed, and its CPU time.
+struct PythonResult {
+    applied: usize,
+    applied_indexes: Vec<usize>,
+    seconds: f64,
+    cpu_seconds: f64,
+}
+
+/// Runs one of the Python peers beside this file with the generated
+/// client on its path, and reads the JSON line it prints.
+fn run_python(script: &str, args: &[&str]) -> Option<PythonResult> {
     let python = std::env::var("COPPER_BENCH_PYTHON").ok()?;
     let path = std::env::var("COPPER_BENCH_PYTHONPATH").ok()?;
-    let script = concat!(env!("CARGO_MANIFEST_DIR"), "/benches/python_client.py");
+    let script = std::path::Path::new(env!("CARGO_MANIFEST_DIR"))
+        .join("benches")
+        .join(script);
     // wait_with_cpu reaps it, with wait4, to read its CPU time.
     #[allow(clippy::zombie_processes, reason = "wait4 waits for it")]
     let child = Command::new(python)
-        .arg(script)
-        .args([url, &records.to_string(), &pause.to_string()])
+        .arg(&script)
+        .args(args)
         .env("PYTHONPATH", path)
         .stdout(Stdio::piped())
         .spawn()
         .expect("python starts");
     let pid = child.id();
     let stdout = child.stdout.expect("piped");
-    let (status, cpu) = wait_with_cpu(pid);
-    assert_eq!(status, 0, "the Python client failed");
     let line = std::io::read_to_string(stdout).expect("python output");
+    let (status, cpu_seconds) = wait_with_cpu(pid);
+    assert_eq!(status, 0, "{} failed", script.display());
     let result: serde_json::Value = serde_json::from_str(line.trim()).expect("one JSON line");
-    Some(Run {
-        client: name.into(),
-        records,
-        applied: result["applied"].as_u64().unwrap() as usize,
-        seconds: result["seconds"].as_f64().unwrap(),
-        cpu_seconds: Some(cpu),
-        rate_limited: result["statuses"]["429"].as_u64().unwrap_or(0) as usize,
+    let applied_indexes = result["applied_indexes"]
+        .as_array()
+        .map(|indexes| {
+            indexes
+                .iter()
+                .filter_map(|i| i.as_u64().map(|i| i as usize))
+                .collect()
+        })
+        .unwrap_or_default();
+    Some(PythonResult {
+        applied: result["applied"].as_u64().expect("a count") as usize,
+        applied_indexes,
+        seconds: result["seconds"].as_f64().expect("seconds"),
+        cpu_seconds,
     })
 }
 
