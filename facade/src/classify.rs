@@ -64,11 +64,13 @@ pub(crate) async fn classify(
                 (Error::Timeout(error), AttemptFailure::NoAnswer)
             } else if error.is_builder() {
                 (
-                    Error::Request(error.to_string()),
+                    Error::Request(redact(&error.to_string())),
                     AttemptFailure::Unsendable,
                 )
             } else if error.is_decode() {
-                let reason = error.to_string();
+                // serde's message quotes the value it could not read, which
+                // is the server's text.
+                let reason = redact(&error.to_string());
                 (
                     Error::UnreadableResponse { reason },
                     AttemptFailure::NoAnswer,
@@ -79,12 +81,12 @@ pub(crate) async fn classify(
         }
         Raw::InvalidResponsePayload(_, error) => (
             Error::UnreadableResponse {
-                reason: error.to_string(),
+                reason: redact(&error.to_string()),
             },
             AttemptFailure::NoAnswer,
         ),
         other => (
-            Error::Request(other.to_string()),
+            Error::Request(redact(&other.to_string())),
             AttemptFailure::Unsendable,
         ),
     }

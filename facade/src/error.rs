@@ -134,10 +134,12 @@ pub enum Error {
     /// The request could not be built.
     #[error("the request could not be built: {0}")]
     Request(String),
-    /// The record was not sent: an earlier request of the same run failed
-    /// in a way every request would (credentials refused, the endpoint not
-    /// allowed, the server unreachable).
-    #[error("not sent, because an earlier request failed the same way: {0}")]
+    /// The run stopped before this record's request: an earlier request of
+    /// the same run failed in a way every request would (credentials
+    /// refused, the endpoint not allowed, the server unreachable). The
+    /// record may still have been sent by an attempt before its batch was
+    /// split, which the outcome (`unknown`) and the attempts then say.
+    #[error("the run stopped, because an earlier request failed the same way: {0}")]
     Halted(Arc<RequestFailure>),
 }
 

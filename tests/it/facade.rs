@@ -785,3 +785,27 @@ async fn a_server_echoing_the_token_does_not_get_it_into_outcomes() {
     assert!(shown.contains("<redacted>"), "{shown}");
     assert!(!shown.contains(TOKEN), "{shown}");
 }
+
+#[tokio::test(start_paused = true)]
+async fn an_unreadable_answer_quoting_the_token_does_not_get_it_into_outcomes() {
+    // serde's message about a body it cannot read quotes the value it met.
+    let fake = FakeCopper::start(|_, _| {
+        Reply::Status(
+            200,
+            vec![("content-type", "application/json".to_owned())],
+            format!(r#""{TOKEN}""#),
+        )
+    })
+    .await;
+    let copper = client(config(&fake).with_retry(RetryPolicy::none()));
+    let report = copper.people().bulk_update(updates(1..3)).report().await;
+    assert_eq!(report.unknown.len(), 2, "{report:?}");
+    let failure = &report.unknown[0].1;
+    assert!(
+        matches!(failure.error(), Error::UnreadableResponse { .. }),
+        "{failure}"
+    );
+    let shown = format!("{failure} {report:?}");
+    assert!(shown.contains("<redacted>"), "{shown}");
+    assert!(!shown.contains(TOKEN), "{shown}");
+}
