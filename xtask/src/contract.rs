@@ -108,11 +108,13 @@ pub(crate) fn prism(root: &Path, tools: &Tools, cargo: &str) -> Result<()> {
             .current_dir(root),
         port,
     )?;
+    // `--workspace` resolves features as the test build did, so that this
+    // runs the binary `cargo test --workspace` built instead of building the
+    // tests' dependency tree again with the features of one package.
     let tests = run(Command::new(cargo)
         .args([
             "test",
-            "-p",
-            "copper-bulk-tests",
+            "--workspace",
             "--test",
             "it",
             "--",
@@ -148,13 +150,10 @@ pub(crate) fn prism(root: &Path, tools: &Tools, cargo: &str) -> Result<()> {
 /// the sandbox does the same. Requests broken as a whole (no list, too many
 /// records, a bad query flag) do get 422, which the sandbox's own tests
 /// check.
-pub(crate) fn schemathesis(root: &Path, tools: &Tools, cargo: &str) -> Result<()> {
-    run(Command::new(cargo)
-        .args(["build", "-q", "-p", "copper-bulk-cli"])
-        .current_dir(root))?;
+pub(crate) fn schemathesis(root: &Path, tools: &Tools, copper_bulk: &Path) -> Result<()> {
     let port = free_port()?;
     let server = Server::start(
-        Command::new(root.join("target/debug/copper-bulk"))
+        Command::new(copper_bulk)
             .args(["sandbox", "--no-rate-limit", "--port", &port.to_string()])
             .stdout(Stdio::null()),
         port,
