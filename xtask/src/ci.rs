@@ -52,6 +52,23 @@ fn all_checks(root: &Path, steps: &mut Steps) -> Result<()> {
         }
     })?;
 
+    // Installing the tools waits mostly on the network, so clippy compiles
+    // meanwhile; its output is kept in a file and shown at its own step.
+    std::fs::create_dir_all(target.join("ci"))?;
+    let clippy = Background::start(
+        Command::new(&cargo)
+            .args([
+                "clippy",
+                "--workspace",
+                "--all-targets",
+                "--",
+                "-D",
+                "warnings",
+            ])
+            .current_dir(root),
+        &target.join("ci/clippy.log"),
+    )?;
+
     let tools = Tools::install_timed(root, steps)?;
     let specs = ["openapi/copper.yaml", "openapi/copper.json"];
     steps.run("openapi-spec-validator", || {
@@ -84,18 +101,10 @@ fn all_checks(root: &Path, steps: &mut Steps) -> Result<()> {
         contract::java(root, &tools)
     })?;
 
-    steps.run("cargo clippy --all-targets -- -D warnings", || {
-        run(Command::new(&cargo)
-            .args([
-                "clippy",
-                "--workspace",
-                "--all-targets",
-                "--",
-                "-D",
-                "warnings",
-            ])
-            .current_dir(root))
-    })?;
+    steps.run(
+        "cargo clippy --all-targets -- -D warnings (the rest of its time)",
+        || clippy.finish(),
+    )?;
     steps.run("cargo doc", || {
         run(Command::new(&cargo)
             .args(["doc", "--workspace", "--no-deps"])
@@ -109,7 +118,6 @@ fn all_checks(root: &Path, steps: &mut Steps) -> Result<()> {
     let references = target.join("ci/snapshot-references.txt");
     steps.run("cargo test --workspace", || {
         let _ = std::fs::remove_file(&references);
-        std::fs::create_dir_all(target.join("ci"))?;
         run(Command::new(&cargo)
             .args(["test", "--workspace"])
             // Snapshots are compared, never written, here.
@@ -140,6 +148,12 @@ fn all_checks(root: &Path, steps: &mut Steps) -> Result<()> {
     steps.run(
         "cargo package --workspace (each crate builds from its tarball)",
         || {
+            // The verification builds each crate from its tarball alone,
+            // with only the features it asks for itself: the one check that
+            // a crate does not lean on a feature a sibling turns on, since
+            // every other step builds the workspace as a whole. The consumer
+            // below cannot stand in for it (it builds three crates together,
+            // from their directories), so `--no-verify` would check less.
             forget_packaged_sources(root)?;
             run(Command::new(&cargo)
                 .args(["package", "--workspace", "--allow-dirty"])
@@ -161,6 +175,50 @@ fn all_checks(root: &Path, steps: &mut Steps) -> Result<()> {
             .current_dir(root))
     })?;
     Ok(())
+}
+
+/// A command running while other steps run, its output kept in a file; it
+/// is stopped if dropped before it finished.
+struct Background {
+    child: std::process::Child,
+    log: PathBuf,
+    program: String,
+}
+
+impl Background {
+    fn start(command: &mut Command, log: &Path) -> Result<Background> {
+        let file = std::fs::File::create(log)
+            .with_context(|| format!("cannot write {}", log.display()))?;
+        let child = command
+            .stdout(file.try_clone()?)
+            .stderr(file)
+            .spawn()
+            .with_context(|| format!("cannot start {:?}", command.get_program()))?;
+        Ok(Background {
+            child,
+            log: log.to_owned(),
+            program: command.get_program().to_string_lossy().into_owned(),
+        })
+    }
+
+    /// Waits for the command, prints its output, and fails if it failed.
+    fn finish(mut self) -> Result<()> {
+        let status = self.child.wait()?;
+        print!("{}", std::fs::read_to_string(&self.log).unwrap_or_default());
+        if !status.success() {
+            bail!("{} exited with {status}", self.program);
+        }
+        Ok(())
+    }
+}
+
+impl Drop for Background {
+    fn drop(&mut self) {
+        if matches!(self.child.try_wait(), Ok(None)) {
+            let _ = self.child.kill();
+            let _ = self.child.wait();
+        }
+    }
 }
 
 /// What the one test build made that later steps run.
@@ -511,6 +569,23 @@ mod tests {
             Some(PathBuf::from("/t/copper-bulk"))
         );
         assert_eq!(executable(&messages, "bin", "other"), None);
+    }
+
+    #[test]
+    fn a_background_command_fails_its_step_when_it_fails() {
+        let dir = tempfile::tempdir().unwrap();
+        let log = dir.path().join("log");
+        let ok = Background::start(Command::new("sh").args(["-c", "echo fine"]), &log).unwrap();
+        ok.finish().unwrap();
+        assert_eq!(std::fs::read_to_string(&log).unwrap(), "fine\n");
+        let failing = Background::start(
+            Command::new("sh").args(["-c", "echo broken >&2; exit 3"]),
+            &log,
+        )
+        .unwrap();
+        let error = failing.finish().unwrap_err().to_string();
+        assert!(error.contains("exit status: 3"), "{error}");
+        assert_eq!(std::fs::read_to_string(&log).unwrap(), "broken\n");
     }
 
     #[test]
