@@ -1,11 +1,15 @@
-//! The exact JSON the raw client sends, as insta snapshots.
+//! The exact JSON the raw client sends, as insta snapshots; full batches
+//! are captured at a fake server, as the facade cuts and sends them.
 
+use copper_bulk::{Config, Copper};
 use copper_bulk_raw::custom::CustomValue;
 use copper_bulk_raw::patch::Patch;
 use copper_bulk_raw::types::{
-    CustomFieldInput, PeopleBulkCreateRequest, PeopleBulkUpdateRequest, PersonUpdate,
+    CustomFieldInput, PeopleBulkCreateRequest, PeopleBulkUpdateRequest, PersonCreate, PersonUpdate,
 };
-use serde_json::json;
+use copper_bulk_tests::fake::{FakeCopper, Received};
+use futures_util::StreamExt;
+use serde_json::{Value, json};
 
 use crate::support::{create, update_every_field};
 
@@ -48,36 +52,85 @@ fn single_create() {
     insta::assert_json_snapshot!(body);
 }
 
-#[test]
-fn full_batch_of_ten_updates() {
-    let body = PeopleBulkUpdateRequest {
-        people: (0..10)
-            .map(|i| PersonUpdate {
-                name: Some(format!("Person {i}")),
-                details: if i % 3 == 0 {
-                    Patch::Null
-                } else {
-                    Patch::Absent
-                },
-                emails: Patch::Value(vec![copper_bulk_raw::types::EmailInput {
-                    email: format!("person{i}@example.com"),
-                    category: None,
-                }]),
-                ..PersonUpdate::new(1_000 + i)
-            })
-            .collect(),
-    };
-    assert_eq!(body.people.len(), 10);
+/// A fake Copper and a client of it that sends one request at a time, so
+/// that the bodies arrive in the order the facade cut the batches. The fake
+/// answers each request with the records it was sent.
+async fn fake_and_client() -> (FakeCopper, Copper) {
+    let fake = FakeCopper::echo().await;
+    let config = Config::new("tok-request-bodies", "me@example.com")
+        .unwrap()
+        .with_base_url(fake.url())
+        .unwrap()
+        .with_concurrency(1)
+        .unwrap();
+    (fake, Copper::new(config).unwrap())
+}
+
+/// Checks that the fake received `records` at `path`, cut into batches of
+/// 10, 10 and 3 in input order, each record sent as it serializes on its
+/// own; returns the first (full) batch's body.
+fn first_of_batches_of_ten(received: &[Received], path: &str, records: &[Value]) -> Value {
+    let paths: Vec<&str> = received.iter().map(|r| r.path.as_str()).collect();
+    assert_eq!(paths, [path; 3]);
+    let sizes: Vec<usize> = received.iter().map(|r| r.records().len()).collect();
+    assert_eq!(sizes, [10, 10, 3], "23 records go as 10, 10 and 3");
+    let sent: Vec<&Value> = received.iter().flat_map(Received::records).collect();
+    let records: Vec<&Value> = records.iter().collect();
+    assert_eq!(
+        sent, records,
+        "every record once, in input order, unchanged"
+    );
+    received[0].body.clone()
+}
+
+fn as_json<T: serde::Serialize>(records: &[T]) -> Vec<Value> {
+    records
+        .iter()
+        .map(|record| serde_json::to_value(record).unwrap())
+        .collect()
+}
+
+#[tokio::test(start_paused = true)]
+async fn full_batch_of_ten_updates() {
+    let updates: Vec<PersonUpdate> = (0..23)
+        .map(|i| PersonUpdate {
+            name: Some(format!("Person {i}")),
+            details: if i % 3 == 0 {
+                Patch::Null
+            } else {
+                Patch::Absent
+            },
+            emails: Patch::Value(vec![copper_bulk_raw::types::EmailInput {
+                email: format!("person{i}@example.com"),
+                category: None,
+            }]),
+            ..PersonUpdate::new(1_000 + i)
+        })
+        .collect();
+    let records = as_json(&updates);
+    let (fake, copper) = fake_and_client().await;
+    let _: Vec<_> = copper.people().bulk_update(updates).collect().await;
+    let body = first_of_batches_of_ten(
+        &fake.received(),
+        "/developer_api/v1/people/bulk_update",
+        &records,
+    );
     insta::assert_json_snapshot!(body);
 }
 
-#[test]
-fn full_batch_of_ten_creates() {
-    let body = PeopleBulkCreateRequest {
-        people: (0..10)
-            .map(|i| create(&format!("Person {i}"), &format!("person{i}@example.com")))
-            .collect(),
-    };
+#[tokio::test(start_paused = true)]
+async fn full_batch_of_ten_creates() {
+    let creates: Vec<PersonCreate> = (0..23)
+        .map(|i| create(&format!("Person {i}"), &format!("person{i}@example.com")))
+        .collect();
+    let records = as_json(&creates);
+    let (fake, copper) = fake_and_client().await;
+    let _: Vec<_> = copper.people().bulk_create(creates).collect().await;
+    let body = first_of_batches_of_ten(
+        &fake.received(),
+        "/developer_api/v1/people/bulk_create",
+        &records,
+    );
     insta::assert_json_snapshot!(body);
 }
 

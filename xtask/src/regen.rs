@@ -54,31 +54,27 @@ pub fn artifacts(root: &Path) -> Result<Vec<Artifact>> {
 /// The workspace manifest with the crates' version carrying the spec's
 /// version as build metadata (`0.1.0+spec.1.0.0`), so that a crate's
 /// version says which spec it was built from.
+///
+/// Only that one value changes: toml_edit keeps every comment, blank line
+/// and the layout of the rest of the manifest as they were.
 fn with_spec_version(manifest: &str, spec_version: &str) -> Result<String> {
-    let mut in_package = false;
-    let mut found = false;
-    let mut out = String::with_capacity(manifest.len());
-    for line in manifest.split_inclusive('\n') {
-        let trimmed = line.trim();
-        if trimmed.starts_with('[') {
-            in_package = trimmed == "[workspace.package]";
-        }
-        if in_package && !found && trimmed.starts_with("version = \"") {
-            let version = trimmed
-                .trim_start_matches("version = \"")
-                .trim_end_matches('"');
-            let release = version.split('+').next().unwrap_or(version);
-            out.push_str(&format!("version = \"{release}+spec.{spec_version}\"\n"));
-            found = true;
-            continue;
-        }
-        out.push_str(line);
-    }
-    anyhow::ensure!(
-        found,
-        "the workspace manifest has no [workspace.package] version"
-    );
-    Ok(out)
+    let mut doc: toml_edit::DocumentMut = manifest
+        .parse()
+        .context("the workspace manifest is not TOML")?;
+    let version = doc
+        .get_mut("workspace")
+        .and_then(|workspace| workspace.get_mut("package"))
+        .and_then(|package| package.get_mut("version"))
+        .and_then(toml_edit::Item::as_value_mut)
+        .context("the workspace manifest has no [workspace.package] version")?;
+    let current = version
+        .as_str()
+        .context("the [workspace.package] version is not a string")?;
+    let release = current.split('+').next().unwrap_or(current);
+    let decor = version.decor().clone();
+    *version = format!("{release}+spec.{spec_version}").into();
+    *version.decor_mut() = decor;
+    Ok(doc.to_string())
 }
 
 /// The spec as JSON, keeping the order of every mapping.
@@ -156,13 +152,16 @@ fn first_difference(a: &str, b: &str) -> Option<usize> {
     if a == b {
         return None;
     }
-    let mut lines = a.lines().zip(b.lines()).enumerate();
-    Some(
-        lines
-            .find(|(_, (x, y))| x != y)
-            .map_or_else(|| a.lines().count().min(b.lines().count()), |(i, _)| i)
-            + 1,
-    )
+    let a: Vec<&str> = a.lines().collect();
+    let b: Vec<&str> = b.lines().collect();
+    let ops = similar::capture_diff_slices(similar::Algorithm::Myers, &a, &b);
+    // Texts whose lines are all equal differ only in a newline at the end,
+    // which counts as the line after the last one.
+    let line = ops
+        .iter()
+        .find(|op| op.tag() != similar::DiffTag::Equal)
+        .map_or_else(|| a.len().min(b.len()) + 1, |op| op.old_range().start + 1);
+    Some(line)
 }
 
 #[cfg(test)]
@@ -174,19 +173,26 @@ mod tests {
         assert_eq!(first_difference("a\nb\nc", "a\nb\nc"), None);
         assert_eq!(first_difference("a\nb\nc", "a\nx\nc"), Some(2));
         assert_eq!(first_difference("a\nb", "a\nb\nc"), Some(3));
+        assert_eq!(first_difference("a\nb\nc", "a\nc"), Some(2));
+        assert_eq!(first_difference("a\nb", "a\nb\n"), Some(3));
     }
 
     #[test]
     fn crate_versions_carry_the_spec_version() {
-        let manifest = "[workspace]\nmembers = []\n\n[workspace.package]\nversion = \"0.3.1\"\nedition = \"2024\"\n\n[dependencies]\nversion = \"9\"\n";
+        let manifest = "[workspace]\nmembers = []\n\n# Why the version is what it is.\n[workspace.package]\nversion   =   \"0.3.1\" # The release.\nedition = \"2024\"\n\n[dependencies]\nversion = \"9\"\n";
         let updated = with_spec_version(manifest, "1.2.0").unwrap();
-        assert!(updated.contains("version = \"0.3.1+spec.1.2.0\"\nedition"));
-        assert!(
-            updated.ends_with("version = \"9\"\n"),
-            "only the package version changes"
+        assert_eq!(
+            updated,
+            manifest.replace("\"0.3.1\"", "\"0.3.1+spec.1.2.0\""),
+            "only the package version changes, in place"
         );
         let again = with_spec_version(&updated, "1.3.0").unwrap();
-        assert!(again.contains("version = \"0.3.1+spec.1.3.0\""));
+        assert!(again.contains("version   =   \"0.3.1+spec.1.3.0\" # The release."));
+        let error = with_spec_version("[workspace]\n", "1.2.0").unwrap_err();
+        assert_eq!(
+            error.to_string(),
+            "the workspace manifest has no [workspace.package] version"
+        );
     }
 
     #[test]
