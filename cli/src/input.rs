@@ -86,7 +86,14 @@ const READ_AHEAD: usize = 1_024;
 /// when the source cannot be opened or a CSV header names a column the
 /// record type does not have.
 pub fn read<R: InputRecord>(source: &Source, format: Format) -> Result<Records<R>, String> {
-    let input = source.open()?;
+    read_from(source.open()?, format)
+}
+
+/// Starts reading records from `input`, as [`read`] does from a source.
+pub fn read_from<R: InputRecord>(
+    input: Box<dyn Read + Send>,
+    format: Format,
+) -> Result<Records<R>, String> {
     let (sender, receiver) = mpsc::channel(READ_AHEAD);
     match format {
         Format::Ndjson => {
