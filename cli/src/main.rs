@@ -1,14 +1,6 @@
 //! `copper-bulk`: send a file of changes to Copper's bulk endpoints, with
 //! one outcome line per input record. See `copper-bulk --help`.
 
-mod csv_cells;
-mod csv_input;
-mod csv_records;
-mod input;
-mod ndjson;
-mod output;
-mod run;
-
 use std::io::{BufWriter, Write};
 use std::path::{Path, PathBuf};
 use std::process::ExitCode;
@@ -17,11 +9,10 @@ use std::time::Duration;
 use clap::{Args, Parser, Subcommand};
 use copper_bulk::ops::{self, Operation};
 use copper_bulk::{Config, Copper};
+use copper_bulk_cli::input::{self, Format, InputRecord, Source};
+use copper_bulk_cli::output::Summary;
+use copper_bulk_cli::run::{self, Stop};
 use copper_bulk_sandbox::{Sandbox, SandboxConfig};
-
-use crate::input::{Format, InputRecord, Source};
-use crate::output::Summary;
-use crate::run::Stop;
 
 /// Sends NDJSON or CSV records to Copper CRM's bulk endpoints and writes one
 /// NDJSON line per input record saying what became of it.

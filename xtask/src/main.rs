@@ -1,5 +1,7 @@
 //! `cargo xtask <task>`: see `cargo xtask --help`.
 
+mod fuzz;
+
 use std::process::ExitCode;
 
 use clap::{Parser, Subcommand};
@@ -28,6 +30,15 @@ enum Task {
         #[arg(value_enum)]
         what: xtask::bench::Bench,
     },
+    /// Fuzz the response decoders and the input readers with cargo-afl
+    /// (AFL++), installing it if needed; fails when any input crashes.
+    Fuzz {
+        /// Seconds each target runs.
+        #[arg(long, default_value_t = fuzz::DEFAULT_SECONDS)]
+        seconds: u64,
+        /// Targets to run (bulk_items, error_body, ndjson, csv); all by default.
+        targets: Vec<String>,
+    },
 }
 
 fn main() -> ExitCode {
@@ -37,6 +48,9 @@ fn main() -> ExitCode {
         Task::Test => xtask::ci::test(&workspace_root()).map(|()| ExitCode::SUCCESS),
         Task::Bench { what } => {
             xtask::bench::run(&workspace_root(), what).map(|()| ExitCode::SUCCESS)
+        }
+        Task::Fuzz { seconds, targets } => {
+            fuzz::run(&workspace_root(), seconds, &targets).map(|()| ExitCode::SUCCESS)
         }
     };
     match result {

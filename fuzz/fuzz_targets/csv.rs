@@ -1,0 +1,11 @@
+//! The tool's CSV reader, header included, on any bytes: no panic on any
+//! thread.
+
+use copper_bulk_cli::input::Format;
+
+fn main() {
+    copper_bulk_fuzz::abort_on_panic();
+    afl::fuzz!(|data: &[u8]| {
+        copper_bulk_fuzz::read_all(Format::Csv, data);
+    });
+}
