@@ -160,12 +160,14 @@ impl Echo {
         })
     }
 
-    /// Whether `returned` carries every field `self` (sent) sets, each with
-    /// the same value: whether it could be the answer to this record.
+    /// Whether `returned` could be the answer to this record: whether no
+    /// field `self` (sent) sets comes back with another value. A field
+    /// Copper returned empty counts as this record's, as in
+    /// [`Echo::mismatch`]: were it proof of another record, two records
+    /// told apart only by a field Copper drops could be answered swapped
+    /// and each be reported applied with the other's id.
     fn echoed_by(&self, returned: &Echo) -> bool {
-        self.0
-            .iter()
-            .all(|(field, sent)| returned.get(field).is_some_and(|got| !sent.differs(got)))
+        self.mismatch(returned).is_none()
     }
 
     fn get(&self, field: &str) -> Option<&Echoed> {
@@ -263,9 +265,9 @@ fn set(values: impl Iterator<Item = String>) -> Option<Vec<String>> {
 ///
 /// `returned` holds what each record item echoes, and `None` for a failure
 /// item, which echoes nothing. Item `p` could be record `q`'s when it
-/// echoes every field record `q` set, with the same value (an item that
-/// leaves out a field record `q` set is not record `q`'s); a failure item could be any record's
-/// whose own item is a record (two failures swapped change no outcome but
+/// returns no field record `q` set with another value (a field the item
+/// leaves out may be one Copper dropped); a failure item could be any
+/// record's whose own item is a record (two failures swapped change no outcome but
 /// their messages). Items are ambiguous exactly when they could be
 /// reassigned, each to a record it could be, other than by position: when
 /// position `p` lies on a cycle of "could be". Those are the strongly
@@ -373,9 +375,9 @@ pub(crate) fn redact_json(value: Value, redact: &dyn Fn(&str) -> String) -> Valu
 /// what Copper echoes, and that no other record of the request could claim
 /// it.
 ///
-/// Text Copper sent back (a rejection's message, an unrecognised item, an
-/// echoed field) goes through `redact` first, so that a server echoing the
-/// access token cannot get it into an outcome.
+/// Text Copper sent back (a rejection's message and field errors, an
+/// unrecognised item, an echoed field) goes through `redact` first, so
+/// that a server echoing the access token cannot get it into an outcome.
 pub(crate) fn match_items<O: Operation>(
     indices: Vec<usize>,
     expected: &[Expected],
@@ -394,6 +396,14 @@ pub(crate) fn match_items<O: Operation>(
         }
         _ => {
             rejection.message = rejection.message.as_deref().map(redact);
+            // Field names and error texts are the server's too.
+            rejection.errors = std::mem::take(&mut rejection.errors)
+                .into_iter()
+                .map(|(field, errors)| {
+                    let errors = errors.iter().map(|error| redact(error)).collect();
+                    (redact(&field), errors)
+                })
+                .collect();
             RecordResult::Rejected(rejection)
         }
     };
@@ -614,29 +624,51 @@ mod tests {
     }
 
     #[test]
-    fn a_create_that_sets_more_fields_is_told_apart_from_one_that_sets_fewer() {
+    fn a_create_that_sets_more_fields_cannot_be_told_apart_from_one_that_sets_fewer() {
+        // The first record's item lacks the second's phone number, which
+        // Copper may have dropped; the second's carries one the first did
+        // not set, which alone proves nothing. In either order, each item
+        // could be the other record's.
         let records = [
             PersonCreate::new("Ann Lee"),
             PersonCreate::new("Ann Lee").phone_numbers([PhoneNumberInput::new("415-555-0100")]),
         ];
-        let in_order = vec![
-            created::<PeopleCreate>(&records[0], 1, json!({})),
-            created::<PeopleCreate>(&records[1], 2, json!({})),
+        for swap in [false, true] {
+            let mut items = vec![
+                created::<PeopleCreate>(&records[0], 1, json!({})),
+                created::<PeopleCreate>(&records[1], 2, json!({})),
+            ];
+            if swap {
+                items.reverse();
+            }
+            let kinds: Vec<bool> = outcomes::<PeopleCreate>(&records, items)
+                .iter()
+                .map(|outcome| outcome.starts_with("unknown"))
+                .collect();
+            assert_eq!(kinds, [true, true], "swapped: {swap}");
+        }
+    }
+
+    #[test]
+    fn creates_told_apart_only_by_a_field_copper_drops_are_unknown_when_swapped() {
+        let person = |external_id: &str| {
+            PersonCreate::new("Ann Lee").custom_fields([CustomFieldInput::new(
+                9,
+                CustomValue::Text(external_id.into()),
+            )])
+        };
+        let records = [person("ext-1"), person("ext-2")];
+        // Copper answers a custom field it did not keep with `null`.
+        let dropped = json!({"custom_fields": [{"custom_field_definition_id": 9, "value": null}]});
+        let items = vec![
+            created::<PeopleCreate>(&records[1], 2, dropped.clone()),
+            created::<PeopleCreate>(&records[0], 1, dropped),
         ];
-        assert_eq!(
-            outcomes::<PeopleCreate>(&records, in_order),
-            ["applied 1", "applied 2"]
-        );
-        // Swapped, the first record's item has a phone number it did not
-        // set, which alone proves nothing; but the second record's item
-        // lacks its number, so the two may be each other's.
-        let swapped = vec![
-            created::<PeopleCreate>(&records[1], 2, json!({})),
-            created::<PeopleCreate>(&records[0], 1, json!({})),
-        ];
-        let kinds: Vec<bool> = outcomes::<PeopleCreate>(&records, swapped)
+        let kinds: Vec<bool> = outcomes::<PeopleCreate>(&records, items)
             .iter()
-            .map(|outcome| outcome.starts_with("unknown"))
+            .map(|outcome| {
+                outcome.starts_with("unknown: copper's answer to this create cannot be told apart")
+            })
             .collect();
         assert_eq!(kinds, [true, true]);
     }

@@ -2,8 +2,8 @@
 //! applied only when it can be its record's and no other's.
 
 use copper_bulk::{
-    ActivityCreate, ActivityParentInput, ActivityTypeInput, CompanyCreate, Config, Copper, Error,
-    RecordResult, WebsiteInput,
+    ActivityCreate, ActivityParentInput, ActivityTypeInput, CompanyCreate, Config, Copper,
+    CustomFieldInput, CustomValue, Error, PersonCreate, RecordResult, WebsiteInput,
 };
 use futures_util::StreamExt;
 use serde_json::{Value, json};
@@ -35,8 +35,10 @@ async fn fake_copper(arrange: fn(&mut Vec<Value>)) -> FakeCopper {
     .await
 }
 
+const TOKEN: &str = "tok-5be0d2-matching-secret";
+
 fn copper(fake: &FakeCopper) -> Copper {
-    let config = Config::new("tok-matching", "me@example.com")
+    let config = Config::new(TOKEN, "me@example.com")
         .unwrap()
         .with_base_url(fake.url())
         .unwrap();
@@ -140,4 +142,66 @@ async fn ten_notes_on_one_person_answered_in_order_are_applied() {
         .await;
     let expected: Vec<String> = (1..=10).map(|id| format!("applied {id}")).collect();
     assert_eq!(described(&outcomes, |activity| activity.id), expected);
+}
+
+#[tokio::test(start_paused = true)]
+async fn two_people_told_apart_only_by_a_field_copper_drops_are_unknown_when_swapped() {
+    // Copper answers every custom field the record does not keep with a
+    // `null` value: the one field that tells the two people apart is gone
+    // from both items, so neither item can be matched to its record.
+    let fake = fake_copper(|items| {
+        for item in items.iter_mut() {
+            item["custom_fields"] = json!([{"custom_field_definition_id": 9, "value": null}]);
+        }
+        items.reverse();
+    })
+    .await;
+    let person = |external_id: &str| {
+        PersonCreate::new("Ann Lee").custom_fields([CustomFieldInput::new(
+            9,
+            CustomValue::Text(external_id.to_owned()),
+        )])
+    };
+    let outcomes: Vec<_> = copper(&fake)
+        .people()
+        .bulk_create([person("ext-1"), person("ext-2")])
+        .collect()
+        .await;
+    assert_eq!(
+        described(&outcomes, |person| person.id),
+        ["unknown: like 1", "unknown: like 0"]
+    );
+}
+
+#[tokio::test(start_paused = true)]
+async fn field_errors_echoing_the_token_do_not_get_it_into_outcomes() {
+    let fake = FakeCopper::start(|_, received| {
+        let items: Vec<Value> = received
+            .records()
+            .iter()
+            .map(|_| {
+                json!({
+                    "success": false,
+                    "message": {TOKEN: [{"error": format!("token {TOKEN} is odd")}]},
+                })
+            })
+            .collect();
+        Reply::Status(
+            200,
+            vec![("content-type", "application/json".to_owned())],
+            Value::Array(items).to_string(),
+        )
+    })
+    .await;
+    let outcomes: Vec<_> = copper(&fake)
+        .companies()
+        .bulk_create([CompanyCreate::new("Acme")])
+        .collect()
+        .await;
+    let RecordResult::Rejected(rejection) = &outcomes[0].result else {
+        panic!("{:?}", outcomes[0].result);
+    };
+    let shown = format!("{outcomes:?} {rejection}");
+    assert!(shown.contains("<redacted>"), "{shown}");
+    assert!(!shown.contains(TOKEN), "{shown}");
 }
