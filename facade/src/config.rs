@@ -406,6 +406,42 @@ mod tests {
         sent
     }
 
+    /// When the throttle of `config` lets each request through, over the
+    /// first `seconds`.
+    async fn send_times(config: &Config, seconds: u64) -> Vec<Duration> {
+        let throttle = copper_bulk_raw::throttle::Throttle::new(config.rate_limits().to_vec());
+        let start = tokio::time::Instant::now();
+        let mut sent = Vec::new();
+        loop {
+            throttle.acquire().await;
+            if start.elapsed() >= Duration::from_secs(seconds) {
+                return sent;
+            }
+            sent.push(start.elapsed());
+        }
+    }
+
+    #[tokio::test(start_paused = true)]
+    async fn a_rate_of_n_is_sustained_at_n_a_second() {
+        // The first second alone cannot tell: n requests fit in it even when
+        // the margin between them slows the rate down for good.
+        for n in [6, 50] {
+            let config = Config::new("t", "e@x.com")
+                .unwrap()
+                .with_requests_per_second(n);
+            let sent = send_times(&config, 60).await;
+            let rate = sent.len() as f64 / 60.0;
+            assert!(rate >= 0.97 * f64::from(n), "{n}/s sustained only {rate}/s");
+            for (i, at) in sent.iter().enumerate() {
+                let in_window = sent[i..]
+                    .iter()
+                    .take_while(|t| **t - *at < Duration::from_secs(1))
+                    .count();
+                assert!(in_window <= n as usize, "{in_window} in a second at {n}/s");
+            }
+        }
+    }
+
     #[tokio::test(start_paused = true)]
     async fn a_rate_of_6_sends_6_a_second() {
         let config = Config::new("t", "e@x.com").unwrap();

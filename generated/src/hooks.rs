@@ -15,8 +15,11 @@ use crate::retry_after::retry_after;
 use crate::throttle::Throttle;
 
 /// How long every request of a client is held back after a 429 that says
-/// nothing about how long to wait: Copper's shorter window is one second,
-/// so a second is when the refused request's window has passed.
+/// nothing usable about how long to wait: Copper's shorter window is one
+/// second, so a second is when the refused request's window has passed. A
+/// `Retry-After` of zero, or a date already past (the server's clock ahead
+/// of ours), counts as saying nothing: a 429 that paused nothing would let
+/// every other request keep sending into the limit.
 pub const PAUSE_WITHOUT_RETRY_AFTER: Duration = Duration::from_secs(1);
 
 /// The longest a 429 holds back every request of a client: Copper's longest
@@ -198,7 +201,8 @@ impl ClientHooks<Inner> for Client {
     /// A 429 pauses the throttle, so that every request of the client (and
     /// of its clones) waits for what Copper asked of one of them: the
     /// `Retry-After`, at most [`MAX_PAUSE`], or
-    /// [`PAUSE_WITHOUT_RETRY_AFTER`] when there is none that can be read.
+    /// [`PAUSE_WITHOUT_RETRY_AFTER`] when there is none that can be read or
+    /// it asks for no wait at all.
     ///
     /// The timings go into the current tracing span, when it has these
     /// fields (the `copper-bulk` facade's span per HTTP request does):
@@ -232,6 +236,7 @@ impl ClientHooks<Inner> for Client {
 /// How long a 429 with these headers holds back every request.
 fn pause_after_429(headers: &reqwest::header::HeaderMap) -> Duration {
     retry_after(headers, SystemTime::now())
+        .filter(|wait| !wait.is_zero())
         .map_or(PAUSE_WITHOUT_RETRY_AFTER, |wait| wait.min(MAX_PAUSE))
 }
 
@@ -253,6 +258,10 @@ mod tests {
             ("1e20", MAX_PAUSE),
             ("-5", PAUSE_WITHOUT_RETRY_AFTER),
             ("NaN", PAUSE_WITHOUT_RETRY_AFTER),
+            // A wait of nothing would let every other request keep sending
+            // into the limit, as would a date already past (clock skew).
+            ("0", PAUSE_WITHOUT_RETRY_AFTER),
+            ("Wed, 21 Oct 2015 07:28:00 GMT", PAUSE_WITHOUT_RETRY_AFTER),
         ] {
             headers.insert(reqwest::header::RETRY_AFTER, value.parse().unwrap());
             assert_eq!(pause_after_429(&headers), pause, "{value}");

@@ -35,13 +35,36 @@ pub struct RateLimit {
 }
 
 impl RateLimit {
-    /// The margin added between requests by default: network jitter can
-    /// bring two requests closer together on their way to Copper than they
-    /// were sent, and 10 ms keeps them apart without giving up more than 3%
-    /// of Copper's limit of 3 per second.
+    /// The largest margin added between requests by default: network jitter
+    /// can bring two requests closer together on their way to Copper than
+    /// they were sent, and 10 ms keeps them apart without giving up more than
+    /// 3% of Copper's limit of 3 per second.
     pub const DEFAULT_MARGIN: Duration = Duration::from_millis(10);
 
-    /// At most `requests` in any window of `per`, with the default margin.
+    /// The default margin is at most this fraction (1/33) of the window
+    /// divided by the number of requests. A fixed 10 ms would cost a fast
+    /// rate far more than 3% (half of 100 a second), so a faster rate gets a
+    /// proportionally smaller margin; 1/33 is just over 3%, so the margin at
+    /// Copper's 3 a second is still the whole [`Self::DEFAULT_MARGIN`].
+    const MARGIN_DIVISOR: u32 = 33;
+
+    /// At most `requests` in any window of `per`, with the default margin:
+    /// [`Self::DEFAULT_MARGIN`], or 1/33 of `per / requests` when that is
+    /// less, so that the margin never slows a rate down by more than about
+    /// 3%. A smaller margin is trimmed so that the spacing is whole
+    /// milliseconds, the resolution of tokio's timer.
+    ///
+    /// ```
+    /// use std::time::Duration;
+    /// use copper_bulk_raw::throttle::RateLimit;
+    ///
+    /// assert_eq!(
+    ///     RateLimit::per_second(3).spacing(),
+    ///     Duration::from_nanos(333_333_333) + RateLimit::DEFAULT_MARGIN,
+    /// );
+    /// // 6 a second: 166.67 ms apart, plus 5.05 ms (1/33), down to whole ms.
+    /// assert_eq!(RateLimit::per_second(6).spacing(), Duration::from_millis(171));
+    /// ```
     ///
     /// # Panics
     ///
@@ -52,10 +75,26 @@ impl RateLimit {
             !per.is_zero(),
             "a rate limit needs a window longer than zero"
         );
+        let base = per / requests.get();
+        let proportional = base / Self::MARGIN_DIVISOR;
+        let margin = if proportional >= Self::DEFAULT_MARGIN {
+            Self::DEFAULT_MARGIN
+        } else {
+            // tokio's timer fires on whole milliseconds, and the limiter
+            // counts the next place from when a request actually went, so a
+            // spacing with a fraction of a millisecond is rounded up on every
+            // request and a fast rate loses far more than the margin. The
+            // spacing is rounded down to whole milliseconds instead, never
+            // below the window divided by the requests.
+            let spacing = base + proportional;
+            let whole =
+                Duration::from_millis(u64::try_from(spacing.as_millis()).unwrap_or(u64::MAX));
+            whole.saturating_sub(base)
+        };
         RateLimit {
             requests,
             per,
-            margin: Self::DEFAULT_MARGIN,
+            margin,
         }
     }
 
@@ -300,12 +339,13 @@ mod tests {
 
     #[tokio::test(start_paused = true)]
     async fn concurrent_waiters_share_one_schedule() {
-        let throttle = Arc::new(Throttle::new([RateLimit::per_second(4)]));
+        let limit = RateLimit::per_second(4);
+        let throttle = Arc::new(Throttle::new([limit]));
         let start = tokio::time::Instant::now();
         let tasks = spawn_acquires(&throttle, 8, start);
         let times = sorted_times(tasks).await;
         for pair in times.windows(2) {
-            assert!(pair[1] - pair[0] >= Duration::from_millis(260), "{times:?}");
+            assert!(pair[1] - pair[0] >= limit.spacing(), "{times:?}");
         }
     }
 
