@@ -122,10 +122,11 @@ pub enum Error {
     },
     /// Copper's item for a create, or its failure item, cannot be told
     /// apart from its item for another, different record of the same
-    /// request: every field Copper echoes of the two is the same, so either
-    /// item may be the other record's, and so may its id.
+    /// request: every field Copper echoes of the two is the same, or is
+    /// left out of the answer, so either item may be the other record's,
+    /// and so may its id.
     #[error(
-        "copper's answer to this create cannot be told apart from its answer to the record at index {other} of the same request, which differs only in fields copper does not echo"
+        "copper's answer to this create cannot be told apart from its answer to the record at index {other} of the same request, from which it differs only in fields copper does not echo or left out of its answer"
     )]
     Indistinguishable {
         /// The input index of the other record.

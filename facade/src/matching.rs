@@ -588,7 +588,7 @@ mod tests {
         };
         let outcome = |other| {
             format!(
-                "unknown: copper's answer to this create cannot be told apart from its answer to the record at index {other} of the same request, which differs only in fields copper does not echo"
+                "unknown: copper's answer to this create cannot be told apart from its answer to the record at index {other} of the same request, from which it differs only in fields copper does not echo or left out of its answer"
             )
         };
         assert_eq!(

@@ -68,7 +68,8 @@ impl Operation for PeopleUpdate {
 /// values (text compared without regard to case and spacing, phone numbers
 /// by their digits). Two different records of one request that differ only
 /// in the name's parts, address, socials or websites (fields Copper may
-/// rewrite, and so not compared) cannot be told apart: their outcomes are
+/// rewrite, and so not compared), or in fields Copper leaves out of its
+/// answer, cannot be told apart: their outcomes are
 /// [`Unknown`](crate::RecordResult::Unknown) with
 /// [`Error::Indistinguishable`](crate::Error::Indistinguishable).
 #[derive(Clone, Copy, Debug, Default)]
