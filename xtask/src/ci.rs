@@ -140,7 +140,7 @@ fn all_checks(root: &Path, steps: &mut Steps) -> Result<()> {
         )
     })?;
     steps.run("our client against Prism's mock of the spec", || {
-        contract::prism(root, &tools, &cargo)
+        contract::prism(root, &tools, &built.it)
     })?;
     steps.run("schemathesis against the sandbox", || {
         contract::schemathesis(root, &tools, &built.tool)
@@ -225,6 +225,9 @@ impl Drop for Background {
 struct Built {
     /// The `copper-bulk` tool, which serves the sandbox.
     tool: PathBuf,
+    /// The integration tests' binary, which holds the contract tests run
+    /// against Prism.
+    it: PathBuf,
 }
 
 /// Builds every test of the workspace, and with them the `copper-bulk`
@@ -250,14 +253,16 @@ fn build_tests(root: &Path, cargo: &str) -> Result<Built> {
         bail!("{cargo} test --no-run exited with {}", output.status);
     }
     let stdout = String::from_utf8(output.stdout).context("cargo printed no UTF-8")?;
-    let tool = executable(&stdout, "bin", "copper-bulk")
+    let tool = executable(&stdout, "bin", "copper-bulk", false)
         .context("the test build made no copper-bulk executable")?;
-    Ok(Built { tool })
+    let it = executable(&stdout, "test", "it", true)
+        .context("the test build made no integration test binary `it`")?;
+    Ok(Built { tool, it })
 }
 
-/// The executable of the target `name` of `kind` that cargo reported in
-/// its JSON messages (one a line).
-fn executable(messages: &str, kind: &str, name: &str) -> Option<PathBuf> {
+/// The executable of the target `name` of `kind`, built as a test harness
+/// or not (`test`), that cargo reported in its JSON messages (one a line).
+fn executable(messages: &str, kind: &str, name: &str, test: bool) -> Option<PathBuf> {
     messages
         .lines()
         .filter_map(|line| serde_json::from_str::<serde_json::Value>(line).ok())
@@ -268,7 +273,7 @@ fn executable(messages: &str, kind: &str, name: &str) -> Option<PathBuf> {
                 .as_array()
                 .is_some_and(|kinds| kinds.iter().any(|k| k == kind))
         })
-        .filter(|message| message["profile"]["test"] == false)
+        .filter(|message| message["profile"]["test"] == test)
         .find_map(|message| message["executable"].as_str().map(PathBuf::from))
 }
 
@@ -565,10 +570,15 @@ mod tests {
         ]
         .join("\n");
         assert_eq!(
-            executable(&messages, "bin", "copper-bulk"),
+            executable(&messages, "bin", "copper-bulk", false),
             Some(PathBuf::from("/t/copper-bulk"))
         );
-        assert_eq!(executable(&messages, "bin", "other"), None);
+        assert_eq!(
+            executable(&messages, "test", "cli", true),
+            Some(PathBuf::from("/t/deps/cli-2"))
+        );
+        assert_eq!(executable(&messages, "bin", "other", false), None);
+        assert_eq!(executable(&messages, "test", "cli", false), None);
     }
 
     #[test]

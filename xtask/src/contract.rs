@@ -96,7 +96,7 @@ pub(crate) fn java(root: &Path, tools: &Tools) -> Result<()> {
 /// Runs our raw client and facade against a Prism mock of the spec (the
 /// ignored `contract` tests), then fails if Prism logged a request that
 /// broke the spec.
-pub(crate) fn prism(root: &Path, tools: &Tools, cargo: &str) -> Result<()> {
+pub(crate) fn prism(root: &Path, tools: &Tools, it: &Path) -> Result<()> {
     let port = free_port()?;
     let log = root.join("target/contract/prism.log");
     std::fs::create_dir_all(root.join("target/contract"))?;
@@ -108,21 +108,14 @@ pub(crate) fn prism(root: &Path, tools: &Tools, cargo: &str) -> Result<()> {
             .current_dir(root),
         port,
     )?;
-    // `--workspace` resolves features as the test build did, so that this
-    // runs the binary `cargo test --workspace` built instead of building the
-    // tests' dependency tree again with the features of one package.
-    let tests = run(Command::new(cargo)
-        .args([
-            "test",
-            "--workspace",
-            "--test",
-            "it",
-            "--",
-            "--ignored",
-            "contract::",
-        ])
+    // The binary the one test build made is run directly: asking cargo for
+    // one test target resolves features differently from the whole
+    // workspace's test build, and compiled some 80 crates again. It runs
+    // in its package's directory, as `cargo test` would run it.
+    let tests = run(Command::new(it)
+        .args(["--ignored", "contract::"])
         .env("COPPER_PRISM_URL", format!("http://127.0.0.1:{port}"))
-        .current_dir(root));
+        .current_dir(root.join("tests")));
     drop(server);
     tests?;
     let logged = std::fs::read_to_string(&log)?;
