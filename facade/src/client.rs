@@ -12,6 +12,7 @@ use crate::engine::run;
 use crate::ops::Operation;
 use crate::outcome::Outcomes;
 use crate::record::IntoRecord;
+use crate::resume::{Entry, Journal};
 
 pub use crate::ops::activities::Activities;
 pub use crate::ops::companies::Companies;
@@ -89,10 +90,37 @@ impl Copper {
         S: Stream + Send + 'static,
         S::Item: IntoRecord<O::Record>,
     {
+        let entries = records
+            .enumerate()
+            .map(|(index, record)| Entry::new(index, record));
+        self.bulk_entries::<O, _>(entries, computed_values, None)
+    }
+
+    /// [`Copper::bulk_stream`] for a run that must survive being
+    /// interrupted: each entry carries its own input index, so that records
+    /// an earlier run settled can be left out, and says whether an earlier
+    /// run sent it without learning its outcome, so that it is looked up in
+    /// Copper before it is sent again ([`Reconcile`](crate::Reconcile)).
+    /// `journal` learns of every request before it is sent and of every
+    /// outcome as soon as it is known, which is what a resumed run needs to
+    /// know.
+    ///
+    /// Outcomes come in the order of the entries, one per entry.
+    pub fn bulk_entries<O, S>(
+        &self,
+        entries: S,
+        computed_values: bool,
+        journal: Option<Arc<dyn Journal<O::Output>>>,
+    ) -> Outcomes<O::Output>
+    where
+        O: Operation,
+        S: Stream<Item = Entry<O::Record>> + Send + 'static,
+    {
         run::<O>(
             self.shared.clone(),
             (computed_values && O::COMPUTED_VALUES).then_some(true),
-            records.map(IntoRecord::into_record).boxed(),
+            entries.boxed(),
+            journal,
         )
     }
 

@@ -9,6 +9,7 @@ use copper_bulk_raw::hooks::{Credentials, InvalidCredentials};
 use copper_bulk_raw::throttle::RateLimit;
 use reqwest::Url;
 
+use crate::reconcile::Reconcile;
 use crate::retry::RetryPolicy;
 
 /// The settings of a client: credentials, where Copper is, and how fast and
@@ -36,6 +37,7 @@ pub struct Config {
     connect_timeout: Duration,
     request_timeout: Duration,
     retry: RetryPolicy,
+    reconcile: Reconcile,
     rate_limits: Vec<RateLimit>,
     batch_size: NonZeroUsize,
     concurrency: NonZeroUsize,
@@ -62,6 +64,8 @@ impl Config {
     /// - timeouts [`Config::DEFAULT_CONNECT_TIMEOUT`] and
     ///   [`Config::DEFAULT_REQUEST_TIMEOUT`];
     /// - retries [`RetryPolicy::standard`];
+    /// - reading Copper back when a request's fate is unknown
+    ///   [`Reconcile::standard`];
     /// - rate limits of Copper's bulk endpoints: 3 requests per second and
     ///   180 per minute, shared by every clone of the client;
     /// - [`Config::DEFAULT_BATCH_SIZE`] records per request and
@@ -74,6 +78,7 @@ impl Config {
             connect_timeout: Self::DEFAULT_CONNECT_TIMEOUT,
             request_timeout: Self::DEFAULT_REQUEST_TIMEOUT,
             retry: RetryPolicy::standard(),
+            reconcile: Reconcile::standard(),
             rate_limits: Self::copper_rate_limits(),
             batch_size: NonZeroUsize::new(Self::DEFAULT_BATCH_SIZE).expect("not zero"),
             concurrency: NonZeroUsize::new(Self::DEFAULT_CONCURRENCY).expect("not zero"),
@@ -152,6 +157,12 @@ impl Config {
         Config { retry, ..self }
     }
 
+    /// Whether, and how, Copper is read back when a request's fate is
+    /// unknown ([`Reconcile`]).
+    pub fn with_reconcile(self, reconcile: Reconcile) -> Self {
+        Config { reconcile, ..self }
+    }
+
     /// The rate limits every request keeps to; an empty list sends as fast
     /// as the concurrency allows (for local servers and tests).
     pub fn with_rate_limits(self, limits: impl IntoIterator<Item = RateLimit>) -> Self {
@@ -206,6 +217,11 @@ impl Config {
         &self.retry
     }
 
+    /// Whether, and how, Copper is read back.
+    pub fn reconcile(&self) -> &Reconcile {
+        &self.reconcile
+    }
+
     /// The rate limits every request keeps to.
     pub fn rate_limits(&self) -> &[RateLimit] {
         &self.rate_limits
@@ -239,6 +255,7 @@ impl fmt::Debug for Config {
             .field("connect_timeout", &self.connect_timeout)
             .field("request_timeout", &self.request_timeout)
             .field("retry", &self.retry)
+            .field("reconcile", &self.reconcile)
             .field("rate_limits", &self.rate_limits)
             .field("batch_size", &self.batch_size)
             .field("concurrency", &self.concurrency)

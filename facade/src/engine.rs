@@ -16,59 +16,74 @@ use futures_util::future::BoxFuture;
 use futures_util::stream::{self, BoxStream, StreamExt};
 
 use crate::client::Shared;
-use crate::error::{Error, InvalidRecord, RequestFailure};
+use crate::error::{Error, RequestFailure};
 use crate::matching::{Expected, match_items};
 use crate::ops::Operation;
 use crate::outcome::{Outcome, Outcomes, RecordResult, outcomes_of_failed_request};
-use crate::plan::{Batcher, InFlight, Unit, checked};
+use crate::plan::{Batcher, InFlight, Pending, Unit, checked_entries};
+use crate::reconcile::{self, SentAt};
+use crate::resume::{Entry, Journal, Stopper};
 use crate::send::{History, Sent, send};
 
-/// Runs operation `O` over `input`, yielding one outcome per input item.
+/// Runs operation `O` over `input`, yielding one outcome per entry, and
+/// telling `journal` what it sends and settles.
 pub(crate) fn run<O: Operation>(
     shared: Arc<Shared>,
     computed_values: Option<bool>,
-    input: BoxStream<'static, Result<O::Record, InvalidRecord>>,
+    input: BoxStream<'static, Entry<O::Record>>,
+    journal: Option<Arc<dyn Journal<O::Output>>>,
 ) -> Outcomes<O::Output> {
     let batch_size = shared.config.batch_size();
     let concurrency = shared.config.concurrency();
     let in_flight = Arc::new(AtomicUsize::new(0));
+    let stopper = Stopper::default();
     let run = Arc::new(Run {
         shared,
         computed_values,
         halted: Mutex::new(None),
         unreachable: AtomicUsize::new(0),
+        stopper: stopper.clone(),
+        journal,
     });
-    let outcomes = Batcher::new(checked::<O>(input), batch_size, Some(in_flight.clone()))
-        .map(move |unit| {
-            let guard = InFlight::enter(&in_flight);
-            let run = run.clone();
-            async move {
-                let outcomes = execute_unit::<O>(run, unit).await;
-                drop(guard);
-                outcomes
-            }
-        })
-        .buffered(concurrency)
-        .flat_map(stream::iter);
-    Outcomes::new(outcomes.boxed())
+    let outcomes = Batcher::new(
+        checked_entries::<O>(input),
+        batch_size,
+        Some(in_flight.clone()),
+    )
+    .map(move |unit| {
+        let guard = InFlight::enter(&in_flight);
+        let run = run.clone();
+        async move {
+            let outcomes = execute_unit::<O>(run, unit).await;
+            drop(guard);
+            outcomes
+        }
+    })
+    .buffered(concurrency)
+    .flat_map(stream::iter);
+    Outcomes::new(outcomes.boxed()).with_stopper(stopper)
 }
 
 /// The state of one bulk operation's run, shared by its batches.
-struct Run {
-    shared: Arc<Shared>,
+pub(crate) struct Run<T> {
+    pub(crate) shared: Arc<Shared>,
     computed_values: Option<bool>,
     /// Set when a request failed in a way every later request would too;
     /// later batches are then not sent.
     halted: Mutex<Option<Arc<RequestFailure>>>,
     /// Batches in a row that could not connect even after retrying.
     unreachable: AtomicUsize,
+    /// Asked to stop: no new request is sent.
+    pub(crate) stopper: Stopper,
+    /// Told of every request before it is sent, and of every outcome.
+    journal: Option<Arc<dyn Journal<T>>>,
 }
 
 /// After this many batches in a row could not connect, the server is taken
 /// to be down and the rest of the run is not sent.
 const UNREACHABLE_BATCHES: usize = 3;
 
-impl Run {
+impl<T> Run<T> {
     fn halted(&self) -> Option<Arc<RequestFailure>> {
         self.halted.lock().expect("not poisoned").clone()
     }
@@ -97,13 +112,37 @@ impl Run {
     fn note_answer(&self) {
         self.unreachable.store(0, Ordering::SeqCst);
     }
+
+    /// Why no new request may be sent, if none may: the run halted, or was
+    /// asked to stop.
+    pub(crate) fn barred(&self) -> Option<Error> {
+        if let Some(cause) = self.halted() {
+            return Some(Error::Halted(cause));
+        }
+        self.stopper.is_stopped().then_some(Error::Stopped)
+    }
+
+    fn sending(&self, indices: &[usize]) {
+        if let Some(journal) = &self.journal {
+            journal.sending(indices);
+        }
+    }
+
+    fn settled(&self, outcomes: &[Outcome<T>]) {
+        if let Some(journal) = &self.journal {
+            for outcome in outcomes {
+                journal.settled(outcome);
+            }
+        }
+    }
 }
 
 /// Sends the records of one unit and returns their outcomes with those of
-/// its refused records, in input order.
+/// its refused records, in input order. Records an earlier run may have
+/// applied are reconciled first.
 async fn execute_unit<O: Operation>(
-    run: Arc<Run>,
-    unit: Unit<O::Record>,
+    run: Arc<Run<O::Output>>,
+    unit: Unit<Pending<O::Record>>,
 ) -> Vec<Outcome<O::Output>> {
     let mut outcomes: Vec<Outcome<O::Output>> = unit
         .invalid
@@ -113,11 +152,40 @@ async fn execute_unit<O: Operation>(
             result: RecordResult::Invalid(invalid),
         })
         .collect();
-    if !unit.records.is_empty() {
-        let (indices, records): (Vec<usize>, Vec<O::Record>) = unit.records.into_iter().unzip();
-        let history = History::default();
-        outcomes.extend(execute_batch::<O>(&run, indices, records, history).await);
+    let (mut fresh, earlier): (Vec<_>, Vec<_>) = unit
+        .records
+        .into_iter()
+        .partition(|(_, pending)| pending.sent_before.is_none());
+    if !earlier.is_empty() {
+        let earlier = earlier
+            .into_iter()
+            .map(|(index, pending)| {
+                let sent = pending.sent_before.expect("partitioned on it");
+                (index, pending.record, sent)
+            })
+            .collect();
+        let (settled, again) = reconcile::earlier::<O>(&run, earlier).await;
+        outcomes.extend(settled);
+        fresh.extend(again.into_iter().map(|(index, record)| {
+            (
+                index,
+                Pending {
+                    record,
+                    sent_before: None,
+                },
+            )
+        }));
+        fresh.sort_by_key(|(index, _)| *index);
     }
+    if !fresh.is_empty() {
+        let (indices, records): (Vec<usize>, Vec<O::Record>) = fresh
+            .into_iter()
+            .map(|(index, pending)| (index, pending.record))
+            .unzip();
+        let history = History::default();
+        outcomes.extend(execute_batch::<O>(&run, indices, records, history, 0).await);
+    }
+    run.settled(&outcomes);
     outcomes.sort_by_key(|outcome| outcome.index);
     outcomes
 }
@@ -125,29 +193,35 @@ async fn execute_unit<O: Operation>(
 /// Sends one batch and turns the answer into one outcome per record. A
 /// batch Copper refuses as too large is split in two and each half sent
 /// (Copper may lower its limit below the configured batch size), carrying
-/// the `history` of the attempts before the split.
-fn execute_batch<'a, O: Operation>(
-    run: &'a Run,
+/// the `history` of the attempts before the split. Records whose fate the
+/// answer leaves unknown are reconciled (module `reconcile`); `round`
+/// counts how many times these records were sent again after that.
+pub(crate) fn execute_batch<'a, O: Operation>(
+    run: &'a Run<O::Output>,
     mut indices: Vec<usize>,
     records: Vec<O::Record>,
     history: History,
+    round: u32,
 ) -> BoxFuture<'a, Vec<Outcome<O::Output>>> {
     Box::pin(async move {
-        if let Some(cause) = run.halted() {
-            let failure = Arc::new(history.failure(Error::Halted(cause), 0, false, false));
+        if let Some(barred) = run.barred() {
+            let failure = Arc::new(history.failure(barred, 0, false, false));
             return outcomes_of_failed_request(indices, &failure);
         }
         let expected: Vec<Expected> = records.iter().map(Expected::of::<O>).collect();
         let body = O::body(records);
-        match send::<O>(
+        let sent_at = SentAt::now();
+        run.sending(&indices);
+        let sent = send::<O>(
             &run.shared,
             run.computed_values,
             &body,
             indices.len(),
             history,
+            &run.stopper,
         )
-        .await
-        {
+        .await;
+        let outcomes = match sent {
             Sent::Items { items, attempts } => {
                 run.note_answer();
                 let redact = |text: &str| run.shared.config.credentials().redact(text);
@@ -163,15 +237,24 @@ fn execute_batch<'a, O: Operation>(
                     batch_size = indices.len() + second_indices.len(),
                     "copper refused the batch as too large; sending it in two halves (lower the batch size)"
                 );
-                let mut outcomes = execute_batch::<O>(run, indices, first, history).await;
-                outcomes.extend(execute_batch::<O>(run, second_indices, second, history).await);
+                let mut outcomes = execute_batch::<O>(run, indices, first, history, round).await;
                 outcomes
+                    .extend(execute_batch::<O>(run, second_indices, second, history, round).await);
+                return outcomes;
             }
             Sent::TooLarge(failure) | Sent::Failed(failure) => {
                 let failure = Arc::new(failure);
                 run.note_failure(&failure);
                 outcomes_of_failed_request(indices, &failure)
             }
+        };
+        if !run.shared.config.reconcile().is_on()
+            || !outcomes
+                .iter()
+                .any(|outcome| matches!(outcome.result, RecordResult::Unknown(_)))
+        {
+            return outcomes;
         }
+        reconcile::after::<O>(run, outcomes, O::into_records(body), sent_at, round).await
     })
 }

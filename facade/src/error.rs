@@ -142,6 +142,15 @@ pub enum Error {
     /// split, which the outcome (`unknown`) and the attempts then say.
     #[error("the run stopped, because an earlier request failed the same way: {0}")]
     Halted(Arc<RequestFailure>),
+    /// The run was stopped ([`Stopper::stop`](crate::Stopper::stop)) before
+    /// this record's request was sent, or while it waited to be retried.
+    #[error("not sent: the run was stopped")]
+    Stopped,
+    /// Reading Copper back could not settle whether the create was
+    /// applied; the reason says why (several candidates, no key to look
+    /// the record up by, or the lookup failed).
+    #[error("copper was read back, but {0}")]
+    Unsettled(String),
 }
 
 fn suffix(message: &Option<String>) -> String {
@@ -159,7 +168,7 @@ impl Error {
     pub fn may_have_reached_copper(&self) -> bool {
         !matches!(
             self,
-            Error::Connect(_) | Error::Request(_) | Error::Halted(_)
+            Error::Connect(_) | Error::Request(_) | Error::Halted(_) | Error::Stopped
         )
     }
 
@@ -175,7 +184,8 @@ impl Error {
             | Error::Redirected { .. }
             | Error::Connect(_)
             | Error::Request(_)
-            | Error::Halted(_) => false,
+            | Error::Halted(_)
+            | Error::Stopped => false,
             Error::Server { .. }
             | Error::UnexpectedStatus { .. }
             | Error::Timeout(_)
@@ -185,7 +195,8 @@ impl Error {
             | Error::UnrecognizedItem { .. }
             | Error::IdMismatch { .. }
             | Error::RecordMismatch { .. }
-            | Error::Indistinguishable { .. } => true,
+            | Error::Indistinguishable { .. }
+            | Error::Unsettled(_) => true,
         }
     }
 }

@@ -10,7 +10,9 @@ mod matching;
 pub mod ops;
 mod outcome;
 mod plan;
+mod reconcile;
 mod record;
+mod resume;
 pub mod retry;
 mod send;
 
@@ -19,7 +21,9 @@ pub use config::{Config, ConfigError};
 pub use error::{Error, InvalidRecord, RequestFailure};
 pub use outcome::{Counts, Outcome, Outcomes, RecordResult, Rejection, Report};
 pub use plan::{Planned, plan};
+pub use reconcile::Reconcile;
 pub use record::IntoRecord;
+pub use resume::{Entry, Journal, Stopper};
 pub use retry::RetryPolicy;
 
 pub use copper_bulk_raw::custom::{CustomDate, CustomValue};

@@ -50,6 +50,16 @@ impl Expected {
     }
 }
 
+impl Expected {
+    /// Whether `record`, a record Copper holds (as JSON), holds every
+    /// field the create set that Copper echoes, with the value sent.
+    pub(crate) fn echoed_by_value(&self, record: &Value, echoed: &[(&str, Compare)]) -> bool {
+        self.echo
+            .as_ref()
+            .is_some_and(|echo| echo.echoed_by(&Echo::read(record, echoed)))
+    }
+}
+
 /// For each position of a create's answer, another position whose record
 /// its item could equally be: the records are different requests, yet
 /// Copper's items cannot tell them apart.

@@ -63,7 +63,7 @@ pub trait Operation: sealed::Sealed + Send + Sync + 'static {
     /// The record sent.
     type Record: Serialize + Send + Sync + 'static;
     /// The record Copper returns.
-    type Output: Serialize + Send + 'static;
+    type Output: Serialize + Clone + Send + Sync + 'static;
     #[doc(hidden)]
     type Failure: FailureItem + Send + 'static;
     #[doc(hidden)]
@@ -99,7 +99,54 @@ pub trait Operation: sealed::Sealed + Send + Sync + 'static {
     /// catches it for updates. None for an update, which the id identifies.
     #[doc(hidden)]
     const ECHOED: &'static [(&'static str, Compare)] = &[];
+
+    /// For a create, what its records are looked up by in Copper when a
+    /// request's fate is unknown (`e-mail address`); empty when there is
+    /// no way.
+    #[doc(hidden)]
+    const KEY: &'static str = "";
+    /// Whether Copper refuses a second record with the same key (people's
+    /// e-mail addresses), so that a key found on an older record means the
+    /// create was refused.
+    #[doc(hidden)]
+    const UNIQUE_KEY: bool = false;
+    /// How many keys one search takes.
+    #[doc(hidden)]
+    const KEYS_PER_SEARCH: usize = 1;
+    /// The keys of a record to create, normalized as Copper compares them
+    /// (e-mail addresses in lower case); empty when it has none.
+    #[doc(hidden)]
+    fn keys(_record: &Self::Record) -> Vec<String> {
+        Vec::new()
+    }
+    /// The keys of a record Copper holds, normalized as [`Self::keys`].
+    #[doc(hidden)]
+    fn found_keys(_record: &Self::Output) -> Vec<String> {
+        Vec::new()
+    }
+    /// When Copper created a record it holds, in unix seconds.
+    #[doc(hidden)]
+    fn date_created(_record: &Self::Output) -> Option<i64> {
+        None
+    }
+    /// One page of the records that have one of `keys`.
+    #[doc(hidden)]
+    fn search<'a>(
+        _client: &'a Client,
+        _keys: &'a [String],
+        _page: i64,
+        _page_size: i64,
+    ) -> impl Future<Output = SearchResult<Self::Output>> + Send + 'a {
+        std::future::ready(Err(copper_bulk_raw::Error::InvalidRequest(format!(
+            "copper offers no search of {}",
+            Self::ENTITY
+        ))))
+    }
 }
+
+/// What a raw search call returns.
+#[doc(hidden)]
+pub type SearchResult<T> = Result<ResponseValue<Vec<T>>, copper_bulk_raw::Error<()>>;
 
 pub(crate) mod sealed {
     pub trait Sealed {}

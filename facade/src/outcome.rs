@@ -11,6 +11,7 @@ use futures_util::stream::{BoxStream, Stream, StreamExt};
 use serde_json::Value;
 
 use crate::error::{InvalidRecord, RequestFailure};
+use crate::resume::Stopper;
 
 /// What became of one input record.
 #[derive(Debug)]
@@ -164,11 +165,49 @@ impl fmt::Display for Rejection {
 #[must_use = "nothing is sent until the outcomes are read"]
 pub struct Outcomes<T> {
     inner: BoxStream<'static, Outcome<T>>,
+    stopper: Stopper,
 }
 
 impl<T> Outcomes<T> {
     pub(crate) fn new(inner: BoxStream<'static, Outcome<T>>) -> Self {
-        Outcomes { inner }
+        Outcomes {
+            inner,
+            stopper: Stopper::default(),
+        }
+    }
+
+    pub(crate) fn with_stopper(self, stopper: Stopper) -> Self {
+        Outcomes { stopper, ..self }
+    }
+
+    /// A handle that stops the run gracefully, from anywhere (a signal
+    /// handler, another task): no new request is sent, the requests in
+    /// flight finish and their outcomes are yielded, then every record not
+    /// sent is yielded as [`RecordResult::NotApplied`] with
+    /// [`Error::Stopped`](crate::Error::Stopped). Keep reading the stream
+    /// to its end to get them.
+    ///
+    /// Dropping the stream instead stops at once, but the outcomes of the
+    /// requests then in flight are lost: Copper may have applied them.
+    ///
+    /// ```no_run
+    /// # async fn run(copper: copper_bulk::Copper, people: Vec<copper_bulk::PersonUpdate>) {
+    /// use futures_util::StreamExt;
+    ///
+    /// let mut outcomes = copper.people().bulk_update(people);
+    /// let stopper = outcomes.stopper();
+    /// // Stop after a minute, whatever is left.
+    /// tokio::spawn(async move {
+    ///     tokio::time::sleep(std::time::Duration::from_secs(60)).await;
+    ///     stopper.stop();
+    /// });
+    /// while let Some(outcome) = outcomes.next().await {
+    ///     println!("{}: {}", outcome.index, outcome.result.kind());
+    /// }
+    /// # }
+    /// ```
+    pub fn stopper(&self) -> Stopper {
+        self.stopper.clone()
     }
 
     /// Reads every outcome into a [`Report`].

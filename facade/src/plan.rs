@@ -72,6 +72,29 @@ pub(crate) fn checked<O: Operation>(
         .boxed()
 }
 
+/// A checked record on its way to a request, with when an earlier run sent
+/// it, if one did without learning its outcome.
+pub(crate) struct Pending<R> {
+    pub(crate) record: R,
+    pub(crate) sent_before: Option<std::time::SystemTime>,
+}
+
+/// Checks each entry's record, keeping the entries' own indices.
+pub(crate) fn checked_entries<O: Operation>(
+    input: BoxStream<'static, crate::Entry<O::Record>>,
+) -> BoxStream<'static, (usize, Result<Pending<O::Record>, InvalidRecord>)> {
+    input
+        .map(|entry| {
+            let sent_before = entry.sent_before;
+            let pending = entry.record.and_then(check::<O>).map(|record| Pending {
+                record,
+                sent_before,
+            });
+            (entry.index, pending)
+        })
+        .boxed()
+}
+
 /// Counts a unit as in flight while it lives.
 pub(crate) struct InFlight(Arc<AtomicUsize>);
 

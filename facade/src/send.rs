@@ -2,12 +2,14 @@
 //! long as [`crate::retry::decide`] says to try again.
 
 use copper_bulk_raw::bulk::BulkItem;
+use futures_util::future::Either;
 use tracing::{Instrument, field};
 
 use crate::classify::classify;
 use crate::client::Shared;
 use crate::error::{Error, RequestFailure};
 use crate::ops::{Kind, Operation};
+use crate::resume::Stopper;
 use crate::retry::{Decision, decide};
 
 /// What earlier requests that carried a batch's records may have done.
@@ -80,6 +82,7 @@ pub(crate) async fn send<O: Operation>(
     body: &O::Body,
     batch_size: usize,
     earlier: History,
+    stopper: &Stopper,
 ) -> Sent<O::Output, O::Failure> {
     let policy = shared.config.retry();
     let started = tokio::time::Instant::now();
@@ -128,22 +131,44 @@ pub(crate) async fn send<O: Operation>(
             fastrand::f64(),
         );
         match decision {
-            Decision::RetryAfter(wait) => {
+            Decision::RetryAfter(wait) if !stopper.is_stopped() => {
                 span.in_scope(|| {
                     tracing::warn!(error = %error, wait_ms = wait.as_millis() as u64, "retrying");
                 });
-                tokio::time::sleep(wait).await;
+                // A run asked to stop sends nothing more: a request waiting
+                // to be retried ends with the failure it has.
+                let sleep = std::pin::pin!(tokio::time::sleep(wait));
+                let stopped = std::pin::pin!(stopper.stopped());
+                if let Either::Right(_) = futures_util::future::select(sleep, stopped).await {
+                    span.in_scope(|| tracing::warn!(error = %error, "stopped before retrying"));
+                    return give_up(error, earlier, attempts, reached, applied);
+                }
+            }
+            Decision::RetryAfter(_) => {
+                span.in_scope(|| tracing::warn!(error = %error, "stopped before retrying"));
+                return give_up(error, earlier, attempts, reached, applied);
             }
             Decision::GiveUp(reason) => {
                 span.in_scope(|| tracing::warn!(error = %error, ?reason, "giving up"));
-                let too_large = matches!(error, Error::RequestTooLarge { .. });
-                let failure = earlier.failure(error, attempts, reached, applied);
-                return if too_large {
-                    Sent::TooLarge(failure)
-                } else {
-                    Sent::Failed(failure)
-                };
+                return give_up(error, earlier, attempts, reached, applied);
             }
         }
+    }
+}
+
+/// How a batch ends when it is not tried again after `error`.
+fn give_up<T, F>(
+    error: Error,
+    earlier: History,
+    attempts: u32,
+    reached: bool,
+    applied: bool,
+) -> Sent<T, F> {
+    let too_large = matches!(error, Error::RequestTooLarge { .. });
+    let failure = earlier.failure(error, attempts, reached, applied);
+    if too_large {
+        Sent::TooLarge(failure)
+    } else {
+        Sent::Failed(failure)
     }
 }

@@ -1,0 +1,625 @@
+//! Reads Copper back when a request's fate is unknown, so that a record
+//! ends with a definite outcome and a create is never sent twice.
+
+use std::sync::Arc;
+use std::time::{Duration, SystemTime};
+
+use tokio::time::Instant;
+
+use tracing::Instrument;
+
+use crate::classify::classify;
+use crate::engine::{Run, execute_batch};
+use crate::error::{Error, RequestFailure};
+use crate::matching::Expected;
+use crate::ops::{Kind, Operation};
+use crate::outcome::{Outcome, RecordResult, Rejection};
+use crate::retry::{Decision, decide};
+use crate::send::History;
+
+/// Whether, and how, a run reads Copper back when it cannot know whether a
+/// request was applied (a dropped connection, a 5xx, a timeout, an answer
+/// whose items cannot be matched to the records).
+///
+/// On by default ([`Reconcile::standard`]), for the library as for the
+/// tool: it costs nothing while Copper answers, and without it such records
+/// end [`Unknown`](crate::RecordResult::Unknown), for the caller to check
+/// by hand. Its searches count toward Copper's 180 requests a minute, but
+/// not toward the 3 bulk requests a second.
+///
+/// - An **update** whose request may have been applied is sent again: an
+///   update sets the same values a second time harmlessly, and the second
+///   answer says what Copper holds. That is one request, where reading
+///   each record back and comparing would take one search and still leave
+///   the update to send when it differs.
+/// - A **create** is looked up by its key (people and leads by e-mail,
+///   companies by e-mail domain or name, opportunities by name,
+///   activities by parent, type and date), once
+///   [`Reconcile::grace`] has passed after the request ended. A record
+///   found that Copper created after the request left and that holds every
+///   field the create set is the create's: the outcome is
+///   [`Applied`](crate::RecordResult::Applied) with Copper's record. A
+///   person (or company) found with the same e-mail (or e-mail domain) that
+///   existed before means Copper refused the create: the outcome is
+///   [`Rejected`](crate::RecordResult::Rejected), naming that record. Found
+///   nowhere, the record is sent again. Several candidates, or a record
+///   without a key, stay [`Unknown`](crate::RecordResult::Unknown), saying
+///   why.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct Reconcile {
+    on: bool,
+    grace: Duration,
+    clock_tolerance: Duration,
+}
+
+impl Reconcile {
+    /// The default wait after a request ended before its records are
+    /// looked up.
+    pub const DEFAULT_GRACE: Duration = Duration::from_secs(2);
+
+    /// The default allowance for the difference between this machine's
+    /// clock and Copper's, when telling a record created by the request
+    /// from one that existed before it.
+    pub const DEFAULT_CLOCK_TOLERANCE: Duration = Duration::from_secs(60);
+
+    /// Reads back with [`Reconcile::DEFAULT_GRACE`] and
+    /// [`Reconcile::DEFAULT_CLOCK_TOLERANCE`].
+    pub fn standard() -> Self {
+        Reconcile {
+            on: true,
+            grace: Self::DEFAULT_GRACE,
+            clock_tolerance: Self::DEFAULT_CLOCK_TOLERANCE,
+        }
+    }
+
+    /// Never reads back: records whose request may have been applied end
+    /// [`Unknown`](crate::RecordResult::Unknown).
+    pub fn off() -> Self {
+        Reconcile {
+            on: false,
+            ..Self::standard()
+        }
+    }
+
+    /// Waits `grace` after a request ended before looking its records up,
+    /// so that a request Copper was still working on when the connection
+    /// dropped has finished. The lookup also waits until the request's
+    /// timeout has passed since it was sent.
+    pub fn with_grace(self, grace: Duration) -> Self {
+        Reconcile { grace, ..self }
+    }
+
+    /// Takes a record Copper says it created up to `tolerance` before the
+    /// request left as created by it (clocks differ).
+    pub fn with_clock_tolerance(self, tolerance: Duration) -> Self {
+        Reconcile {
+            clock_tolerance: tolerance,
+            ..self
+        }
+    }
+
+    /// Whether runs read back.
+    pub fn is_on(&self) -> bool {
+        self.on
+    }
+
+    /// The wait before a lookup.
+    pub fn grace(&self) -> Duration {
+        self.grace
+    }
+
+    /// The allowance for clocks.
+    pub fn clock_tolerance(&self) -> Duration {
+        self.clock_tolerance
+    }
+}
+
+impl Default for Reconcile {
+    fn default() -> Self {
+        Self::standard()
+    }
+}
+
+/// When a request left: by the wall clock, to compare with the creation
+/// dates Copper keeps, and by the monotonic clock, to wait out its timeout.
+#[derive(Clone, Copy, Debug)]
+pub(crate) struct SentAt {
+    pub(crate) wall: SystemTime,
+    pub(crate) instant: Instant,
+}
+
+impl SentAt {
+    pub(crate) fn now() -> Self {
+        SentAt {
+            wall: SystemTime::now(),
+            instant: Instant::now(),
+        }
+    }
+
+    /// A request an earlier run sent at `wall`.
+    fn earlier(wall: SystemTime) -> Self {
+        let ago = SystemTime::now().duration_since(wall).unwrap_or_default();
+        SentAt {
+            wall,
+            instant: Instant::now().checked_sub(ago).unwrap_or_else(Instant::now),
+        }
+    }
+}
+
+/// Records an earlier run sent without learning their outcomes: updates
+/// are sent again; creates are looked up first. Returns the outcomes
+/// settled, and the records to send.
+pub(crate) async fn earlier<O: Operation>(
+    run: &Run<O::Output>,
+    records: Vec<(usize, O::Record, SystemTime)>,
+) -> (Vec<Outcome<O::Output>>, Vec<(usize, O::Record)>) {
+    if O::KIND == Kind::Update {
+        let again = records
+            .into_iter()
+            .map(|(index, record, _)| (index, record))
+            .collect();
+        return (Vec::new(), again);
+    }
+    let reconcile = *run.shared.config.reconcile();
+    if !reconcile.is_on() {
+        let failure = Arc::new(RequestFailure::new(
+            Error::Unsettled(
+                "not looked up: an earlier run sent it without learning its outcome, and reading back is off".into(),
+            ),
+            0,
+            true,
+            true,
+        ));
+        let outcomes = records
+            .into_iter()
+            .map(|(index, _, _)| Outcome {
+                index,
+                result: RecordResult::Unknown(failure.clone()),
+            })
+            .collect();
+        return (outcomes, Vec::new());
+    }
+    // The latest request of these records sets how long to wait.
+    let latest = records
+        .iter()
+        .map(|(_, _, sent)| *sent)
+        .max()
+        .expect("called with records");
+    let sent_at = SentAt::earlier(latest);
+    let pending = records
+        .into_iter()
+        .map(|(index, record, sent)| Suspect {
+            index,
+            record,
+            sent,
+            failure: None,
+        })
+        .collect();
+    if !wait_until_settled(run, &reconcile, sent_at, Instant::now()).await {
+        return (not_looked_up(pending), Vec::new());
+    }
+    let (settled, again) = look_up::<O>(run, &reconcile, pending).await;
+    let again = again
+        .into_iter()
+        .map(|suspect| (suspect.index, suspect.record))
+        .collect();
+    (settled, again)
+}
+
+/// Reads Copper back for the records of a request whose outcomes are
+/// [`RecordResult::Unknown`]: `outcomes` and `records` are in the order
+/// sent. Updates are sent again; creates are looked up, and those found
+/// nowhere are sent again, up to [`MAX_ROUNDS`] times.
+pub(crate) async fn after<O: Operation>(
+    run: &Run<O::Output>,
+    outcomes: Vec<Outcome<O::Output>>,
+    records: Vec<O::Record>,
+    sent_at: SentAt,
+    round: u32,
+) -> Vec<Outcome<O::Output>> {
+    let mut settled = Vec::new();
+    let mut suspects = Vec::new();
+    for (outcome, record) in outcomes.into_iter().zip(records) {
+        match outcome.result {
+            RecordResult::Unknown(failure) if round < MAX_ROUNDS => suspects.push(Suspect {
+                index: outcome.index,
+                record,
+                sent: sent_at.wall,
+                failure: Some(failure),
+            }),
+            _ => settled.push(outcome),
+        }
+    }
+    if suspects.is_empty() {
+        return settled;
+    }
+    let again = if O::KIND == Kind::Update {
+        tracing::info!(
+            operation = O::OPERATION,
+            records = suspects.len(),
+            "sending again the updates whose outcome is unknown"
+        );
+        suspects
+    } else {
+        let reconcile = *run.shared.config.reconcile();
+        if !wait_until_settled(run, &reconcile, sent_at, Instant::now()).await {
+            settled.extend(not_looked_up(suspects));
+            settled.sort_by_key(|outcome| outcome.index);
+            return settled;
+        }
+        let (found, again) = look_up::<O>(run, &reconcile, suspects).await;
+        settled.extend(found);
+        again
+    };
+    if !again.is_empty() {
+        // What the first request may have done travels with the records:
+        // an update not sent again (the run was stopped) stays unknown.
+        let history = again
+            .iter()
+            .filter_map(|suspect| suspect.failure.as_deref())
+            .map(History::of)
+            .next()
+            .unwrap_or_default();
+        let (indices, records): (Vec<usize>, Vec<O::Record>) = again
+            .into_iter()
+            .map(|suspect| (suspect.index, suspect.record))
+            .unzip();
+        settled.extend(execute_batch::<O>(run, indices, records, history, round + 1).await);
+    }
+    settled.sort_by_key(|outcome| outcome.index);
+    settled
+}
+
+/// How many times records whose outcome stayed unknown are reconciled and
+/// sent again before their outcome is left unknown.
+const MAX_ROUNDS: u32 = 3;
+
+/// A record whose request may have reached Copper.
+struct Suspect<R> {
+    index: usize,
+    record: R,
+    /// When its request left.
+    sent: SystemTime,
+    /// Why its outcome is unknown, when this run sent it.
+    failure: Option<Arc<RequestFailure>>,
+}
+
+/// Waits until the request sent at `sent_at` can no longer be in progress
+/// at Copper (its timeout has passed), and at least the grace delay after
+/// `ended`. Returns false when the run was asked to stop first: a lookup
+/// then could miss a create Copper is still making, so none is made.
+async fn wait_until_settled<T>(
+    run: &Run<T>,
+    reconcile: &Reconcile,
+    sent_at: SentAt,
+    ended: Instant,
+) -> bool {
+    let (_, request_timeout) = run.shared.config.timeouts();
+    let until = (sent_at.instant + request_timeout).max(ended + reconcile.grace());
+    let sleep = std::pin::pin!(tokio::time::sleep_until(until));
+    let stopped = std::pin::pin!(run.stopper.stopped());
+    matches!(
+        futures_util::future::select(sleep, stopped).await,
+        futures_util::future::Either::Left(_)
+    )
+}
+
+/// The outcomes of creates not looked up because the run was stopped:
+/// unknown, with the failure of their request when this run sent them.
+fn not_looked_up<R, T>(suspects: Vec<Suspect<R>>) -> Vec<Outcome<T>> {
+    let stopped = Arc::new(RequestFailure::new(
+        Error::Unsettled("not looked up: the run was stopped first".into()),
+        0,
+        true,
+        true,
+    ));
+    suspects
+        .into_iter()
+        .map(|suspect| Outcome {
+            index: suspect.index,
+            result: RecordResult::Unknown(suspect.failure.unwrap_or_else(|| stopped.clone())),
+        })
+        .collect()
+}
+
+/// Looks `suspects` up in Copper and settles what it can: a record found
+/// that the request created is applied; a unique key taken by another
+/// record means the create was refused; several candidates, or no key,
+/// leave the outcome unknown. Returns the outcomes settled and the records
+/// found nowhere, which are safe to send.
+async fn look_up<O: Operation>(
+    run: &Run<O::Output>,
+    reconcile: &Reconcile,
+    suspects: Vec<Suspect<O::Record>>,
+) -> (Vec<Outcome<O::Output>>, Vec<Suspect<O::Record>>) {
+    let unsettled = |index: usize, reason: String| Outcome {
+        index,
+        result: RecordResult::Unknown(Arc::new(RequestFailure::new(
+            Error::Unsettled(reason),
+            0,
+            true,
+            true,
+        ))),
+    };
+    let mut settled = Vec::new();
+    let (keyed, keyless): (Vec<_>, Vec<_>) = suspects
+        .into_iter()
+        .map(|suspect| (O::keys(&suspect.record), suspect))
+        .partition(|(keys, _)| !keys.is_empty());
+    for (_, suspect) in keyless {
+        let reason = match O::KEY {
+            "" => format!("copper offers no way to look {} up", O::ENTITY),
+            key => format!("the record has no {key} to look it up by"),
+        };
+        settled.push(unsettled(suspect.index, reason));
+    }
+    if keyed.is_empty() {
+        return (settled, Vec::new());
+    }
+    let mut keys: Vec<String> = keyed.iter().flat_map(|(keys, _)| keys.clone()).collect();
+    keys.sort();
+    keys.dedup();
+    let found = match search::<O>(run, keys).await {
+        Ok(found) => found,
+        Err(error) => {
+            for (_, suspect) in keyed {
+                settled.push(unsettled(
+                    suspect.index,
+                    format!("looking it up failed: {error}"),
+                ));
+            }
+            return (settled, Vec::new());
+        }
+    };
+    let found: Vec<Found<O::Output>> = found
+        .into_iter()
+        .filter_map(|record| {
+            let value = serde_json::to_value(&record).ok()?;
+            Some(Found {
+                keys: O::found_keys(&record),
+                created: O::date_created(&record),
+                value,
+                record,
+            })
+        })
+        .collect();
+    let tolerance = reconcile.clock_tolerance();
+    let verdicts: Vec<Verdict> = keyed
+        .iter()
+        .map(|(keys, suspect)| verdict::<O>(keys, &suspect.record, suspect.sent, &found, tolerance))
+        .collect();
+    let claims = claim(&keyed, &verdicts);
+    let mut again = Vec::new();
+    for (((_, suspect), verdict), claimed) in keyed.into_iter().zip(verdicts).zip(claims) {
+        let index = suspect.index;
+        match (verdict, claimed) {
+            (_, Some(position)) => settled.push(Outcome {
+                index,
+                result: RecordResult::Applied(Box::new(found[position].record.clone())),
+            }),
+            (Verdict::Created(ids), None) if ids.len() > 1 => settled.push(unsettled(
+                index,
+                format!(
+                    "{} records in copper match it (ids {})",
+                    ids.len(),
+                    ids.iter()
+                        .map(|(_, id)| id.to_string())
+                        .collect::<Vec<_>>()
+                        .join(", ")
+                ),
+            )),
+            (Verdict::Taken(id), None) => settled.push(Outcome {
+                index,
+                result: RecordResult::Rejected(Rejection {
+                    id: None,
+                    errors: Default::default(),
+                    message: Some(format!(
+                        "not created: its {} already belongs to {} {id} in copper",
+                        O::KEY,
+                        O::ENTITY
+                    )),
+                }),
+            }),
+            _ => again.push(suspect),
+        }
+    }
+    tracing::info!(
+        operation = O::OPERATION,
+        settled = settled.len(),
+        again = again.len(),
+        "read copper back"
+    );
+    (settled, again)
+}
+
+/// A record a search found.
+struct Found<T> {
+    record: T,
+    value: serde_json::Value,
+    keys: Vec<String>,
+    created: Option<i64>,
+}
+
+/// What the records found say of one create.
+#[derive(Debug, PartialEq, Eq)]
+enum Verdict {
+    /// These records (position in the found list, id) hold every field it
+    /// set and were created after it was sent: one of them is the record
+    /// it created.
+    Created(Vec<(usize, i64)>),
+    /// Its unique key belongs to this other record, so Copper refused it.
+    Taken(i64),
+    /// Nothing found is it: it was not created.
+    Absent,
+}
+
+/// What the `found` records say of the create of `record`, sent at `sent`,
+/// whose keys are `keys`.
+fn verdict<O: Operation>(
+    keys: &[String],
+    record: &O::Record,
+    sent: SystemTime,
+    found: &[Found<O::Output>],
+    tolerance: Duration,
+) -> Verdict {
+    let since = sent
+        .checked_sub(tolerance)
+        .and_then(|since| since.duration_since(SystemTime::UNIX_EPOCH).ok())
+        .map_or(0, |since| since.as_secs() as i64);
+    let expected = Expected::of::<O>(record);
+    let mut created = Vec::new();
+    let mut taken = None;
+    for (position, candidate) in found.iter().enumerate() {
+        if !candidate.keys.iter().any(|key| keys.contains(key)) {
+            continue;
+        }
+        let after = candidate.created.is_none_or(|created| created >= since);
+        if after && expected.echoed_by_value(&candidate.value, O::ECHOED) {
+            created.push((position, O::returned_id(&candidate.record)));
+        } else if O::UNIQUE_KEY {
+            taken.get_or_insert(O::returned_id(&candidate.record));
+        }
+    }
+    match (created.is_empty(), taken) {
+        (false, _) => Verdict::Created(created),
+        (true, Some(id)) => Verdict::Taken(id),
+        (true, None) => Verdict::Absent,
+    }
+}
+
+/// Which found record each create is, where that is certain: a create
+/// that only one unclaimed record matches claims it, over and over until
+/// nothing changes; then identical creates share out the records they all
+/// match. Two creates never claim one record.
+fn claim<R: serde::Serialize, K>(
+    creates: &[(K, Suspect<R>)],
+    verdicts: &[Verdict],
+) -> Vec<Option<usize>> {
+    let mut claimed: Vec<Option<usize>> = vec![None; verdicts.len()];
+    let mut taken = std::collections::HashSet::new();
+    let open = |verdict: &Verdict, taken: &std::collections::HashSet<usize>| -> Vec<usize> {
+        match verdict {
+            Verdict::Created(found) => found
+                .iter()
+                .map(|(position, _)| *position)
+                .filter(|position| !taken.contains(position))
+                .collect(),
+            _ => Vec::new(),
+        }
+    };
+    loop {
+        let mut progress = false;
+        for (create, verdict) in verdicts.iter().enumerate() {
+            if claimed[create].is_some() {
+                continue;
+            }
+            if let [only] = open(verdict, &taken)[..] {
+                claimed[create] = Some(only);
+                taken.insert(only);
+                progress = true;
+            }
+        }
+        if !progress {
+            break;
+        }
+    }
+    // Creates that are the same request are interchangeable: each takes
+    // one of the records they all match, in order.
+    let requests: Vec<Option<serde_json::Value>> = creates
+        .iter()
+        .map(|(_, suspect)| serde_json::to_value(&suspect.record).ok())
+        .collect();
+    for create in 0..verdicts.len() {
+        if claimed[create].is_some() {
+            continue;
+        }
+        let candidates = open(&verdicts[create], &taken);
+        let twins = (0..verdicts.len())
+            .filter(|&other| {
+                claimed[other].is_none()
+                    && requests[other].is_some()
+                    && requests[other] == requests[create]
+            })
+            .count();
+        if !candidates.is_empty() && candidates.len() <= twins {
+            claimed[create] = Some(candidates[0]);
+            taken.insert(candidates[0]);
+        }
+    }
+    claimed
+}
+
+/// Every record of operation `O` that has one of `keys`, through Copper's
+/// search, page by page.
+async fn search<O: Operation>(
+    run: &Run<O::Output>,
+    keys: Vec<String>,
+) -> Result<Vec<O::Output>, Error> {
+    let mut found = Vec::new();
+    for keys in keys.chunks(O::KEYS_PER_SEARCH.max(1)) {
+        let mut page = 1;
+        loop {
+            let records = search_page::<O>(run, keys, page).await?;
+            let last = records.len() < SEARCH_PAGE_SIZE;
+            found.extend(records);
+            if last || page >= MAX_SEARCH_PAGES {
+                break;
+            }
+            page += 1;
+        }
+    }
+    Ok(found)
+}
+
+/// The records of one page of a search, at most this many.
+pub(crate) const SEARCH_PAGE_SIZE: usize = 200;
+
+/// A search is read no further than this many pages: a key shared by more
+/// than 10,000 records is no key.
+const MAX_SEARCH_PAGES: i64 = 50;
+
+/// One page of a search, retried as the retry policy says (a search is
+/// safe to repeat).
+async fn search_page<O: Operation>(
+    run: &Run<O::Output>,
+    keys: &[String],
+    page: i64,
+) -> Result<Vec<O::Output>, Error> {
+    let shared = &run.shared;
+    let policy = shared.config.retry();
+    let started = Instant::now();
+    let mut attempts = 0;
+    let mut rate_limited = 0;
+    loop {
+        attempts += 1;
+        let result = O::search(&shared.raw, keys, page, SEARCH_PAGE_SIZE as i64)
+            .instrument(tracing::info_span!(
+                "copper_search",
+                operation = O::OPERATION,
+                page,
+                attempt = attempts
+            ))
+            .await;
+        let error = match result {
+            Ok(response) => return Ok(response.into_inner()),
+            Err(error) => error,
+        };
+        let redact = |text: &str| shared.config.credentials().redact(text);
+        let (error, failure) = classify(error, &redact).await;
+        rate_limited += u32::from(failure.is_rate_limited());
+        match decide(
+            policy,
+            &failure,
+            attempts,
+            rate_limited,
+            true,
+            started.elapsed(),
+            fastrand::f64(),
+        ) {
+            Decision::RetryAfter(wait) if !run.stopper.is_stopped() => {
+                tokio::time::sleep(wait).await;
+            }
+            _ => return Err(error),
+        }
+    }
+}
