@@ -79,10 +79,13 @@ pub(crate) struct Pending<R> {
     pub(crate) sent_before: Option<std::time::SystemTime>,
 }
 
+/// Checked entries, by input index.
+pub(crate) type CheckedEntries<R> = BoxStream<'static, (usize, Result<Pending<R>, InvalidRecord>)>;
+
 /// Checks each entry's record, keeping the entries' own indices.
 pub(crate) fn checked_entries<O: Operation>(
     input: BoxStream<'static, crate::Entry<O::Record>>,
-) -> BoxStream<'static, (usize, Result<Pending<O::Record>, InvalidRecord>)> {
+) -> CheckedEntries<O::Record> {
     input
         .map(|entry| {
             let sent_before = entry.sent_before;
