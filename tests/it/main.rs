@@ -12,4 +12,5 @@ mod raw_client;
 mod request_bodies;
 mod sandbox;
 mod spec_examples;
+mod stopping;
 mod support;
