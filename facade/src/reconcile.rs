@@ -623,3 +623,65 @@ async fn search_page<O: Operation>(
         }
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn suspect(index: usize, name: &str) -> ((), Suspect<String>) {
+        let suspect = Suspect {
+            index,
+            record: name.to_owned(),
+            sent: SystemTime::UNIX_EPOCH,
+            failure: None,
+        };
+        ((), suspect)
+    }
+
+    fn created(positions: &[usize]) -> Verdict {
+        Verdict::Created(positions.iter().map(|&p| (p, 100 + p as i64)).collect())
+    }
+
+    #[test]
+    fn a_create_only_one_record_matches_claims_it_first() {
+        // The second create set more fields, so only record 1 holds them
+        // all; record 0 is then the first create's.
+        let creates = [suspect(0, "Ada"), suspect(1, "Ada, CTO")];
+        let verdicts = [created(&[0, 1]), created(&[1])];
+        assert_eq!(claim(&creates, &verdicts), [Some(0), Some(1)]);
+        // Each claim can settle another, in any order of the creates.
+        let creates = [suspect(0, "A"), suspect(1, "A B"), suspect(2, "A B C")];
+        let verdicts = [created(&[0, 1, 2]), created(&[1, 2]), created(&[2])];
+        assert_eq!(claim(&creates, &verdicts), [Some(0), Some(1), Some(2)]);
+    }
+
+    #[test]
+    fn identical_creates_share_the_records_they_all_match() {
+        let creates = [suspect(0, "Ada"), suspect(1, "Ada")];
+        assert_eq!(
+            claim(&creates, &[created(&[3, 4]), created(&[3, 4])]),
+            [Some(3), Some(4)]
+        );
+        // One record for two identical creates: one of them was made, and
+        // it does not matter which.
+        assert_eq!(
+            claim(&creates, &[created(&[3]), created(&[3])]),
+            [Some(3), None]
+        );
+    }
+
+    #[test]
+    fn a_create_several_records_match_claims_none() {
+        let creates = [suspect(0, "Ada"), suspect(1, "Grace")];
+        assert_eq!(
+            claim(&creates, &[created(&[0, 1]), Verdict::Absent]),
+            [None, None]
+        );
+        // Three records for two identical creates: which two is unknown.
+        let twins = [suspect(0, "Ada"), suspect(1, "Ada")];
+        assert_eq!(
+            claim(&twins, &[created(&[0, 1, 2]), created(&[0, 1, 2])]),
+            [None, None]
+        );
+    }
+}
