@@ -19,6 +19,40 @@ pub mod types {
     pub struct ActivitiesBulkCreateRequest {
         pub activities: ::std::vec::Vec<ActivityCreate>,
     }
+    ///The criteria of an activities search, all optional and combined with AND.
+    #[derive(
+        ::serde::Deserialize,
+        ::serde::Serialize,
+        Clone,
+        Debug,
+        Default,
+        PartialEq,
+        schemars::JsonSchema
+    )]
+    pub struct ActivitiesSearchRequest {
+        ///Only the activities of any of these types.
+        #[serde(default, skip_serializing_if = "::std::vec::Vec::is_empty")]
+        pub activity_types: ::std::vec::Vec<ActivityTypeInput>,
+        /**Faster, but may list an activity more than once; ignored unless
+the key belongs to an administrator.
+*/
+        #[serde(skip_serializing_if = "::std::option::Option::is_none")]
+        pub full_result: ::std::option::Option<bool>,
+        ///Only the activities dated at or before this unix time, in seconds.
+        #[serde(skip_serializing_if = "::std::option::Option::is_none")]
+        pub maximum_activity_date: ::std::option::Option<i64>,
+        ///Only the activities dated at or after this unix time, in seconds.
+        #[serde(skip_serializing_if = "::std::option::Option::is_none")]
+        pub minimum_activity_date: ::std::option::Option<i64>,
+        ///The page to return, counted from 1 (Copper's default).
+        #[serde(skip_serializing_if = "::std::option::Option::is_none")]
+        pub page_number: ::std::option::Option<::std::num::NonZeroU64>,
+        ///How many activities a page holds; Copper's default is 20, its maximum 200.
+        #[serde(skip_serializing_if = "::std::option::Option::is_none")]
+        pub page_size: ::std::option::Option<::std::num::NonZeroU64>,
+        #[serde(skip_serializing_if = "::std::option::Option::is_none")]
+        pub parent: ::std::option::Option<ActivitySearchParent>,
+    }
     ///An activity exactly as Copper returns it.
     #[derive(
         ::serde::Deserialize,
@@ -100,6 +134,20 @@ pub mod types {
         pub id: i64,
         #[serde(rename = "type")]
         pub type_: crate::types::ActivityParentType,
+    }
+    ///The record whose activities to list.
+    #[derive(
+        ::serde::Deserialize,
+        ::serde::Serialize,
+        Clone,
+        Debug,
+        PartialEq,
+        schemars::JsonSchema
+    )]
+    pub struct ActivitySearchParent {
+        pub id: i64,
+        #[serde(rename = "type")]
+        pub type_: crate::types::ActivitySearchParentType,
     }
     ///`ActivityType`
     #[derive(
@@ -265,6 +313,48 @@ plain text.
     )]
     pub struct CompaniesBulkUpdateRequest {
         pub companies: ::std::vec::Vec<CompanyUpdate>,
+    }
+    ///The criteria of a companies search, all optional and combined with AND.
+    #[derive(
+        ::serde::Deserialize,
+        ::serde::Serialize,
+        Clone,
+        Debug,
+        Default,
+        PartialEq,
+        schemars::JsonSchema
+    )]
+    pub struct CompaniesSearchRequest {
+        /**One e-mail domain: only the companies with it. Copper's page types
+this filter `string`, not a list, despite its name.
+*/
+        #[serde(skip_serializing_if = "::std::option::Option::is_none")]
+        pub email_domains: ::std::option::Option<::std::string::String>,
+        ///Only the companies with these ids.
+        #[serde(default, skip_serializing_if = "::std::vec::Vec::is_empty")]
+        pub ids: ::std::vec::Vec<i64>,
+        ///Only the companies created at or before this unix time, in seconds.
+        #[serde(skip_serializing_if = "::std::option::Option::is_none")]
+        pub maximum_created_date: ::std::option::Option<i64>,
+        ///Only the companies created at or after this unix time, in seconds.
+        #[serde(skip_serializing_if = "::std::option::Option::is_none")]
+        pub minimum_created_date: ::std::option::Option<i64>,
+        ///The name of the companies to find.
+        #[serde(skip_serializing_if = "::std::option::Option::is_none")]
+        pub name: ::std::option::Option<::std::string::String>,
+        ///The page to return, counted from 1 (Copper's default).
+        #[serde(skip_serializing_if = "::std::option::Option::is_none")]
+        pub page_number: ::std::option::Option<::std::num::NonZeroU64>,
+        ///How many companies a page holds; Copper's default is 20, its maximum 200.
+        #[serde(skip_serializing_if = "::std::option::Option::is_none")]
+        pub page_size: ::std::option::Option<::std::num::NonZeroU64>,
+        /**The field to sort on; Copper's default is `date_modified`. Copper's
+page lists `name`, `phone`, `contact`, `contact_first_name`, `contact_last_name`, `date_modified`, `date_created`, `email_domain`, `city`, `state`, `country`, `zip`, `assignee`, `contact_group`, `last_interaction`, `interaction_count`, `primary_website` and `socials`.
+*/
+        #[serde(skip_serializing_if = "::std::option::Option::is_none")]
+        pub sort_by: ::std::option::Option<::std::string::String>,
+        #[serde(skip_serializing_if = "::std::option::Option::is_none")]
+        pub sort_direction: ::std::option::Option<crate::types::SortDirection>,
     }
     ///A company exactly as Copper returns it.
     #[derive(
@@ -782,6 +872,51 @@ whole, custom fields change per definition.
     pub struct LeadsBulkUpdateRequest {
         pub leads: ::std::vec::Vec<LeadUpdate>,
     }
+    ///The criteria of a leads search, all optional and combined with AND.
+    #[derive(
+        ::serde::Deserialize,
+        ::serde::Serialize,
+        Clone,
+        Debug,
+        Default,
+        PartialEq,
+        schemars::JsonSchema
+    )]
+    pub struct LeadsSearchRequest {
+        /**One e-mail address: only the leads with it. Copper's page types
+this filter `string`, not a list, despite its name.
+*/
+        #[serde(skip_serializing_if = "::std::option::Option::is_none")]
+        pub emails: ::std::option::Option<::std::string::String>,
+        ///Only the leads with these ids.
+        #[serde(default, skip_serializing_if = "::std::vec::Vec::is_empty")]
+        pub ids: ::std::vec::Vec<i64>,
+        ///Also list the leads already converted; Copper leaves them out by default.
+        #[serde(skip_serializing_if = "::std::option::Option::is_none")]
+        pub include_converted_leads: ::std::option::Option<bool>,
+        ///Only the leads created at or before this unix time, in seconds.
+        #[serde(skip_serializing_if = "::std::option::Option::is_none")]
+        pub maximum_created_date: ::std::option::Option<i64>,
+        ///Only the leads created at or after this unix time, in seconds.
+        #[serde(skip_serializing_if = "::std::option::Option::is_none")]
+        pub minimum_created_date: ::std::option::Option<i64>,
+        ///The full name of the leads to find.
+        #[serde(skip_serializing_if = "::std::option::Option::is_none")]
+        pub name: ::std::option::Option<::std::string::String>,
+        ///The page to return, counted from 1 (Copper's default).
+        #[serde(skip_serializing_if = "::std::option::Option::is_none")]
+        pub page_number: ::std::option::Option<::std::num::NonZeroU64>,
+        ///How many leads a page holds; Copper's default is 20, its maximum 200.
+        #[serde(skip_serializing_if = "::std::option::Option::is_none")]
+        pub page_size: ::std::option::Option<::std::num::NonZeroU64>,
+        /**The field to sort on; Copper's default is `name`. Copper's
+page lists `name`, `company_name`, `title`, `value`, `email`, `phone`, `date_modified`, `date_created`, `city`, `state`, `country`, `zip`, `inactive_days` and `socials`.
+*/
+        #[serde(skip_serializing_if = "::std::option::Option::is_none")]
+        pub sort_by: ::std::option::Option<::std::string::String>,
+        #[serde(skip_serializing_if = "::std::option::Option::is_none")]
+        pub sort_direction: ::std::option::Option<crate::types::SortDirection>,
+    }
     ///`OpportunitiesBulkCreateRequest`
     #[derive(
         ::serde::Deserialize,
@@ -793,6 +928,49 @@ whole, custom fields change per definition.
     )]
     pub struct OpportunitiesBulkCreateRequest {
         pub opportunities: ::std::vec::Vec<OpportunityCreate>,
+    }
+    ///The criteria of an opportunities search, all optional and combined with AND.
+    #[derive(
+        ::serde::Deserialize,
+        ::serde::Serialize,
+        Clone,
+        Debug,
+        Default,
+        PartialEq,
+        schemars::JsonSchema
+    )]
+    pub struct OpportunitiesSearchRequest {
+        ///Only the opportunities of any of these companies.
+        #[serde(default, skip_serializing_if = "::std::vec::Vec::is_empty")]
+        pub company_ids: ::std::vec::Vec<i64>,
+        ///Only the opportunities with these ids.
+        #[serde(default, skip_serializing_if = "::std::vec::Vec::is_empty")]
+        pub ids: ::std::vec::Vec<i64>,
+        ///Only the opportunities created at or before this unix time, in seconds.
+        #[serde(skip_serializing_if = "::std::option::Option::is_none")]
+        pub maximum_created_date: ::std::option::Option<i64>,
+        ///Only the opportunities created at or after this unix time, in seconds.
+        #[serde(skip_serializing_if = "::std::option::Option::is_none")]
+        pub minimum_created_date: ::std::option::Option<i64>,
+        ///The name of the opportunities to find.
+        #[serde(skip_serializing_if = "::std::option::Option::is_none")]
+        pub name: ::std::option::Option<::std::string::String>,
+        ///The page to return, counted from 1 (Copper's default).
+        #[serde(skip_serializing_if = "::std::option::Option::is_none")]
+        pub page_number: ::std::option::Option<::std::num::NonZeroU64>,
+        ///How many opportunities a page holds; Copper's default is 20, its maximum 200.
+        #[serde(skip_serializing_if = "::std::option::Option::is_none")]
+        pub page_size: ::std::option::Option<::std::num::NonZeroU64>,
+        ///Only the opportunities whose primary contact is any of these people.
+        #[serde(default, skip_serializing_if = "::std::vec::Vec::is_empty")]
+        pub primary_contact_ids: ::std::vec::Vec<i64>,
+        /**The field to sort on; Copper's default is `name`. Copper's
+page lists `name`, `assignee`, `company_name`, `customer_source_id`, `monetary_value`, `primary_contact`, `priority`, `status`, `inactive_days`, `last_interaction`, `interaction_count`, `date_created` and `date_modified`, among others.
+*/
+        #[serde(skip_serializing_if = "::std::option::Option::is_none")]
+        pub sort_by: ::std::option::Option<::std::string::String>,
+        #[serde(skip_serializing_if = "::std::option::Option::is_none")]
+        pub sort_direction: ::std::option::Option<crate::types::SortDirection>,
     }
     ///An opportunity exactly as Copper returns it.
     #[derive(
@@ -943,6 +1121,50 @@ whole, custom fields change per definition.
     )]
     pub struct PeopleBulkUpdateRequest {
         pub people: ::std::vec::Vec<PersonUpdate>,
+    }
+    /**The criteria of a people search, all optional and combined with AND.
+Copper documents more filters than these (phone number, contact
+types, assignees, tags, custom fields, ...); the spec lists the ones
+a client needs to find records it wrote.
+*/
+    #[derive(
+        ::serde::Deserialize,
+        ::serde::Serialize,
+        Clone,
+        Debug,
+        Default,
+        PartialEq,
+        schemars::JsonSchema
+    )]
+    pub struct PeopleSearchRequest {
+        ///Only the people having any of these e-mail addresses.
+        #[serde(default, skip_serializing_if = "::std::vec::Vec::is_empty")]
+        pub emails: ::std::vec::Vec<::std::string::String>,
+        ///Only the people with these ids.
+        #[serde(default, skip_serializing_if = "::std::vec::Vec::is_empty")]
+        pub ids: ::std::vec::Vec<i64>,
+        ///Only the people created at or before this unix time, in seconds.
+        #[serde(skip_serializing_if = "::std::option::Option::is_none")]
+        pub maximum_created_date: ::std::option::Option<i64>,
+        ///Only the people created at or after this unix time, in seconds.
+        #[serde(skip_serializing_if = "::std::option::Option::is_none")]
+        pub minimum_created_date: ::std::option::Option<i64>,
+        ///The full name of the people to find.
+        #[serde(skip_serializing_if = "::std::option::Option::is_none")]
+        pub name: ::std::option::Option<::std::string::String>,
+        ///The page to return, counted from 1 (Copper's default).
+        #[serde(skip_serializing_if = "::std::option::Option::is_none")]
+        pub page_number: ::std::option::Option<::std::num::NonZeroU64>,
+        ///How many people a page holds; Copper's default is 20, its maximum 200.
+        #[serde(skip_serializing_if = "::std::option::Option::is_none")]
+        pub page_size: ::std::option::Option<::std::num::NonZeroU64>,
+        /**The field to sort on; Copper's default is `first_name`. Copper's
+page lists `first_name`, `last_name`, `name`, `title`, `email`, `phone`, `date_modified`, `date_created`, `city`, `state`, `country`, `zip` and `socials`.
+*/
+        #[serde(skip_serializing_if = "::std::option::Option::is_none")]
+        pub sort_by: ::std::option::Option<::std::string::String>,
+        #[serde(skip_serializing_if = "::std::option::Option::is_none")]
+        pub sort_direction: ::std::option::Option<crate::types::SortDirection>,
     }
     /**A person exactly as Copper returns it. Copper may add fields at any
 time; clients should ignore the ones they do not know.
@@ -1258,6 +1480,78 @@ definition: definitions left out are unchanged.
             }
         }
     }
+    impl ActivitiesSearchRequest {
+        ///A value with every field left out.
+        pub fn new() -> Self {
+            Self {
+                activity_types: ::std::default::Default::default(),
+                full_result: ::std::default::Default::default(),
+                maximum_activity_date: ::std::default::Default::default(),
+                minimum_activity_date: ::std::default::Default::default(),
+                page_number: ::std::default::Default::default(),
+                page_size: ::std::default::Default::default(),
+                parent: ::std::default::Default::default(),
+            }
+        }
+        ///Sets `activity_types`.
+        pub fn activity_types(
+            mut self,
+            value: impl ::std::iter::IntoIterator<
+                Item = impl ::std::convert::Into<ActivityTypeInput>,
+            >,
+        ) -> Self {
+            self.activity_types = value
+                .into_iter()
+                .map(::std::convert::Into::into)
+                .collect();
+            self
+        }
+        ///Sets `full_result`.
+        pub fn full_result(mut self, value: impl ::std::convert::Into<bool>) -> Self {
+            self.full_result = ::std::option::Option::Some(value.into());
+            self
+        }
+        ///Sets `maximum_activity_date`.
+        pub fn maximum_activity_date(
+            mut self,
+            value: impl ::std::convert::Into<i64>,
+        ) -> Self {
+            self.maximum_activity_date = ::std::option::Option::Some(value.into());
+            self
+        }
+        ///Sets `minimum_activity_date`.
+        pub fn minimum_activity_date(
+            mut self,
+            value: impl ::std::convert::Into<i64>,
+        ) -> Self {
+            self.minimum_activity_date = ::std::option::Option::Some(value.into());
+            self
+        }
+        ///Sets `page_number`.
+        pub fn page_number(
+            mut self,
+            value: impl ::std::convert::Into<::std::num::NonZeroU64>,
+        ) -> Self {
+            self.page_number = ::std::option::Option::Some(value.into());
+            self
+        }
+        ///Sets `page_size`.
+        pub fn page_size(
+            mut self,
+            value: impl ::std::convert::Into<::std::num::NonZeroU64>,
+        ) -> Self {
+            self.page_size = ::std::option::Option::Some(value.into());
+            self
+        }
+        ///Sets `parent`.
+        pub fn parent(
+            mut self,
+            value: impl ::std::convert::Into<ActivitySearchParent>,
+        ) -> Self {
+            self.parent = ::std::option::Option::Some(value.into());
+            self
+        }
+    }
     impl ActivityCreate {
         ///A value with its required fields (`parent`, `type`) and every other field left out.
         pub fn new(
@@ -1297,6 +1591,18 @@ definition: definitions left out are unchanged.
             }
         }
     }
+    impl ActivitySearchParent {
+        ///A value with its required fields (`type`, `id`) and every other field left out.
+        pub fn new(
+            type_: impl ::std::convert::Into<crate::types::ActivitySearchParentType>,
+            id: impl ::std::convert::Into<i64>,
+        ) -> Self {
+            Self {
+                type_: type_.into(),
+                id: id.into(),
+            }
+        }
+    }
     impl ActivityTypeInput {
         ///A value with its required fields (`category`, `id`) and every other field left out.
         pub fn new(
@@ -1310,7 +1616,7 @@ definition: definitions left out are unchanged.
         }
     }
     impl Address {
-        ///A value with its required fields () and every other field left out.
+        ///A value with every field left out.
         pub fn new() -> Self {
             Self {
                 city: ::std::default::Default::default(),
@@ -1358,6 +1664,94 @@ definition: definitions left out are unchanged.
             value: impl ::std::convert::Into<::std::string::String>,
         ) -> Self {
             self.street = ::std::option::Option::Some(value.into());
+            self
+        }
+    }
+    impl CompaniesSearchRequest {
+        ///A value with every field left out.
+        pub fn new() -> Self {
+            Self {
+                email_domains: ::std::default::Default::default(),
+                ids: ::std::default::Default::default(),
+                maximum_created_date: ::std::default::Default::default(),
+                minimum_created_date: ::std::default::Default::default(),
+                name: ::std::default::Default::default(),
+                page_number: ::std::default::Default::default(),
+                page_size: ::std::default::Default::default(),
+                sort_by: ::std::default::Default::default(),
+                sort_direction: ::std::default::Default::default(),
+            }
+        }
+        ///Sets `email_domains`.
+        pub fn email_domains(
+            mut self,
+            value: impl ::std::convert::Into<::std::string::String>,
+        ) -> Self {
+            self.email_domains = ::std::option::Option::Some(value.into());
+            self
+        }
+        ///Sets `ids`.
+        pub fn ids(
+            mut self,
+            value: impl ::std::iter::IntoIterator<Item = impl ::std::convert::Into<i64>>,
+        ) -> Self {
+            self.ids = value.into_iter().map(::std::convert::Into::into).collect();
+            self
+        }
+        ///Sets `maximum_created_date`.
+        pub fn maximum_created_date(
+            mut self,
+            value: impl ::std::convert::Into<i64>,
+        ) -> Self {
+            self.maximum_created_date = ::std::option::Option::Some(value.into());
+            self
+        }
+        ///Sets `minimum_created_date`.
+        pub fn minimum_created_date(
+            mut self,
+            value: impl ::std::convert::Into<i64>,
+        ) -> Self {
+            self.minimum_created_date = ::std::option::Option::Some(value.into());
+            self
+        }
+        ///Sets `name`.
+        pub fn name(
+            mut self,
+            value: impl ::std::convert::Into<::std::string::String>,
+        ) -> Self {
+            self.name = ::std::option::Option::Some(value.into());
+            self
+        }
+        ///Sets `page_number`.
+        pub fn page_number(
+            mut self,
+            value: impl ::std::convert::Into<::std::num::NonZeroU64>,
+        ) -> Self {
+            self.page_number = ::std::option::Option::Some(value.into());
+            self
+        }
+        ///Sets `page_size`.
+        pub fn page_size(
+            mut self,
+            value: impl ::std::convert::Into<::std::num::NonZeroU64>,
+        ) -> Self {
+            self.page_size = ::std::option::Option::Some(value.into());
+            self
+        }
+        ///Sets `sort_by`.
+        pub fn sort_by(
+            mut self,
+            value: impl ::std::convert::Into<::std::string::String>,
+        ) -> Self {
+            self.sort_by = ::std::option::Option::Some(value.into());
+            self
+        }
+        ///Sets `sort_direction`.
+        pub fn sort_direction(
+            mut self,
+            value: impl ::std::convert::Into<crate::types::SortDirection>,
+        ) -> Self {
+            self.sort_direction = ::std::option::Option::Some(value.into());
             self
         }
     }
@@ -2342,6 +2736,206 @@ definition: definitions left out are unchanged.
             self
         }
     }
+    impl LeadsSearchRequest {
+        ///A value with every field left out.
+        pub fn new() -> Self {
+            Self {
+                emails: ::std::default::Default::default(),
+                ids: ::std::default::Default::default(),
+                include_converted_leads: ::std::default::Default::default(),
+                maximum_created_date: ::std::default::Default::default(),
+                minimum_created_date: ::std::default::Default::default(),
+                name: ::std::default::Default::default(),
+                page_number: ::std::default::Default::default(),
+                page_size: ::std::default::Default::default(),
+                sort_by: ::std::default::Default::default(),
+                sort_direction: ::std::default::Default::default(),
+            }
+        }
+        ///Sets `emails`.
+        pub fn emails(
+            mut self,
+            value: impl ::std::convert::Into<::std::string::String>,
+        ) -> Self {
+            self.emails = ::std::option::Option::Some(value.into());
+            self
+        }
+        ///Sets `ids`.
+        pub fn ids(
+            mut self,
+            value: impl ::std::iter::IntoIterator<Item = impl ::std::convert::Into<i64>>,
+        ) -> Self {
+            self.ids = value.into_iter().map(::std::convert::Into::into).collect();
+            self
+        }
+        ///Sets `include_converted_leads`.
+        pub fn include_converted_leads(
+            mut self,
+            value: impl ::std::convert::Into<bool>,
+        ) -> Self {
+            self.include_converted_leads = ::std::option::Option::Some(value.into());
+            self
+        }
+        ///Sets `maximum_created_date`.
+        pub fn maximum_created_date(
+            mut self,
+            value: impl ::std::convert::Into<i64>,
+        ) -> Self {
+            self.maximum_created_date = ::std::option::Option::Some(value.into());
+            self
+        }
+        ///Sets `minimum_created_date`.
+        pub fn minimum_created_date(
+            mut self,
+            value: impl ::std::convert::Into<i64>,
+        ) -> Self {
+            self.minimum_created_date = ::std::option::Option::Some(value.into());
+            self
+        }
+        ///Sets `name`.
+        pub fn name(
+            mut self,
+            value: impl ::std::convert::Into<::std::string::String>,
+        ) -> Self {
+            self.name = ::std::option::Option::Some(value.into());
+            self
+        }
+        ///Sets `page_number`.
+        pub fn page_number(
+            mut self,
+            value: impl ::std::convert::Into<::std::num::NonZeroU64>,
+        ) -> Self {
+            self.page_number = ::std::option::Option::Some(value.into());
+            self
+        }
+        ///Sets `page_size`.
+        pub fn page_size(
+            mut self,
+            value: impl ::std::convert::Into<::std::num::NonZeroU64>,
+        ) -> Self {
+            self.page_size = ::std::option::Option::Some(value.into());
+            self
+        }
+        ///Sets `sort_by`.
+        pub fn sort_by(
+            mut self,
+            value: impl ::std::convert::Into<::std::string::String>,
+        ) -> Self {
+            self.sort_by = ::std::option::Option::Some(value.into());
+            self
+        }
+        ///Sets `sort_direction`.
+        pub fn sort_direction(
+            mut self,
+            value: impl ::std::convert::Into<crate::types::SortDirection>,
+        ) -> Self {
+            self.sort_direction = ::std::option::Option::Some(value.into());
+            self
+        }
+    }
+    impl OpportunitiesSearchRequest {
+        ///A value with every field left out.
+        pub fn new() -> Self {
+            Self {
+                company_ids: ::std::default::Default::default(),
+                ids: ::std::default::Default::default(),
+                maximum_created_date: ::std::default::Default::default(),
+                minimum_created_date: ::std::default::Default::default(),
+                name: ::std::default::Default::default(),
+                page_number: ::std::default::Default::default(),
+                page_size: ::std::default::Default::default(),
+                primary_contact_ids: ::std::default::Default::default(),
+                sort_by: ::std::default::Default::default(),
+                sort_direction: ::std::default::Default::default(),
+            }
+        }
+        ///Sets `company_ids`.
+        pub fn company_ids(
+            mut self,
+            value: impl ::std::iter::IntoIterator<Item = impl ::std::convert::Into<i64>>,
+        ) -> Self {
+            self.company_ids = value
+                .into_iter()
+                .map(::std::convert::Into::into)
+                .collect();
+            self
+        }
+        ///Sets `ids`.
+        pub fn ids(
+            mut self,
+            value: impl ::std::iter::IntoIterator<Item = impl ::std::convert::Into<i64>>,
+        ) -> Self {
+            self.ids = value.into_iter().map(::std::convert::Into::into).collect();
+            self
+        }
+        ///Sets `maximum_created_date`.
+        pub fn maximum_created_date(
+            mut self,
+            value: impl ::std::convert::Into<i64>,
+        ) -> Self {
+            self.maximum_created_date = ::std::option::Option::Some(value.into());
+            self
+        }
+        ///Sets `minimum_created_date`.
+        pub fn minimum_created_date(
+            mut self,
+            value: impl ::std::convert::Into<i64>,
+        ) -> Self {
+            self.minimum_created_date = ::std::option::Option::Some(value.into());
+            self
+        }
+        ///Sets `name`.
+        pub fn name(
+            mut self,
+            value: impl ::std::convert::Into<::std::string::String>,
+        ) -> Self {
+            self.name = ::std::option::Option::Some(value.into());
+            self
+        }
+        ///Sets `page_number`.
+        pub fn page_number(
+            mut self,
+            value: impl ::std::convert::Into<::std::num::NonZeroU64>,
+        ) -> Self {
+            self.page_number = ::std::option::Option::Some(value.into());
+            self
+        }
+        ///Sets `page_size`.
+        pub fn page_size(
+            mut self,
+            value: impl ::std::convert::Into<::std::num::NonZeroU64>,
+        ) -> Self {
+            self.page_size = ::std::option::Option::Some(value.into());
+            self
+        }
+        ///Sets `primary_contact_ids`.
+        pub fn primary_contact_ids(
+            mut self,
+            value: impl ::std::iter::IntoIterator<Item = impl ::std::convert::Into<i64>>,
+        ) -> Self {
+            self.primary_contact_ids = value
+                .into_iter()
+                .map(::std::convert::Into::into)
+                .collect();
+            self
+        }
+        ///Sets `sort_by`.
+        pub fn sort_by(
+            mut self,
+            value: impl ::std::convert::Into<::std::string::String>,
+        ) -> Self {
+            self.sort_by = ::std::option::Option::Some(value.into());
+            self
+        }
+        ///Sets `sort_direction`.
+        pub fn sort_direction(
+            mut self,
+            value: impl ::std::convert::Into<crate::types::SortDirection>,
+        ) -> Self {
+            self.sort_direction = ::std::option::Option::Some(value.into());
+            self
+        }
+    }
     impl OpportunityCreate {
         ///A value with its required fields (`name`, `primary_contact_id`) and every other field left out.
         pub fn new(
@@ -2475,6 +3069,96 @@ definition: definitions left out are unchanged.
         ///Sets `win_probability`.
         pub fn win_probability(mut self, value: impl ::std::convert::Into<i64>) -> Self {
             self.win_probability = ::std::option::Option::Some(value.into());
+            self
+        }
+    }
+    impl PeopleSearchRequest {
+        ///A value with every field left out.
+        pub fn new() -> Self {
+            Self {
+                emails: ::std::default::Default::default(),
+                ids: ::std::default::Default::default(),
+                maximum_created_date: ::std::default::Default::default(),
+                minimum_created_date: ::std::default::Default::default(),
+                name: ::std::default::Default::default(),
+                page_number: ::std::default::Default::default(),
+                page_size: ::std::default::Default::default(),
+                sort_by: ::std::default::Default::default(),
+                sort_direction: ::std::default::Default::default(),
+            }
+        }
+        ///Sets `emails`.
+        pub fn emails(
+            mut self,
+            value: impl ::std::iter::IntoIterator<
+                Item = impl ::std::convert::Into<::std::string::String>,
+            >,
+        ) -> Self {
+            self.emails = value.into_iter().map(::std::convert::Into::into).collect();
+            self
+        }
+        ///Sets `ids`.
+        pub fn ids(
+            mut self,
+            value: impl ::std::iter::IntoIterator<Item = impl ::std::convert::Into<i64>>,
+        ) -> Self {
+            self.ids = value.into_iter().map(::std::convert::Into::into).collect();
+            self
+        }
+        ///Sets `maximum_created_date`.
+        pub fn maximum_created_date(
+            mut self,
+            value: impl ::std::convert::Into<i64>,
+        ) -> Self {
+            self.maximum_created_date = ::std::option::Option::Some(value.into());
+            self
+        }
+        ///Sets `minimum_created_date`.
+        pub fn minimum_created_date(
+            mut self,
+            value: impl ::std::convert::Into<i64>,
+        ) -> Self {
+            self.minimum_created_date = ::std::option::Option::Some(value.into());
+            self
+        }
+        ///Sets `name`.
+        pub fn name(
+            mut self,
+            value: impl ::std::convert::Into<::std::string::String>,
+        ) -> Self {
+            self.name = ::std::option::Option::Some(value.into());
+            self
+        }
+        ///Sets `page_number`.
+        pub fn page_number(
+            mut self,
+            value: impl ::std::convert::Into<::std::num::NonZeroU64>,
+        ) -> Self {
+            self.page_number = ::std::option::Option::Some(value.into());
+            self
+        }
+        ///Sets `page_size`.
+        pub fn page_size(
+            mut self,
+            value: impl ::std::convert::Into<::std::num::NonZeroU64>,
+        ) -> Self {
+            self.page_size = ::std::option::Option::Some(value.into());
+            self
+        }
+        ///Sets `sort_by`.
+        pub fn sort_by(
+            mut self,
+            value: impl ::std::convert::Into<::std::string::String>,
+        ) -> Self {
+            self.sort_by = ::std::option::Option::Some(value.into());
+            self
+        }
+        ///Sets `sort_direction`.
+        pub fn sort_direction(
+            mut self,
+            value: impl ::std::convert::Into<crate::types::SortDirection>,
+        ) -> Self {
+            self.sort_direction = ::std::option::Option::Some(value.into());
             self
         }
     }
@@ -3097,6 +3781,18 @@ definition: definitions left out are unchanged.
         ActivityTypeCategory { #[doc = "`user`"] User = "user", #[doc = "`system`"]
         System = "system" }
     }
+    crate::open_enum! {
+        #[doc =
+        "The kinds of record whose activities a search can list (tasks too, unlike a create)."]
+        ActivitySearchParentType { #[doc = "`lead`"] Lead = "lead", #[doc = "`person`"]
+        Person = "person", #[doc = "`company`"] Company = "company", #[doc =
+        "`opportunity`"] Opportunity = "opportunity", #[doc = "`project`"] Project =
+        "project", #[doc = "`task`"] Task = "task" }
+    }
+    crate::open_enum! {
+        #[doc = "The order of a search's results; Copper's default is `asc`."]
+        SortDirection { #[doc = "`asc`"] Asc = "asc", #[doc = "`desc`"] Desc = "desc" }
+    }
 }
 #[derive(Clone, Debug)]
 /**Client for Copper CRM Developer API, bulk endpoints
@@ -3119,12 +3815,17 @@ Behaviour every bulk endpoint shares:
   (`{"success": false, "message": ..., "id": ...}`; no `id` on creates).
 - Besides the account-wide limit of 180 requests per minute, the bulk
   endpoints allow 3 requests per second; more are answered with 429.
+- The search endpoints (`POST /developer_api/v1/<records>/search`) read
+  records back: the criteria of a search combine with AND, a page holds
+  at most 200 records, and only the first 100,000 matches can be
+  reached. A search counts toward the 180 requests a minute but not
+  toward the 3 bulk requests a second.
 - Copper may add response fields, response objects and category values at
   any time (its change policy): clients should ignore unknown fields and
   keep unknown category values.
 
 
-Version: 2.0.0*/
+Version: 2.1.0*/
 pub struct Client {
     pub(crate) baseurl: String,
     pub(crate) client: reqwest::Client,
@@ -3166,7 +3867,7 @@ impl Client {
 }
 impl ClientInfo<crate::hooks::Inner> for Client {
     fn api_version() -> &'static str {
-        "2.0.0"
+        "2.1.0"
     }
     fn baseurl(&self) -> &str {
         self.baseurl.as_str()
@@ -3671,6 +4372,300 @@ Sends a `POST` request to `/developer_api/v1/activities/bulk_create`
             .build()?;
         let info = OperationInfo {
             operation_id: "activities_bulk_create",
+        };
+        self.pre(&mut request, &info).await?;
+        let result = self.exec(request, &info).await;
+        self.post(&result, &info).await?;
+        let response = result?;
+        match response.status().as_u16() {
+            200u16 => ResponseValue::from_response(response).await,
+            _ => Err(Error::UnexpectedResponse(response)),
+        }
+    }
+    /**Find people by their ids, e-mails, name or creation date
+
+Lists the people that meet every criterion sent (criteria combine
+with AND), one page at a time, sorted by `sort_by`. An empty body
+lists every person. Only the first 100,000 matches can be reached,
+whatever the paging.
+
+`emails` matches people having any of the addresses listed. Copper
+does not document whether the comparison ignores case; e-mail
+addresses are unique in an account whatever their case, so the
+sandbox compares them without case.
+
+A search counts toward the 180 requests a minute, not toward the 3
+bulk requests a second.
+
+
+Sends a `POST` request to `/developer_api/v1/people/search`
+
+Arguments:
+- `custom_field_computed_values`: When true, every custom field in the response also carries a
+`computed_value`: the option labels for Dropdown and MultiSelect fields,
+a copy of `value` for the other types.
+
+- `body`
+*/
+    pub async fn people_search<'a>(
+        &'a self,
+        custom_field_computed_values: Option<bool>,
+        body: &'a types::PeopleSearchRequest,
+    ) -> Result<ResponseValue<::std::vec::Vec<types::Person>>, Error<()>> {
+        let url = format!("{}/developer_api/v1/people/search", self.baseurl,);
+        let mut header_map = ::reqwest::header::HeaderMap::with_capacity(1usize);
+        header_map
+            .append(
+                ::reqwest::header::HeaderName::from_static("api-version"),
+                ::reqwest::header::HeaderValue::from_static(Self::api_version()),
+            );
+        #[allow(unused_mut)]
+        let mut request = self
+            .client
+            .post(url)
+            .header(
+                ::reqwest::header::ACCEPT,
+                ::reqwest::header::HeaderValue::from_static("application/json"),
+            )
+            .json(&body)
+            .query(
+                &progenitor_client::QueryParam::new(
+                    "custom_field_computed_values",
+                    &custom_field_computed_values,
+                ),
+            )
+            .headers(header_map)
+            .build()?;
+        let info = OperationInfo {
+            operation_id: "people_search",
+        };
+        self.pre(&mut request, &info).await?;
+        let result = self.exec(request, &info).await;
+        self.post(&result, &info).await?;
+        let response = result?;
+        match response.status().as_u16() {
+            200u16 => ResponseValue::from_response(response).await,
+            _ => Err(Error::UnexpectedResponse(response)),
+        }
+    }
+    /**Find leads by their ids, e-mail, name or creation date
+
+Lists the leads that meet every criterion sent (AND), one page at a
+time. Converted leads are left out unless `include_converted_leads`
+is true.
+
+Unlike the people search, `emails` is one address, not a list:
+Copper's page types it `string` ("Email of the Lead to search for"),
+and clients that work against Copper send a single string. To look
+up several addresses, send one search per address. Copper does not
+document whether the comparison ignores case; the sandbox compares
+without case.
+
+
+Sends a `POST` request to `/developer_api/v1/leads/search`
+
+Arguments:
+- `custom_field_computed_values`: When true, every custom field in the response also carries a
+`computed_value`: the option labels for Dropdown and MultiSelect fields,
+a copy of `value` for the other types.
+
+- `body`
+*/
+    pub async fn leads_search<'a>(
+        &'a self,
+        custom_field_computed_values: Option<bool>,
+        body: &'a types::LeadsSearchRequest,
+    ) -> Result<ResponseValue<::std::vec::Vec<types::Lead>>, Error<()>> {
+        let url = format!("{}/developer_api/v1/leads/search", self.baseurl,);
+        let mut header_map = ::reqwest::header::HeaderMap::with_capacity(1usize);
+        header_map
+            .append(
+                ::reqwest::header::HeaderName::from_static("api-version"),
+                ::reqwest::header::HeaderValue::from_static(Self::api_version()),
+            );
+        #[allow(unused_mut)]
+        let mut request = self
+            .client
+            .post(url)
+            .header(
+                ::reqwest::header::ACCEPT,
+                ::reqwest::header::HeaderValue::from_static("application/json"),
+            )
+            .json(&body)
+            .query(
+                &progenitor_client::QueryParam::new(
+                    "custom_field_computed_values",
+                    &custom_field_computed_values,
+                ),
+            )
+            .headers(header_map)
+            .build()?;
+        let info = OperationInfo {
+            operation_id: "leads_search",
+        };
+        self.pre(&mut request, &info).await?;
+        let result = self.exec(request, &info).await;
+        self.post(&result, &info).await?;
+        let response = result?;
+        match response.status().as_u16() {
+            200u16 => ResponseValue::from_response(response).await,
+            _ => Err(Error::UnexpectedResponse(response)),
+        }
+    }
+    /**Find companies by their ids, name, e-mail domain or creation date
+
+Lists the companies that meet every criterion sent (AND), one page
+at a time.
+
+`email_domains` is typed `string` on Copper's page ("Email domains
+of the Company to search for"), like the leads' `emails`: send one
+domain. The sandbox compares domains without case.
+
+
+Sends a `POST` request to `/developer_api/v1/companies/search`
+
+Arguments:
+- `custom_field_computed_values`: When true, every custom field in the response also carries a
+`computed_value`: the option labels for Dropdown and MultiSelect fields,
+a copy of `value` for the other types.
+
+- `body`
+*/
+    pub async fn companies_search<'a>(
+        &'a self,
+        custom_field_computed_values: Option<bool>,
+        body: &'a types::CompaniesSearchRequest,
+    ) -> Result<ResponseValue<::std::vec::Vec<types::Company>>, Error<()>> {
+        let url = format!("{}/developer_api/v1/companies/search", self.baseurl,);
+        let mut header_map = ::reqwest::header::HeaderMap::with_capacity(1usize);
+        header_map
+            .append(
+                ::reqwest::header::HeaderName::from_static("api-version"),
+                ::reqwest::header::HeaderValue::from_static(Self::api_version()),
+            );
+        #[allow(unused_mut)]
+        let mut request = self
+            .client
+            .post(url)
+            .header(
+                ::reqwest::header::ACCEPT,
+                ::reqwest::header::HeaderValue::from_static("application/json"),
+            )
+            .json(&body)
+            .query(
+                &progenitor_client::QueryParam::new(
+                    "custom_field_computed_values",
+                    &custom_field_computed_values,
+                ),
+            )
+            .headers(header_map)
+            .build()?;
+        let info = OperationInfo {
+            operation_id: "companies_search",
+        };
+        self.pre(&mut request, &info).await?;
+        let result = self.exec(request, &info).await;
+        self.post(&result, &info).await?;
+        let response = result?;
+        match response.status().as_u16() {
+            200u16 => ResponseValue::from_response(response).await,
+            _ => Err(Error::UnexpectedResponse(response)),
+        }
+    }
+    /**Find opportunities by their ids, name, company, primary contact or creation date
+
+Lists the opportunities that meet every criterion sent (AND), one
+page at a time. `company_ids` and `primary_contact_ids` match an
+opportunity whose company (or primary contact) is any of the ids
+listed.
+
+
+Sends a `POST` request to `/developer_api/v1/opportunities/search`
+
+Arguments:
+- `custom_field_computed_values`: When true, every custom field in the response also carries a
+`computed_value`: the option labels for Dropdown and MultiSelect fields,
+a copy of `value` for the other types.
+
+- `body`
+*/
+    pub async fn opportunities_search<'a>(
+        &'a self,
+        custom_field_computed_values: Option<bool>,
+        body: &'a types::OpportunitiesSearchRequest,
+    ) -> Result<ResponseValue<::std::vec::Vec<types::Opportunity>>, Error<()>> {
+        let url = format!("{}/developer_api/v1/opportunities/search", self.baseurl,);
+        let mut header_map = ::reqwest::header::HeaderMap::with_capacity(1usize);
+        header_map
+            .append(
+                ::reqwest::header::HeaderName::from_static("api-version"),
+                ::reqwest::header::HeaderValue::from_static(Self::api_version()),
+            );
+        #[allow(unused_mut)]
+        let mut request = self
+            .client
+            .post(url)
+            .header(
+                ::reqwest::header::ACCEPT,
+                ::reqwest::header::HeaderValue::from_static("application/json"),
+            )
+            .json(&body)
+            .query(
+                &progenitor_client::QueryParam::new(
+                    "custom_field_computed_values",
+                    &custom_field_computed_values,
+                ),
+            )
+            .headers(header_map)
+            .build()?;
+        let info = OperationInfo {
+            operation_id: "opportunities_search",
+        };
+        self.pre(&mut request, &info).await?;
+        let result = self.exec(request, &info).await;
+        self.post(&result, &info).await?;
+        let response = result?;
+        match response.status().as_u16() {
+            200u16 => ResponseValue::from_response(response).await,
+            _ => Err(Error::UnexpectedResponse(response)),
+        }
+    }
+    /**Find activities by parent record, type and date
+
+Lists the activities that meet every criterion sent (AND), one page
+at a time. Copper's page documents no `ids`, `sort_by` or creation
+date filter for activities; it documents `full_result`, which only
+an administrator's key may use and which can return the same
+activity more than once.
+
+
+Sends a `POST` request to `/developer_api/v1/activities/search`
+
+*/
+    pub async fn activities_search<'a>(
+        &'a self,
+        body: &'a types::ActivitiesSearchRequest,
+    ) -> Result<ResponseValue<::std::vec::Vec<types::Activity>>, Error<()>> {
+        let url = format!("{}/developer_api/v1/activities/search", self.baseurl,);
+        let mut header_map = ::reqwest::header::HeaderMap::with_capacity(1usize);
+        header_map
+            .append(
+                ::reqwest::header::HeaderName::from_static("api-version"),
+                ::reqwest::header::HeaderValue::from_static(Self::api_version()),
+            );
+        #[allow(unused_mut)]
+        let mut request = self
+            .client
+            .post(url)
+            .header(
+                ::reqwest::header::ACCEPT,
+                ::reqwest::header::HeaderValue::from_static("application/json"),
+            )
+            .json(&body)
+            .headers(header_map)
+            .build()?;
+        let info = OperationInfo {
+            operation_id: "activities_search",
         };
         self.pre(&mut request, &info).await?;
         let result = self.exec(request, &info).await;

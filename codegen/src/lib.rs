@@ -264,6 +264,33 @@ pub fn record_schemas(spec: &OpenAPI) -> BTreeMap<String, RecordKind> {
     records
 }
 
+/// The schemas of the request bodies of the search operations: every
+/// operation whose path ends in `/search`. They are built field by field
+/// like the records, so [`postprocess`] gives them the same constructor and
+/// setters.
+pub fn search_request_schemas(spec: &OpenAPI) -> BTreeSet<String> {
+    let mut found = BTreeSet::new();
+    for (path, item) in spec.paths.paths.iter() {
+        let ReferenceOr::Item(item) = item else {
+            continue;
+        };
+        if !path.ends_with("/search") {
+            continue;
+        }
+        for (_, op) in item.iter() {
+            let Some(ReferenceOr::Item(body)) = &op.request_body else {
+                continue;
+            };
+            for media in body.content.values() {
+                if let Some(ReferenceOr::Reference { reference }) = &media.schema {
+                    found.insert(schema_name(reference).to_owned());
+                }
+            }
+        }
+    }
+    found
+}
+
 /// The required properties of schema `name`, in the spec's order.
 fn required_properties(spec: &OpenAPI, name: &str) -> Vec<String> {
     match object_schema(spec, name) {
@@ -449,11 +476,13 @@ pub fn postprocess(spec: &OpenAPI, file: &mut syn::File) {
 }
 
 /// The object schemas a request can carry: the records (see
-/// [`record_schemas`]) and every object schema they refer to, directly or
-/// not (addresses, e-mails, custom fields, ...).
+/// [`record_schemas`]), the search requests (see [`search_request_schemas`])
+/// and every object schema they refer to, directly or not (addresses,
+/// e-mails, custom fields, ...).
 pub fn input_schemas(spec: &OpenAPI) -> BTreeSet<String> {
     let mut found = BTreeSet::new();
     let mut queue: Vec<String> = record_schemas(spec).into_keys().collect();
+    queue.extend(search_request_schemas(spec));
     while let Some(name) = queue.pop() {
         if object_schema(spec, &name).is_none() || !found.insert(name.clone()) {
             continue;
@@ -547,15 +576,19 @@ impl VisitMut for InputRewriter {
             quote!(#ident: #convert)
         });
         let defaults = others.iter().map(|(ident, _, _)| ident);
-        let doc = format!(
-            "A value with its required fields ({}) and every other field left out.",
-            input
-                .required
-                .iter()
-                .map(|r| format!("`{r}`"))
-                .collect::<Vec<_>>()
-                .join(", ")
-        );
+        let doc = if input.required.is_empty() {
+            "A value with every field left out.".to_owned()
+        } else {
+            format!(
+                "A value with its required fields ({}) and every other field left out.",
+                input
+                    .required
+                    .iter()
+                    .map(|r| format!("`{r}`"))
+                    .collect::<Vec<_>>()
+                    .join(", ")
+            )
+        };
         let setters = others
             .iter()
             .map(|(ident, json, ty)| setters(ident, json, ty));

@@ -78,7 +78,7 @@ fn adaptation_keeps_only_success_responses_and_records_what_it_removed() {
     }
     expected.sort();
     assert_eq!(removed, expected);
-    assert_eq!(removed.len(), 8 * 3 + 2);
+    assert_eq!(removed.len(), 13 * 3 + 3);
     // The 2xx responses are untouched.
     for (before, after) in operations(&original).into_iter().zip(operations(&adapted)) {
         assert_eq!(
@@ -218,6 +218,8 @@ fn string_enums_are_open_and_made_from_the_spec() {
         "OpportunityStatus",
         "ActivityParentType",
         "ActivityTypeCategory",
+        "ActivitySearchParentType",
+        "SortDirection",
     ] {
         assert!(code.contains(&format!("{name} {{")), "{name}");
         assert!(
@@ -243,10 +245,13 @@ fn every_request_type_gets_a_constructor_and_setters() {
     assert_eq!(
         input_schemas(&spec()).into_iter().collect::<Vec<_>>(),
         [
+            "ActivitiesSearchRequest",
             "ActivityCreate",
             "ActivityParentInput",
+            "ActivitySearchParent",
             "ActivityTypeInput",
             "Address",
+            "CompaniesSearchRequest",
             "CompanyCreate",
             "CompanyUpdate",
             "CustomFieldInput",
@@ -254,7 +259,10 @@ fn every_request_type_gets_a_constructor_and_setters() {
             "LeadCreate",
             "LeadEmailInput",
             "LeadUpdate",
+            "LeadsSearchRequest",
+            "OpportunitiesSearchRequest",
             "OpportunityCreate",
+            "PeopleSearchRequest",
             "PersonCreate",
             "PersonUpdate",
             "PhoneNumberInput",
@@ -271,6 +279,9 @@ fn every_request_type_gets_a_constructor_and_setters() {
     ] {
         assert!(code.contains(expected), "missing: {expected}");
     }
+    // A search request, whose every field is optional, starts empty.
+    let search = &code[code.find("impl PeopleSearchRequest {").unwrap()..];
+    assert!(search.contains("///A value with every field left out.\n        pub fn new() -> Self"));
     // Response types get no setters.
     assert!(!code.contains("impl Person {"));
 }
