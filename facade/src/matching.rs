@@ -17,6 +17,8 @@ use serde_json::Value;
 
 mod echo;
 
+pub(crate) use echo::normalized;
+
 pub use echo::Compare;
 use echo::Echo;
 

@@ -11,6 +11,7 @@
 //! limiting, retries and outcomes are the engine's.
 
 use std::future::Future;
+use std::num::NonZeroU64;
 
 use copper_bulk_raw::bulk::BulkItem;
 use copper_bulk_raw::types::{BulkCreateFailure, BulkUpdateFailure};
@@ -105,11 +106,13 @@ pub trait Operation: sealed::Sealed + Send + Sync + 'static {
     /// no way.
     #[doc(hidden)]
     const KEY: &'static str = "";
-    /// Whether Copper refuses a second record with the same key (people's
-    /// e-mail addresses), so that a key found on an older record means the
-    /// create was refused.
+    /// Whether Copper refuses a second record with this key (people's
+    /// e-mail addresses, companies' e-mail domains), so that the key found
+    /// on another record means the create was refused.
     #[doc(hidden)]
-    const UNIQUE_KEY: bool = false;
+    fn unique_key(_key: &str) -> bool {
+        false
+    }
     /// How many keys one search takes.
     #[doc(hidden)]
     const KEYS_PER_SEARCH: usize = 1;
@@ -134,14 +137,32 @@ pub trait Operation: sealed::Sealed + Send + Sync + 'static {
     fn search<'a>(
         _client: &'a Client,
         _keys: &'a [String],
-        _page: i64,
-        _page_size: i64,
+        _page: Page,
     ) -> impl Future<Output = SearchResult<Self::Output>> + Send + 'a {
         std::future::ready(Err(copper_bulk_raw::Error::InvalidRequest(format!(
             "copper offers no search of {}",
             Self::ENTITY
         ))))
     }
+}
+
+/// Which page of a search to read, and how many records a page holds.
+#[doc(hidden)]
+#[derive(Clone, Copy, Debug)]
+pub struct Page {
+    pub number: NonZeroU64,
+    pub size: NonZeroU64,
+}
+
+/// An e-mail address as Copper compares them: without surrounding spaces,
+/// and in lower case.
+pub(crate) fn email_key(email: &str) -> String {
+    email.trim().to_lowercase()
+}
+
+/// A name as a lookup compares them: spacing and case aside.
+pub(crate) fn name_key(name: &str) -> String {
+    crate::matching::normalized(name)
 }
 
 /// What a raw search call returns.

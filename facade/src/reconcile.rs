@@ -1,6 +1,7 @@
 //! Reads Copper back when a request's fate is unknown, so that a record
 //! ends with a definite outcome and a create is never sent twice.
 
+use std::num::NonZeroU64;
 use std::sync::Arc;
 use std::time::{Duration, SystemTime};
 
@@ -12,7 +13,7 @@ use crate::classify::classify;
 use crate::engine::{Run, execute_batch};
 use crate::error::{Error, RequestFailure};
 use crate::matching::Expected;
-use crate::ops::{Kind, Operation};
+use crate::ops::{Kind, Operation, Page};
 use crate::outcome::{Outcome, RecordResult, Rejection};
 use crate::retry::{Decision, decide};
 use crate::send::History;
@@ -476,7 +477,11 @@ fn verdict<O: Operation>(
         let after = candidate.created.is_none_or(|created| created >= since);
         if after && expected.echoed_by_value(&candidate.value, O::ECHOED) {
             created.push((position, O::returned_id(&candidate.record)));
-        } else if O::UNIQUE_KEY {
+        } else if candidate
+            .keys
+            .iter()
+            .any(|key| keys.contains(key) && O::unique_key(key))
+        {
             taken.get_or_insert(O::returned_id(&candidate.record));
         }
     }
@@ -576,14 +581,14 @@ pub(crate) const SEARCH_PAGE_SIZE: usize = 200;
 
 /// A search is read no further than this many pages: a key shared by more
 /// than 10,000 records is no key.
-const MAX_SEARCH_PAGES: i64 = 50;
+const MAX_SEARCH_PAGES: u64 = 50;
 
 /// One page of a search, retried as the retry policy says (a search is
 /// safe to repeat).
 async fn search_page<O: Operation>(
     run: &Run<O::Output>,
     keys: &[String],
-    page: i64,
+    page: u64,
 ) -> Result<Vec<O::Output>, Error> {
     let shared = &run.shared;
     let policy = shared.config.retry();
@@ -592,11 +597,15 @@ async fn search_page<O: Operation>(
     let mut rate_limited = 0;
     loop {
         attempts += 1;
-        let result = O::search(&shared.raw, keys, page, SEARCH_PAGE_SIZE as i64)
+        let page = Page {
+            number: NonZeroU64::new(page).unwrap_or(NonZeroU64::MIN),
+            size: NonZeroU64::new(SEARCH_PAGE_SIZE as u64).expect("not zero"),
+        };
+        let result = O::search(&shared.raw, keys, page)
             .instrument(tracing::info_span!(
                 "copper_search",
                 operation = O::OPERATION,
-                page,
+                page = page.number.get(),
                 attempt = attempts
             ))
             .await;

@@ -5,12 +5,13 @@ use std::future::Future;
 
 use copper_bulk_raw::Client;
 use copper_bulk_raw::types::{
-    ActivitiesBulkCreateRequest, Activity, ActivityCreate, BulkCreateFailure,
+    ActivitiesBulkCreateRequest, ActivitiesSearchRequest, Activity, ActivityCreate,
+    ActivitySearchParent, BulkCreateFailure,
 };
 use futures_util::stream::Stream;
 
 use super::sealed::Sealed;
-use super::{Kind, Operation, RawResult};
+use super::{Kind, Operation, Page, RawResult, SearchResult};
 use crate::client::Handle;
 use crate::matching::Compare;
 use crate::outcome::Outcomes;
@@ -70,6 +71,42 @@ impl Operation for ActivitiesCreate {
     fn returned_id(record: &Activity) -> i64 {
         record.id
     }
+
+    const KEY: &'static str = "parent";
+
+    fn keys(record: &ActivityCreate) -> Vec<String> {
+        parent_key(&record.parent.type_, record.parent.id)
+            .into_iter()
+            .collect()
+    }
+
+    fn found_keys(record: &Activity) -> Vec<String> {
+        parent_key(&record.parent.type_, record.parent.id)
+            .into_iter()
+            .collect()
+    }
+
+    fn date_created(record: &Activity) -> Option<i64> {
+        record.date_created
+    }
+
+    async fn search(client: &Client, keys: &[String], page: Page) -> SearchResult<Activity> {
+        let parent = keys.first().and_then(|key| {
+            let (kind, id) = key.split_once(':')?;
+            let kind = serde_json::from_value(serde_json::Value::from(kind)).ok()?;
+            Some(ActivitySearchParent {
+                id: id.parse().ok()?,
+                type_: kind,
+            })
+        });
+        let body = ActivitiesSearchRequest {
+            parent,
+            page_number: Some(page.number),
+            page_size: Some(page.size),
+            ..ActivitiesSearchRequest::default()
+        };
+        client.activities_search(&body).await
+    }
 }
 
 /// Bulk creates of activities: [`Copper::activities`](crate::Copper::activities). Only `user`
@@ -105,5 +142,14 @@ impl Activities {
         S::Item: IntoRecord<ActivityCreate>,
     {
         self.0.bulk_stream::<ActivitiesCreate, _>(records)
+    }
+}
+
+/// An activity's parent as a lookup key (`person:7`): its type as Copper
+/// spells it, and its id.
+fn parent_key(kind: &impl serde::Serialize, id: i64) -> Option<String> {
+    match serde_json::to_value(kind).ok()? {
+        serde_json::Value::String(kind) => Some(format!("{kind}:{id}")),
+        _ => None,
     }
 }

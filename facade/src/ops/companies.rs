@@ -6,12 +6,12 @@ use std::future::Future;
 use copper_bulk_raw::Client;
 use copper_bulk_raw::types::{
     BulkCreateFailure, BulkUpdateFailure, CompaniesBulkCreateRequest, CompaniesBulkUpdateRequest,
-    Company, CompanyCreate, CompanyUpdate,
+    CompaniesSearchRequest, Company, CompanyCreate, CompanyUpdate,
 };
 use futures_util::stream::Stream;
 
 use super::sealed::Sealed;
-use super::{Kind, Operation, RawResult};
+use super::{Kind, Operation, Page, RawResult, SearchResult, email_key, name_key};
 use crate::client::Handle;
 use crate::matching::Compare;
 use crate::outcome::Outcomes;
@@ -126,6 +126,47 @@ impl Operation for CompaniesCreate {
     fn returned_id(record: &Company) -> i64 {
         record.id
     }
+
+    const KEY: &'static str = "e-mail domain or name";
+
+    // A company's e-mail domain is unique in Copper; its name is not.
+    fn unique_key(key: &str) -> bool {
+        key.starts_with(DOMAIN)
+    }
+
+    fn keys(record: &CompanyCreate) -> Vec<String> {
+        match record.email_domain.as_deref().map(email_key) {
+            Some(domain) if !domain.is_empty() => vec![format!("{DOMAIN}{domain}")],
+            _ => vec![format!("{NAME}{}", name_key(&record.name))],
+        }
+    }
+
+    fn found_keys(record: &Company) -> Vec<String> {
+        let domain = record
+            .email_domain
+            .as_deref()
+            .map(|domain| format!("{DOMAIN}{}", email_key(domain)));
+        let name = format!("{NAME}{}", name_key(&record.name));
+        domain.into_iter().chain([name]).collect()
+    }
+
+    fn date_created(record: &Company) -> Option<i64> {
+        record.date_created
+    }
+
+    async fn search(client: &Client, keys: &[String], page: Page) -> SearchResult<Company> {
+        let key = keys.first().map_or("", String::as_str);
+        let mut body = CompaniesSearchRequest {
+            page_number: Some(page.number),
+            page_size: Some(page.size),
+            ..CompaniesSearchRequest::default()
+        };
+        match key.strip_prefix(DOMAIN) {
+            Some(domain) => body.email_domains = Some(domain.to_owned()),
+            None => body.name = Some(key.trim_start_matches(NAME).to_owned()),
+        }
+        client.companies_search(None, &body).await
+    }
 }
 
 /// Bulk creates and updates of companies: [`Copper::companies`](crate::Copper::companies).
@@ -182,3 +223,8 @@ impl Companies {
         self.0.bulk_stream::<CompaniesCreate, _>(records)
     }
 }
+
+/// The prefix of a company's key that is its e-mail domain.
+const DOMAIN: &str = "domain:";
+/// The prefix of a company's key that is its name.
+const NAME: &str = "name:";

@@ -6,12 +6,12 @@ use std::future::Future;
 use copper_bulk_raw::Client;
 use copper_bulk_raw::types::{
     BulkCreateFailure, BulkUpdateFailure, Lead, LeadCreate, LeadUpdate, LeadsBulkCreateRequest,
-    LeadsBulkUpdateRequest,
+    LeadsBulkUpdateRequest, LeadsSearchRequest,
 };
 use futures_util::stream::Stream;
 
 use super::sealed::Sealed;
-use super::{Kind, Operation, RawResult};
+use super::{Kind, Operation, Page, RawResult, SearchResult, email_key};
 use crate::client::Handle;
 use crate::matching::Compare;
 use crate::outcome::Outcomes;
@@ -126,6 +126,41 @@ impl Operation for LeadsCreate {
 
     fn returned_id(record: &Lead) -> i64 {
         record.id
+    }
+
+    const KEY: &'static str = "e-mail address";
+
+    fn keys(record: &LeadCreate) -> Vec<String> {
+        record
+            .email
+            .iter()
+            .map(|email| email_key(&email.email))
+            .filter(|key| !key.is_empty())
+            .collect()
+    }
+
+    fn found_keys(record: &Lead) -> Vec<String> {
+        record
+            .email
+            .iter()
+            .filter_map(|email| email.email.as_deref())
+            .map(email_key)
+            .collect()
+    }
+
+    fn date_created(record: &Lead) -> Option<i64> {
+        record.date_created
+    }
+
+    // Copper's lead search takes one e-mail address a request.
+    async fn search(client: &Client, keys: &[String], page: Page) -> SearchResult<Lead> {
+        let body = LeadsSearchRequest {
+            emails: keys.first().cloned(),
+            page_number: Some(page.number),
+            page_size: Some(page.size),
+            ..LeadsSearchRequest::default()
+        };
+        client.leads_search(None, &body).await
     }
 }
 

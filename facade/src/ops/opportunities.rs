@@ -5,12 +5,13 @@ use std::future::Future;
 
 use copper_bulk_raw::Client;
 use copper_bulk_raw::types::{
-    BulkCreateFailure, OpportunitiesBulkCreateRequest, Opportunity, OpportunityCreate,
+    BulkCreateFailure, OpportunitiesBulkCreateRequest, OpportunitiesSearchRequest, Opportunity,
+    OpportunityCreate,
 };
 use futures_util::stream::Stream;
 
 use super::sealed::Sealed;
-use super::{Kind, Operation, RawResult};
+use super::{Kind, Operation, Page, RawResult, SearchResult, name_key};
 use crate::client::Handle;
 use crate::matching::Compare;
 use crate::outcome::Outcomes;
@@ -87,6 +88,30 @@ impl Operation for OpportunitiesCreate {
 
     fn returned_id(record: &Opportunity) -> i64 {
         record.id
+    }
+
+    const KEY: &'static str = "name";
+
+    fn keys(record: &OpportunityCreate) -> Vec<String> {
+        vec![name_key(&record.name)]
+    }
+
+    fn found_keys(record: &Opportunity) -> Vec<String> {
+        vec![name_key(&record.name)]
+    }
+
+    fn date_created(record: &Opportunity) -> Option<i64> {
+        record.date_created
+    }
+
+    async fn search(client: &Client, keys: &[String], page: Page) -> SearchResult<Opportunity> {
+        let body = OpportunitiesSearchRequest {
+            name: keys.first().cloned(),
+            page_number: Some(page.number),
+            page_size: Some(page.size),
+            ..OpportunitiesSearchRequest::default()
+        };
+        client.opportunities_search(None, &body).await
     }
 }
 

@@ -5,13 +5,13 @@ use std::future::Future;
 
 use copper_bulk_raw::Client;
 use copper_bulk_raw::types::{
-    BulkCreateFailure, BulkUpdateFailure, PeopleBulkCreateRequest, PeopleBulkUpdateRequest, Person,
-    PersonCreate, PersonUpdate,
+    BulkCreateFailure, BulkUpdateFailure, PeopleBulkCreateRequest, PeopleBulkUpdateRequest,
+    PeopleSearchRequest, Person, PersonCreate, PersonUpdate,
 };
 use futures_util::stream::Stream;
 
 use super::sealed::Sealed;
-use super::{Kind, Operation, RawResult};
+use super::{Kind, Operation, Page, RawResult, SearchResult, email_key};
 use crate::client::Handle;
 use crate::matching::Compare;
 use crate::outcome::Outcomes;
@@ -124,6 +124,48 @@ impl Operation for PeopleCreate {
 
     fn returned_id(record: &Person) -> i64 {
         record.id
+    }
+
+    const KEY: &'static str = "e-mail address";
+    // A person has few addresses: fifty keep a search's body small and its
+    // answer within a page or two.
+    const KEYS_PER_SEARCH: usize = 50;
+
+    fn unique_key(_key: &str) -> bool {
+        true
+    }
+
+    fn keys(record: &PersonCreate) -> Vec<String> {
+        record
+            .emails
+            .iter()
+            .map(|email| email_key(&email.email))
+            .filter(|key| !key.is_empty())
+            .collect()
+    }
+
+    fn found_keys(record: &Person) -> Vec<String> {
+        record
+            .emails
+            .iter()
+            .flatten()
+            .filter_map(|email| email.email.as_deref())
+            .map(email_key)
+            .collect()
+    }
+
+    fn date_created(record: &Person) -> Option<i64> {
+        record.date_created
+    }
+
+    async fn search(client: &Client, keys: &[String], page: Page) -> SearchResult<Person> {
+        let body = PeopleSearchRequest {
+            emails: keys.to_vec(),
+            page_number: Some(page.number),
+            page_size: Some(page.size),
+            ..PeopleSearchRequest::default()
+        };
+        client.people_search(None, &body).await
     }
 }
 
