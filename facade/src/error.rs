@@ -149,7 +149,7 @@ pub enum Error {
     /// Reading Copper back could not settle whether the create was
     /// applied; the reason says why (several candidates, no key to look
     /// the record up by, or the lookup failed).
-    #[error("copper was read back, but {0}")]
+    #[error("reading copper back could not settle whether it was applied: {0}")]
     Unsettled(String),
 }
 

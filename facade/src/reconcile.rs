@@ -253,14 +253,18 @@ pub(crate) async fn after<O: Operation>(
         again
     };
     if !again.is_empty() {
-        // What the first request may have done travels with the records:
-        // an update not sent again (the run was stopped) stays unknown.
-        let history = again
-            .iter()
-            .filter_map(|suspect| suspect.failure.as_deref())
-            .map(History::of)
-            .next()
-            .unwrap_or_default();
+        // What the first request may have done travels with an update: one
+        // not sent again (the run was stopped) stays unknown. A create
+        // found nowhere was not applied, so it starts afresh.
+        let history = match O::KIND {
+            Kind::Update => again
+                .iter()
+                .filter_map(|suspect| suspect.failure.as_deref())
+                .map(History::of)
+                .next()
+                .unwrap_or_default(),
+            Kind::Create => History::default(),
+        };
         let (indices, records): (Vec<usize>, Vec<O::Record>) = again
             .into_iter()
             .map(|suspect| (suspect.index, suspect.record))
@@ -309,7 +313,7 @@ async fn wait_until_settled<T>(
 /// unknown, with the failure of their request when this run sent them.
 fn not_looked_up<R, T>(suspects: Vec<Suspect<R>>) -> Vec<Outcome<T>> {
     let stopped = Arc::new(RequestFailure::new(
-        Error::Unsettled("not looked up: the run was stopped first".into()),
+        Error::Unsettled("the run was stopped before it was looked up".into()),
         0,
         true,
         true,
@@ -363,11 +367,12 @@ async fn look_up<O: Operation>(
     let found = match search::<O>(run, keys).await {
         Ok(found) => found,
         Err(error) => {
+            let reason = match error {
+                Error::Unsettled(reason) => reason,
+                error => format!("looking it up failed: {error}"),
+            };
             for (_, suspect) in keyed {
-                settled.push(unsettled(
-                    suspect.index,
-                    format!("looking it up failed: {error}"),
-                ));
+                settled.push(unsettled(suspect.index, reason.clone()));
             }
             return (settled, Vec::new());
         }
@@ -567,8 +572,16 @@ async fn search<O: Operation>(
             let records = search_page::<O>(run, keys, page).await?;
             let last = records.len() < SEARCH_PAGE_SIZE;
             found.extend(records);
-            if last || page >= MAX_SEARCH_PAGES {
+            if last {
                 break;
+            }
+            if page >= MAX_SEARCH_PAGES {
+                // What was not read could be the record: it is not absent.
+                return Err(Error::Unsettled(format!(
+                    "more than {} records share its {}",
+                    MAX_SEARCH_PAGES as usize * SEARCH_PAGE_SIZE,
+                    O::KEY
+                )));
             }
             page += 1;
         }
