@@ -11,5 +11,6 @@ mod matching;
 mod raw_client;
 mod request_bodies;
 mod sandbox;
+mod search;
 mod spec_examples;
 mod support;
