@@ -339,7 +339,11 @@ this filter `string`, not a list, despite its name.
         ///Only the companies created at or after this unix time, in seconds.
         #[serde(skip_serializing_if = "::std::option::Option::is_none")]
         pub minimum_created_date: ::std::option::Option<i64>,
-        ///The name of the companies to find.
+        /**The name of the companies to find. Copper's page speaks of the full
+name; other clients find records by part of it, so compare the
+names of the records found. The sandbox matches any part,
+without case.
+*/
         #[serde(skip_serializing_if = "::std::option::Option::is_none")]
         pub name: ::std::option::Option<::std::string::String>,
         ///The page to return, counted from 1 (Copper's default).
@@ -900,7 +904,11 @@ this filter `string`, not a list, despite its name.
         ///Only the leads created at or after this unix time, in seconds.
         #[serde(skip_serializing_if = "::std::option::Option::is_none")]
         pub minimum_created_date: ::std::option::Option<i64>,
-        ///The full name of the leads to find.
+        /**The name of the leads to find. Copper's page speaks of the full
+name; other clients find records by part of it, so compare the
+names of the records found. The sandbox matches any part,
+without case.
+*/
         #[serde(skip_serializing_if = "::std::option::Option::is_none")]
         pub name: ::std::option::Option<::std::string::String>,
         ///The page to return, counted from 1 (Copper's default).
@@ -952,7 +960,11 @@ page lists `name`, `company_name`, `title`, `value`, `email`, `phone`, `date_mod
         ///Only the opportunities created at or after this unix time, in seconds.
         #[serde(skip_serializing_if = "::std::option::Option::is_none")]
         pub minimum_created_date: ::std::option::Option<i64>,
-        ///The name of the opportunities to find.
+        /**The name of the opportunities to find. Copper's page speaks of the full
+name; other clients find records by part of it, so compare the
+names of the records found. The sandbox matches any part,
+without case.
+*/
         #[serde(skip_serializing_if = "::std::option::Option::is_none")]
         pub name: ::std::option::Option<::std::string::String>,
         ///The page to return, counted from 1 (Copper's default).
@@ -1149,7 +1161,11 @@ a client needs to find records it wrote.
         ///Only the people created at or after this unix time, in seconds.
         #[serde(skip_serializing_if = "::std::option::Option::is_none")]
         pub minimum_created_date: ::std::option::Option<i64>,
-        ///The full name of the people to find.
+        /**The name of the people to find. Copper's page speaks of the full
+name; other clients find records by part of it, so compare the
+names of the records found. The sandbox matches any part,
+without case.
+*/
         #[serde(skip_serializing_if = "::std::option::Option::is_none")]
         pub name: ::std::option::Option<::std::string::String>,
         ///The page to return, counted from 1 (Copper's default).

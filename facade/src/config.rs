@@ -95,8 +95,10 @@ impl Config {
     }
 
     /// The limits for `requests` bulk requests a second: at most `requests`
-    /// in any second and `requests * 60` in any minute, so that the minute's
-    /// limit (Copper's 180 at 3 a second) never slows a faster rate down.
+    /// bulk requests in any second, spaced evenly, and `requests * 60`
+    /// requests of any kind (searches too) in any minute, as a rolling
+    /// window, so that the minute's limit (Copper's 180 at 3 a second) never
+    /// slows a faster rate down and a burst of searches is not spaced out.
     /// Zero is no limit at all.
     ///
     /// ```
@@ -104,7 +106,10 @@ impl Config {
     ///
     /// assert_eq!(
     ///     Config::rate_limits_per_second(6),
-    ///     [RateLimit::per_second(6), RateLimit::per_minute(360)],
+    ///     [
+    ///         RateLimit::per_second(6).bulk_only(),
+    ///         RateLimit::per_minute(360).rolling(),
+    ///     ],
     /// );
     /// assert_eq!(Config::rate_limits_per_second(3), Config::copper_rate_limits());
     /// assert!(Config::rate_limits_per_second(0).is_empty());
@@ -114,8 +119,8 @@ impl Config {
             return Vec::new();
         }
         vec![
-            RateLimit::per_second(requests),
-            RateLimit::per_minute(requests.saturating_mul(60)),
+            RateLimit::per_second(requests).bulk_only(),
+            RateLimit::per_minute(requests.saturating_mul(60)).rolling(),
         ]
     }
 

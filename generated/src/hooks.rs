@@ -12,7 +12,7 @@ use reqwest::header::{HeaderName, HeaderValue};
 
 use crate::Client;
 use crate::retry_after::retry_after;
-use crate::throttle::Throttle;
+use crate::throttle::{RequestKind, Throttle};
 
 /// How long every request of a client is held back after a 429 that says
 /// nothing usable about how long to wait: Copper's shorter window is one
@@ -196,7 +196,9 @@ impl ClientHooks<Inner> for Client {
         Ok(())
     }
 
-    /// Waits for a rate-limit permit, then sends the request.
+    /// Waits for a rate-limit permit, then sends the request. A search
+    /// (a path ending in `/search`) waits only for the limits that count
+    /// searches; see [`RequestKind`].
     ///
     /// A 429 pauses the throttle, so that every request of the client (and
     /// of its clones) waits for what Copper asked of one of them: the
@@ -215,7 +217,8 @@ impl ClientHooks<Inner> for Client {
     ) -> reqwest::Result<reqwest::Response> {
         let span = tracing::Span::current();
         if let Some(throttle) = &self.inner().throttle {
-            let waited = throttle.acquire().await;
+            let kind = RequestKind::of_path(request.url().path());
+            let waited = throttle.acquire_for(kind).await;
             span.record("rate_limit_wait_ms", millis(waited));
         }
         let started = tokio::time::Instant::now();

@@ -1,12 +1,16 @@
 //! Client-side rate limiting, shared by every clone of a client.
 //!
-//! Copper answers a bulk request with 429 when an account sends more than 3
-//! in a second or 180 in a minute. The throttle spaces requests out so that
-//! no window of those lengths ever holds more than the limit, rather than
-//! waiting for Copper to refuse them. When Copper refuses one all the same,
-//! [`Throttle::pause_for`] holds back every request of the client until the
-//! wait Copper asked for is over, not only the one it refused.
+//! Copper answers with 429 when an account sends more than 180 requests in
+//! a minute, of any kind, or more than 3 bulk requests in a second; a
+//! search counts toward the first limit only. The throttle keeps every
+//! window of those lengths within its limit, rather than waiting for Copper
+//! to refuse requests: each [`RateLimit`] says which kinds of request
+//! ([`RequestKind`]) it counts. When Copper refuses one all the same,
+//! [`Throttle::pause_for`] holds back every request of the client, of
+//! either kind, until the wait Copper asked for is over, not only the one
+//! it refused.
 
+use std::collections::VecDeque;
 use std::num::NonZeroU32;
 use std::ops::Add;
 use std::sync::Mutex;
@@ -32,6 +36,42 @@ pub struct RateLimit {
     requests: NonZeroU32,
     per: Duration,
     margin: Duration,
+    bulk_only: bool,
+    rolling: bool,
+}
+
+/// The kinds of request Copper counts apart: its bulk endpoints have a limit
+/// of their own besides the account-wide one, which searches count toward
+/// too.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
+#[non_exhaustive]
+pub enum RequestKind {
+    /// A bulk create or update: counted by every limit.
+    Bulk,
+    /// A search, which only reads: counted by the limits that are not
+    /// [`RateLimit::bulk_only`].
+    Search,
+}
+
+impl RequestKind {
+    /// The kind of a request to this URL path: a search when the path ends
+    /// in `/search` (`/developer_api/v1/people/search`), a bulk request
+    /// otherwise, so that a request the throttle does not know keeps to
+    /// every limit.
+    ///
+    /// ```
+    /// use copper_bulk_raw::throttle::RequestKind;
+    ///
+    /// assert_eq!(RequestKind::of_path("/developer_api/v1/leads/search"), RequestKind::Search);
+    /// assert_eq!(RequestKind::of_path("/developer_api/v1/leads/bulk_create"), RequestKind::Bulk);
+    /// ```
+    pub fn of_path(path: &str) -> Self {
+        if path.trim_end_matches('/').ends_with("/search") {
+            RequestKind::Search
+        } else {
+            RequestKind::Bulk
+        }
+    }
 }
 
 impl RateLimit {
@@ -95,6 +135,8 @@ impl RateLimit {
             requests,
             per,
             margin,
+            bulk_only: false,
+            rolling: false,
         }
     }
 
@@ -111,6 +153,50 @@ impl RateLimit {
     /// The same limit with `margin` added between consecutive requests.
     pub fn with_margin(self, margin: Duration) -> Self {
         RateLimit { margin, ..self }
+    }
+
+    /// The same limit, counting bulk requests only: Copper's 3 requests a
+    /// second, which searches do not count toward. A limit counts every
+    /// kind of request unless this is called.
+    pub fn bulk_only(self) -> Self {
+        RateLimit {
+            bulk_only: true,
+            ..self
+        }
+    }
+
+    /// The same limit, kept as a rolling window instead of by spacing:
+    /// up to [`Self::requests`] may go at once, and then each waits until
+    /// the oldest of them is [`Self::per`] plus the margin in the past.
+    ///
+    /// Copper's 180 requests a minute is kept this way, so that the
+    /// searches a client sends in a burst (looking up a batch's records)
+    /// are not spaced 343 ms apart while the minute has room. Spacing stays
+    /// the default because it also keeps every shorter window within the
+    /// limit's rate, which matters at Copper's 3 bulk requests a second.
+    pub fn rolling(self) -> Self {
+        RateLimit {
+            rolling: true,
+            ..self
+        }
+    }
+
+    /// Whether the limit counts bulk requests only ([`Self::bulk_only`]).
+    pub fn is_bulk_only(&self) -> bool {
+        self.bulk_only
+    }
+
+    /// Whether the limit is kept as a rolling window ([`Self::rolling`]).
+    pub fn is_rolling(&self) -> bool {
+        self.rolling
+    }
+
+    /// Whether requests of `kind` count toward the limit.
+    pub fn counts(&self, kind: RequestKind) -> bool {
+        match kind {
+            RequestKind::Bulk => true,
+            RequestKind::Search => !self.bulk_only,
+        }
     }
 
     /// The number of requests allowed per window.
@@ -138,7 +224,12 @@ impl RateLimit {
 #[derive(Debug)]
 pub struct Throttle {
     limits: Vec<RateLimit>,
-    limiters: Vec<Limiter>,
+    /// One per spaced limit, with the kinds it counts.
+    spaced: Vec<(RateLimit, Limiter)>,
+    /// The rolling limits, and when each request they counted was sent:
+    /// at most [`RateLimit::requests`] of them, oldest first. One lock for
+    /// all, so that a request takes its place in every window at once.
+    rolling: Mutex<Vec<(RateLimit, VecDeque<tokio::time::Instant>)>>,
     /// No request may be sent before this instant, when set.
     paused_until: Mutex<Option<tokio::time::Instant>>,
 }
@@ -149,18 +240,25 @@ impl Throttle {
     /// A throttle that keeps to every one of `limits`.
     pub fn new(limits: impl IntoIterator<Item = RateLimit>) -> Self {
         let limits: Vec<RateLimit> = limits.into_iter().collect();
-        let limiters = limits
+        let spaced = limits
             .iter()
+            .filter(|limit| !limit.rolling)
             .map(|limit| {
                 let quota = Quota::with_period(limit.spacing())
                     .expect("the spacing of a rate limit is never zero")
                     .allow_burst(NonZeroU32::MIN);
-                RateLimiter::direct_with_clock(quota, TokioClock)
+                (*limit, RateLimiter::direct_with_clock(quota, TokioClock))
             })
+            .collect();
+        let rolling = limits
+            .iter()
+            .filter(|limit| limit.rolling)
+            .map(|limit| (*limit, VecDeque::new()))
             .collect();
         Throttle {
             limits,
-            limiters,
+            spaced,
+            rolling: Mutex::new(rolling),
             paused_until: Mutex::new(None),
         }
     }
@@ -170,15 +268,23 @@ impl Throttle {
         &self.limits
     }
 
-    /// Waits until a request may be sent under every limit and no pause is
-    /// in effect, and takes its place; returns how long it waited.
+    /// Waits until a bulk request may be sent, and takes its place: the
+    /// same as [`Self::acquire_for`] a [`RequestKind::Bulk`], which every
+    /// limit counts.
+    pub async fn acquire(&self) -> Duration {
+        self.acquire_for(RequestKind::Bulk).await
+    }
+
+    /// Waits until a request of `kind` may be sent under every limit that
+    /// counts it and no pause is in effect, and takes its place in each;
+    /// returns how long it waited.
     ///
     /// Time is tokio's, so a test with a paused clock does not really wait.
-    pub async fn acquire(&self) -> Duration {
+    pub async fn acquire_for(&self, kind: RequestKind) -> Duration {
         let started = tokio::time::Instant::now();
         loop {
             self.wait_for_pause().await;
-            for limiter in &self.limiters {
+            for (_, limiter) in self.spaced.iter().filter(|(limit, _)| limit.counts(kind)) {
                 while let Err(not_until) = limiter.check() {
                     tokio::time::sleep(not_until.wait_time_from(TokioClock.now())).await;
                 }
@@ -186,10 +292,49 @@ impl Throttle {
             // A pause that began while this request waited for its place
             // holds it back too; after the pause it queues again, so the
             // requests held back together still go out one place apart.
-            if self.pause_end().is_none() {
-                return started.elapsed();
+            if self.pause_end().is_some() {
+                continue;
+            }
+            // Nothing is awaited between the places taken above and the
+            // rolling windows: the request is sent at the instant it was
+            // given its spaced places, so two requests a spaced limit counts
+            // are always a whole spacing apart. When a window is full, the
+            // spaced places are given up and taken again once it has room.
+            match self.enter_rolling_windows(kind) {
+                Ok(()) => return started.elapsed(),
+                Err(room_at) => tokio::time::sleep_until(room_at).await,
             }
         }
+    }
+
+    /// Takes a place for a request of `kind` sent now in every rolling
+    /// window that counts it, or, when one is full, takes none and says
+    /// when that window will have room.
+    fn enter_rolling_windows(&self, kind: RequestKind) -> Result<(), tokio::time::Instant> {
+        let now = tokio::time::Instant::now();
+        let mut windows = self.lock_rolling();
+        let mut room_at = None;
+        for (limit, sent) in windows.iter_mut().filter(|(limit, _)| limit.counts(kind)) {
+            let length = limit.per + limit.margin;
+            while sent
+                .front()
+                .is_some_and(|oldest| now.saturating_duration_since(*oldest) >= length)
+            {
+                sent.pop_front();
+            }
+            if sent.len() >= limit.requests() as usize
+                && let Some(oldest) = sent.front()
+            {
+                room_at = room_at.max(Some(*oldest + length));
+            }
+        }
+        if let Some(room_at) = room_at {
+            return Err(room_at);
+        }
+        for (_, sent) in windows.iter_mut().filter(|(limit, _)| limit.counts(kind)) {
+            sent.push_back(now);
+        }
+        Ok(())
     }
 
     /// Holds back every request (of every clone of the client sharing this
@@ -219,6 +364,17 @@ impl Throttle {
         while let Some(until) = self.pause_end() {
             tokio::time::sleep_until(until).await;
         }
+    }
+
+    fn lock_rolling(
+        &self,
+    ) -> std::sync::MutexGuard<'_, Vec<(RateLimit, VecDeque<tokio::time::Instant>)>> {
+        // Each window is changed whole under the lock (old places dropped,
+        // then one added to every window or none), and nothing in between
+        // can panic, so a poisoned lock still guards consistent windows.
+        self.rolling
+            .lock()
+            .unwrap_or_else(std::sync::PoisonError::into_inner)
     }
 
     fn lock_pause(&self) -> std::sync::MutexGuard<'_, Option<tokio::time::Instant>> {
@@ -404,6 +560,131 @@ mod tests {
         throttle.pause_for(Duration::from_secs(3));
         throttle.acquire().await;
         assert_eq!(start.elapsed(), Duration::from_secs(8));
+    }
+
+    /// Copper's limits as the facade sets them: 3 bulk requests a second,
+    /// spaced, and 180 requests of any kind a minute, rolling.
+    fn copper() -> Throttle {
+        Throttle::new([
+            RateLimit::per_second(3).bulk_only(),
+            RateLimit::per_minute(180).rolling(),
+        ])
+    }
+
+    #[test]
+    fn a_request_is_a_search_by_its_path() {
+        for (path, kind) in [
+            ("/developer_api/v1/people/search", RequestKind::Search),
+            ("/developer_api/v1/activities/search/", RequestKind::Search),
+            ("/developer_api/v1/people/bulk_create", RequestKind::Bulk),
+            ("/developer_api/v1/people/bulk_update", RequestKind::Bulk),
+            ("/developer_api/v1/research", RequestKind::Bulk),
+        ] {
+            assert_eq!(RequestKind::of_path(path), kind, "{path}");
+        }
+    }
+
+    #[tokio::test(start_paused = true)]
+    async fn searches_are_not_spaced_but_count_toward_the_minute() {
+        let throttle = copper();
+        let start = tokio::time::Instant::now();
+        // A burst of searches goes at once: the bulk spacing of 343 ms does
+        // not apply to them...
+        for _ in 0..180 {
+            throttle.acquire_for(RequestKind::Search).await;
+        }
+        assert_eq!(start.elapsed(), Duration::ZERO);
+        // ...but the minute's 180 does: the next search, and a bulk request
+        // too, wait until the first has left the window.
+        let minute = Duration::from_secs(60) + RateLimit::DEFAULT_MARGIN;
+        throttle.acquire_for(RequestKind::Search).await;
+        assert_eq!(start.elapsed(), minute);
+        throttle.acquire().await;
+        assert_eq!(start.elapsed(), minute);
+        // Bulk requests keep their spacing whatever the searches do.
+        // (tokio's timer fires on whole milliseconds.)
+        throttle.acquire().await;
+        let spaced = minute + RateLimit::per_second(3).spacing();
+        assert!(start.elapsed() >= spaced, "{:?}", start.elapsed());
+        assert!(
+            start.elapsed() <= spaced + Duration::from_millis(1),
+            "{:?}",
+            start.elapsed()
+        );
+    }
+
+    #[tokio::test(start_paused = true)]
+    async fn a_mix_keeps_to_both_limits() {
+        let throttle = Arc::new(copper());
+        let start = tokio::time::Instant::now();
+        // 120 bulk requests and 300 searches, all queued at once, from
+        // concurrent tasks as the facade sends them.
+        let tasks: Vec<_> = (0..420)
+            .map(|i| {
+                let kind = if i % 7 < 2 {
+                    RequestKind::Bulk
+                } else {
+                    RequestKind::Search
+                };
+                let throttle = throttle.clone();
+                tokio::spawn(async move {
+                    throttle.acquire_for(kind).await;
+                    (start.elapsed(), kind)
+                })
+            })
+            .collect();
+        let mut sent = Vec::new();
+        for task in tasks {
+            sent.push(task.await.unwrap());
+        }
+        sent.sort_by_key(|(at, _)| *at);
+        assert_eq!(sent.len(), 420);
+        let bulk: Vec<Duration> = sent
+            .iter()
+            .filter(|(_, kind)| *kind == RequestKind::Bulk)
+            .map(|(at, _)| *at)
+            .collect();
+        assert_eq!(bulk.len(), 120);
+        for (i, (at, _)) in sent.iter().enumerate() {
+            let in_minute = sent[i..]
+                .iter()
+                .filter(|(t, _)| *t - *at < Duration::from_secs(60))
+                .count();
+            assert!(
+                in_minute <= 180,
+                "{in_minute} requests in the minute from {at:?}"
+            );
+        }
+        for (i, at) in bulk.iter().enumerate() {
+            let in_second = bulk[i..]
+                .iter()
+                .filter(|t| **t - *at < Duration::from_secs(1))
+                .count();
+            assert!(
+                in_second <= 3,
+                "{in_second} bulk requests in the second from {at:?}"
+            );
+        }
+        // The account's budget is used, not wasted on spacing: the first
+        // minute holds its full 180 requests.
+        let first_minute = sent
+            .iter()
+            .filter(|(at, _)| *at < Duration::from_secs(60))
+            .count();
+        assert_eq!(first_minute, 180);
+    }
+
+    #[tokio::test(start_paused = true)]
+    async fn a_pause_holds_back_searches_too() {
+        let throttle = copper();
+        let start = tokio::time::Instant::now();
+        throttle.acquire_for(RequestKind::Search).await;
+        throttle.pause_for(Duration::from_secs(2));
+        throttle.acquire_for(RequestKind::Search).await;
+        assert_eq!(start.elapsed(), Duration::from_secs(2));
+        throttle.pause_for(Duration::from_secs(1));
+        throttle.acquire().await;
+        assert_eq!(start.elapsed(), Duration::from_secs(3));
     }
 
     #[tokio::test(start_paused = true)]

@@ -2,13 +2,24 @@
 //! copper-bulk without a Copper account and for testing against it.
 //!
 //! It serves every bulk endpoint of the spec (people, leads and companies:
-//! create and update; opportunities and activities: create) over an
-//! in-memory store seeded with the same records every time, and follows
-//! Copper's documented behaviour:
+//! create and update; opportunities and activities: create) and the five
+//! searches over an in-memory store seeded with the same records every
+//! time, and follows Copper's documented behaviour:
 //!
 //! - results in request order, the full person or a failure item each;
 //! - more than 10 records: 422 `{"error": "Request size too large, limit is 10"}`;
-//! - more than 3 requests in a second: 429 (configurable, or off);
+//! - more than 3 bulk requests in a second, or 180 requests of any kind in
+//!   a minute: 429 (configurable, or off); searches count toward the
+//!   minute only;
+//! - searches match the records, created in bulk or seeded, that meet
+//!   every criterion (AND), sorted (by `date_created`, `date_modified`,
+//!   `name`, `first_name` or `id`; ties by id), a page of at most 200 at a
+//!   time (a larger `page_size` is refused with 422, as Copper documents no
+//!   answer for it), with the number of matches in `X-Pw-Total`; e-mail
+//!   addresses and domains compare without case (Copper keeps addresses
+//!   unique whatever their case), names match by part, without case;
+//! - a record's `date_created` is the sandbox's clock, in unix seconds, when
+//!   it was created;
 //! - missing or wrong `X-PW-*` headers: 401;
 //! - an e-mail that belongs to another person, a malformed e-mail, an
 //!   empty name, an unknown category, priority or status, a missing primary
@@ -38,6 +49,7 @@
 #![deny(missing_docs)]
 
 mod faults;
+mod search;
 mod seed;
 mod server;
 mod store;
@@ -61,6 +73,7 @@ pub struct SandboxConfig {
     token: String,
     user_email: String,
     rate_limit: Option<(u32, Duration)>,
+    account_rate_limit: Option<(u32, Duration)>,
     batch_limit: usize,
     seed: u64,
     people: usize,
@@ -78,13 +91,15 @@ impl SandboxConfig {
     pub const USER_EMAIL: &'static str = "sandbox@example.com";
 
     /// Copper's behaviour: [`SandboxConfig::TOKEN`] and
-    /// [`SandboxConfig::USER_EMAIL`], 3 requests a second, 10 records a
-    /// request, 100 people seeded with seed 42, answers without delay.
+    /// [`SandboxConfig::USER_EMAIL`], 3 bulk requests a second and 180
+    /// requests of any kind a minute, 10 records a request, 100 people
+    /// seeded with seed 42, answers without delay.
     pub fn new() -> Self {
         SandboxConfig {
             token: Self::TOKEN.to_owned(),
             user_email: Self::USER_EMAIL.to_owned(),
             rate_limit: Some((3, Duration::from_secs(1))),
+            account_rate_limit: Some((180, Duration::from_secs(60))),
             batch_limit: 10,
             seed: 42,
             people: 100,
@@ -104,11 +119,31 @@ impl SandboxConfig {
         }
     }
 
-    /// Answers 429 to a request when `requests` were accepted in the `per`
-    /// before it; `None` accepts every request.
+    /// Answers 429 to a bulk request when `requests` bulk requests were
+    /// accepted in the `per` before it; `None` accepts every one. Searches
+    /// do not count toward this limit, as they do not toward Copper's 3 a
+    /// second.
+    ///
+    /// The account's limit, which every request counts toward, is set to
+    /// the same rate over a minute (Copper's 180 for 3 a second), so that
+    /// it never refuses bulk requests this limit lets through; `None`
+    /// turns it off too. Set it apart, afterwards, with
+    /// [`SandboxConfig::with_account_rate_limit`].
     pub fn with_rate_limit(self, limit: Option<(u32, Duration)>) -> Self {
         SandboxConfig {
             rate_limit: limit,
+            account_rate_limit: limit
+                .map(|(requests, per)| (requests.saturating_mul(60), per.saturating_mul(60))),
+            ..self
+        }
+    }
+
+    /// Answers 429 to any request, bulk or search, when `requests` were
+    /// accepted in the `per` before it (Copper's 180 a minute); `None`
+    /// accepts every one.
+    pub fn with_account_rate_limit(self, limit: Option<(u32, Duration)>) -> Self {
+        SandboxConfig {
+            account_rate_limit: limit,
             ..self
         }
     }
@@ -293,9 +328,20 @@ impl Sandbox {
     }
 
     /// Makes each of the next `times` requests commit `fault` (a burst).
+    ///
+    /// Only bulk requests take these faults; searches take theirs from
+    /// [`Sandbox::inject_search`], so that a look-up never spends a fault a
+    /// test meant for a bulk request.
     pub fn inject_times(&self, fault: Fault, times: usize) {
         let mut faults = self.state.faults.lock().unwrap();
         faults.extend(std::iter::repeat_n(fault, times));
+    }
+
+    /// Makes the next search that has no fault yet commit `fault`. A search
+    /// applies nothing, so a fault "after applying" strikes as its
+    /// counterpart before: a status, a dropped connection.
+    pub fn inject_search(&self, fault: Fault) {
+        self.state.search_faults.lock().unwrap().push_back(fault);
     }
 
     /// The person with this id, as stored now.

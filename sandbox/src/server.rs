@@ -1,4 +1,4 @@
-//! The HTTP side: Copper's bulk endpoints over the store.
+//! The HTTP side: Copper's bulk and search endpoints over the store.
 
 use std::collections::{BTreeMap, HashMap, VecDeque};
 use std::sync::{Arc, Mutex};
@@ -30,8 +30,10 @@ pub(crate) struct State {
     pub(crate) store: Mutex<Store>,
     pub(crate) faults: Mutex<VecDeque<Fault>>,
     pub(crate) stats: Mutex<Stats>,
-    /// When the requests inside the rate-limit window were accepted.
-    accepted: Mutex<VecDeque<Instant>>,
+    /// When the requests inside each rate-limit window were accepted.
+    accepted: Mutex<Windows>,
+    /// The faults queued for searches, apart from those of bulk requests.
+    pub(crate) search_faults: Mutex<VecDeque<Fault>>,
     /// The fields of each entity's response type.
     fields: HashMap<Entity, Vec<(String, bool)>>,
     /// When the sandbox started: the request log counts from here.
@@ -45,7 +47,8 @@ impl State {
             store: Mutex::new(store),
             faults: Mutex::new(VecDeque::new()),
             stats: Mutex::new(Stats::default()),
-            accepted: Mutex::new(VecDeque::new()),
+            accepted: Mutex::new(Windows::default()),
+            search_faults: Mutex::new(VecDeque::new()),
             fields: all_fields(),
             started: Instant::now(),
         }
@@ -55,30 +58,51 @@ impl State {
         self.fields.get(&entity).map_or(&[], Vec::as_slice)
     }
 
-    /// Whether a request arriving now is over the rate limit; if not, it
-    /// counts towards it.
-    fn over_rate_limit(&self) -> bool {
-        let Some((limit, window)) = self.config.rate_limit else {
-            return false;
-        };
+    /// Whether a request of this kind arriving now is over a rate limit
+    /// that counts it; if not, it counts towards each. As Copper's, the
+    /// per-second limit counts bulk requests only, the account's limit
+    /// every request.
+    fn over_rate_limit(&self, search: bool) -> bool {
         let now = Instant::now();
         let mut accepted = self.accepted.lock().unwrap();
-        while accepted
-            .front()
-            .is_some_and(|at| now.duration_since(*at) >= window)
-        {
-            accepted.pop_front();
+        let Windows { bulk, account } = &mut *accepted;
+        let mut windows = vec![(self.config.account_rate_limit, account)];
+        if !search {
+            windows.push((self.config.rate_limit, bulk));
         }
-        if accepted.len() >= limit as usize {
-            return true;
+        let mut over = false;
+        for (limit, accepted) in &mut windows {
+            let Some((limit, window)) = *limit else {
+                continue;
+            };
+            while accepted
+                .front()
+                .is_some_and(|at| now.duration_since(*at) >= window)
+            {
+                accepted.pop_front();
+            }
+            over |= accepted.len() >= limit as usize;
         }
-        accepted.push_back(now);
-        false
+        if !over {
+            for (_, accepted) in windows {
+                accepted.push_back(now);
+            }
+        }
+        over
     }
 }
 
+/// When the requests inside each rate-limit window were accepted.
+#[derive(Default)]
+struct Windows {
+    /// Bulk requests, for the per-second limit.
+    bulk: VecDeque<Instant>,
+    /// Every request, for the account's limit.
+    account: VecDeque<Instant>,
+}
+
 pub(crate) fn router(state: Arc<State>) -> Router {
-    with_endpoints(Router::new())
+    with_searches(with_endpoints(Router::new()))
         .fallback(|| async { api_error(StatusCode::NOT_FOUND, "Resource not found") })
         .with_state(state)
 }
@@ -126,6 +150,50 @@ macro_rules! endpoints {
     };
 }
 
+/// One search endpoint: the generated request and response types it reads
+/// and answers with.
+trait SearchEndpoint {
+    type Request: DeserializeOwned + Serialize;
+    type Output: DeserializeOwned + Serialize;
+    const ENTITY: Entity;
+    /// The path's word for the records (`people`).
+    const KEY: &'static str;
+    /// Whether it takes `custom_field_computed_values`.
+    const COMPUTED_VALUES: bool;
+}
+
+macro_rules! searches {
+    ($($name:ident: $entity:ident, $key:literal, $request:ident -> $output:ident, computed: $computed:literal;)*) => {
+    $(
+        struct $name;
+
+        impl SearchEndpoint for $name {
+            type Request = types::$request;
+            type Output = types::$output;
+            const ENTITY: Entity = Entity::$entity;
+            const KEY: &'static str = $key;
+            const COMPUTED_VALUES: bool = $computed;
+        }
+    )*
+
+        /// `router` with a route to every search.
+        fn with_searches(router: Router<Arc<State>>) -> Router<Arc<State>> {
+            router$(.route(
+                &format!("/developer_api/v1/{}/search", $name::KEY),
+                post(search::<$name>),
+            ))*
+        }
+    };
+}
+
+searches! {
+    PeopleSearch: People, "people", PeopleSearchRequest -> Person, computed: true;
+    LeadsSearch: Leads, "leads", LeadsSearchRequest -> Lead, computed: true;
+    CompaniesSearch: Companies, "companies", CompaniesSearchRequest -> Company, computed: true;
+    OpportunitiesSearch: Opportunities, "opportunities", OpportunitiesSearchRequest -> Opportunity, computed: true;
+    ActivitiesSearch: Activities, "activities", ActivitiesSearchRequest -> Activity, computed: false;
+}
+
 endpoints! {
     PeopleUpdate: People, "people", PersonUpdate -> Person, update: true, computed: true;
     PeopleCreate: People, "people", PersonCreate -> Person, update: false, computed: true;
@@ -143,21 +211,153 @@ async fn bulk<E: Endpoint>(
     headers: HeaderMap,
     body: Bytes,
 ) -> Response {
+    counted(&state, async {
+        match computed_values(E::COMPUTED_VALUES, uri.query()) {
+            Ok(computed) => answer::<E>(&state, &headers, &body, computed).await,
+            Err(refusal) => *refusal,
+        }
+    })
+    .await
+}
+
+async fn search<S: SearchEndpoint>(
+    AxumState(state): AxumState<Arc<State>>,
+    uri: Uri,
+    headers: HeaderMap,
+    body: Bytes,
+) -> Response {
+    counted(&state, async {
+        match computed_values(S::COMPUTED_VALUES, uri.query()) {
+            Ok(computed) => answer_search::<S>(&state, &headers, &body, computed).await,
+            Err(refusal) => *refusal,
+        }
+    })
+    .await
+}
+
+/// Answers with `answer`, counting the request in the statistics.
+async fn counted(state: &State, answer: impl Future<Output = Response>) -> Response {
     state.stats.lock().unwrap().received += 1;
     let arrived = state
         .config
         .keep_request_log
         .then(|| state.started.elapsed());
-    let response = match computed_values(E::COMPUTED_VALUES, uri.query()) {
-        Ok(computed) => answer::<E>(&state, &headers, &body, computed).await,
-        Err(refusal) => *refusal,
-    };
+    let response = answer.await;
     state
         .stats
         .lock()
         .unwrap()
         .count(response.status().as_u16(), arrived);
     response
+}
+
+/// The checks every request goes through before its body is read: the
+/// credentials, the Leads feature, the rate limits.
+fn admit(state: &State, headers: &HeaderMap, entity: Entity, search: bool) -> Option<Response> {
+    if let Some(refusal) = authorize(&state.config, headers) {
+        return Some(refusal);
+    }
+    if entity == Entity::Leads && !state.config.leads_enabled {
+        return Some(api_error(StatusCode::FORBIDDEN, "Feature not enabled"));
+    }
+    if state.over_rate_limit(search) {
+        return Some(StatusCode::TOO_MANY_REQUESTS.into_response());
+    }
+    None
+}
+
+/// A search: the page of matching records, with the number of matches in
+/// `X-Pw-Total`. Searches take their faults from their own queue, so that a
+/// fault meant for a bulk request is never spent on a look-up.
+async fn answer_search<S: SearchEndpoint>(
+    state: &State,
+    headers: &HeaderMap,
+    body: &[u8],
+    computed_values: bool,
+) -> Response {
+    if let Some(refusal) = admit(state, headers, S::ENTITY, true) {
+        return refusal;
+    }
+    let fault = state.search_faults.lock().unwrap().pop_front();
+    if !state.config.latency.is_zero() {
+        tokio::time::sleep(state.config.latency).await;
+    }
+    match &fault {
+        Some(Fault::Status(status) | Fault::StatusAfterApplying(status)) => {
+            return status_response(*status);
+        }
+        Some(Fault::DropBeforeApplying | Fault::DropAfterApplying) => return dropped(Vec::new()),
+        Some(Fault::Delay(delay)) => tokio::time::sleep(*delay).await,
+        _ => {}
+    }
+    let invalid = |why: String| {
+        api_error(
+            StatusCode::UNPROCESSABLE_ENTITY,
+            &format!("Invalid input: {why}"),
+        )
+    };
+    // An empty body is the empty search, which lists everything.
+    let body = if body.iter().all(u8::is_ascii_whitespace) {
+        b"{}".as_slice()
+    } else {
+        body
+    };
+    let mut reader = serde_json::Deserializer::from_slice(body);
+    let typed: S::Request = match serde_path_to_error::deserialize(&mut reader) {
+        Ok(typed) => typed,
+        Err(error) => return invalid(format!("{}: {}", error.path(), error.inner())),
+    };
+    // What the generated type kept of the criteria: only what the spec allows.
+    let Value::Object(criteria) = serde_json::to_value(&typed).expect("requests serialize") else {
+        return invalid("the body is not a JSON object".to_owned());
+    };
+    let paging = match crate::search::Paging::of(&criteria) {
+        Ok(paging) => paging,
+        Err(why) => return invalid(why),
+    };
+    let fields = state.fields(S::ENTITY);
+    let (mut items, total): (Vec<Value>, usize) = {
+        let store = state.store.lock().unwrap();
+        let (page, total) =
+            crate::search::search(S::ENTITY, &criteria, &paging, store.all(S::ENTITY));
+        let items = page
+            .into_iter()
+            .map(|record| as_copper_sends::<S::Output>(record.clone(), fields, computed_values))
+            .collect();
+        (items, total)
+    };
+    if let Some(refusal) = spoil(fault, &mut items) {
+        return refusal;
+    }
+    let mut response = axum::Json(items).into_response();
+    response
+        .headers_mut()
+        .insert("x-pw-total", header::HeaderValue::from(total));
+    response
+}
+
+/// Spoils an answer's items as `fault` says, or returns the answer that
+/// replaces them.
+fn spoil(fault: Option<Fault>, items: &mut Vec<Value>) -> Option<Response> {
+    match fault {
+        Some(Fault::StatusAfterApplying(status)) => return Some(status_response(status)),
+        Some(Fault::DropAfterApplying) => return Some(dropped(Vec::new())),
+        Some(Fault::MalformedItem(position)) => {
+            if let Some(item) = items.get_mut(position) {
+                *item = json!({"unexpected": "item", "position": position});
+            }
+        }
+        Some(Fault::ShortArray) => {
+            items.pop();
+        }
+        Some(Fault::SwappedItems) if items.len() >= 2 => items.swap(0, 1),
+        Some(Fault::TruncatedBody) => {
+            let body = serde_json::to_vec(&items).expect("items serialize");
+            return Some(dropped(body[..body.len() / 2].to_vec()));
+        }
+        _ => {}
+    }
+    None
 }
 
 /// The `custom_field_computed_values` query flag: absent, `true` or `false`.
@@ -203,14 +403,8 @@ async fn answer<E: Endpoint>(
     body: &[u8],
     computed_values: bool,
 ) -> Response {
-    if let Some(refusal) = authorize(&state.config, headers) {
+    if let Some(refusal) = admit(state, headers, E::ENTITY, false) {
         return refusal;
-    }
-    if E::ENTITY == Entity::Leads && !state.config.leads_enabled {
-        return api_error(StatusCode::FORBIDDEN, "Feature not enabled");
-    }
-    if state.over_rate_limit() {
-        return StatusCode::TOO_MANY_REQUESTS.into_response();
     }
     let fault = state.faults.lock().unwrap().pop_front();
     if !state.config.latency.is_zero() {
@@ -250,23 +444,8 @@ async fn answer<E: Endpoint>(
             .collect()
     };
 
-    match fault {
-        Some(Fault::StatusAfterApplying(status)) => return status_response(status),
-        Some(Fault::DropAfterApplying) => return dropped(Vec::new()),
-        Some(Fault::MalformedItem(position)) => {
-            if let Some(item) = items.get_mut(position) {
-                *item = json!({"unexpected": "item", "position": position});
-            }
-        }
-        Some(Fault::ShortArray) => {
-            items.pop();
-        }
-        Some(Fault::SwappedItems) if items.len() >= 2 => items.swap(0, 1),
-        Some(Fault::TruncatedBody) => {
-            let body = serde_json::to_vec(&items).expect("items serialize");
-            return dropped(body[..body.len() / 2].to_vec());
-        }
-        _ => {}
+    if let Some(refusal) = spoil(fault, &mut items) {
+        return refusal;
     }
     axum::Json(items).into_response()
 }

@@ -11,6 +11,7 @@ mod matching;
 mod raw_client;
 mod request_bodies;
 mod sandbox;
+mod search;
 mod spec_examples;
 mod stopping;
 mod support;
