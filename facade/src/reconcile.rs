@@ -54,9 +54,11 @@ pub struct Reconcile {
 }
 
 impl Reconcile {
-    /// The default wait after a request ended before its records are
-    /// looked up.
-    pub const DEFAULT_GRACE: Duration = Duration::from_secs(2);
+    /// The default wait after a request ended (and after its timeout has
+    /// passed since it was sent) before its records are looked up: a
+    /// server may still finish a request whose client hung up, and a lookup
+    /// made before it does would send the create twice.
+    pub const DEFAULT_GRACE: Duration = Duration::from_secs(5);
 
     /// The default allowance for the difference between this machine's
     /// clock and Copper's, when telling a record created by the request

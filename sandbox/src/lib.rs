@@ -224,6 +224,8 @@ impl Default for SandboxConfig {
 pub struct Stats {
     /// Requests received, answered or not yet.
     pub received: usize,
+    /// Of those, searches (the rest are bulk requests).
+    pub searches: usize,
     /// Requests answered, by HTTP status.
     pub by_status: BTreeMap<u16, usize>,
     /// Every request answered, in the order answered, when the

@@ -226,6 +226,7 @@ async fn search<S: SearchEndpoint>(
     headers: HeaderMap,
     body: Bytes,
 ) -> Response {
+    state.stats.lock().unwrap().searches += 1;
     counted(&state, async {
         match computed_values(S::COMPUTED_VALUES, uri.query()) {
             Ok(computed) => answer_search::<S>(&state, &headers, &body, computed).await,

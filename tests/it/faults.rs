@@ -12,7 +12,8 @@ use std::time::Duration;
 
 use copper_bulk::ops::{self, Kind, Operation};
 use copper_bulk::{
-    Config, Copper, IntoRecord, Outcome, PersonCreate, PersonUpdate, RecordResult, RetryPolicy,
+    CompanyCreate, CompanyUpdate, Config, Copper, EmailInput, IntoRecord, LeadCreate, LeadUpdate,
+    Outcome, PersonCreate, PersonUpdate, Reconcile, RecordResult, RetryPolicy,
 };
 use copper_bulk_sandbox::{Applied, Entity, Fault, Sandbox, SandboxConfig};
 
@@ -56,7 +57,7 @@ fn cases() -> Vec<Case> {
 /// A client that retries quickly and gives up on an answer after 1.5 s (the
 /// slow fault takes 4 s), sending one request at a time so that the faults
 /// strike the same requests on every run.
-fn client(sandbox: &Sandbox) -> Copper {
+fn client(sandbox: &Sandbox, reconcile: Reconcile) -> Copper {
     let config = Config::new(SandboxConfig::TOKEN, SandboxConfig::USER_EMAIL)
         .unwrap()
         .with_base_url(sandbox.url())
@@ -69,7 +70,8 @@ fn client(sandbox: &Sandbox) -> Copper {
             RetryPolicy::standard()
                 .with_max_attempts(4)
                 .with_backoff(Duration::from_millis(1), Duration::from_millis(5)),
-        );
+        )
+        .with_reconcile(reconcile);
     Copper::new(config).unwrap()
 }
 
@@ -81,11 +83,14 @@ struct Row {
     not_applied: usize,
     unknown: usize,
     requests: usize,
+    /// Of the requests, searches.
+    searches: usize,
 }
 
 async fn run<O: Operation>(
     case: &Case,
     records: Vec<O::Record>,
+    reconcile: Reconcile,
 ) -> (Vec<Outcome<O::Output>>, Sandbox)
 where
     O::Record: IntoRecord<O::Record>,
@@ -96,7 +101,7 @@ where
     if case.times > 0 {
         sandbox.inject_times(case.fault.clone(), case.times);
     }
-    let copper = client(&sandbox);
+    let copper = client(&sandbox, reconcile);
     let outcomes: Vec<_> =
         futures_util::StreamExt::collect(copper.bulk::<O, _>(records, false)).await;
     (outcomes, sandbox)
@@ -130,7 +135,7 @@ async fn updates(case: &Case) -> Row {
     let records: Vec<PersonUpdate> = (0..RECORDS)
         .map(|i| PersonUpdate::new(i as i64 + 1).title(marker(i)))
         .collect();
-    let (outcomes, sandbox) = run::<ops::PeopleUpdate>(case, records).await;
+    let (outcomes, sandbox) = run::<ops::PeopleUpdate>(case, records, Reconcile::off()).await;
     every_record_has_one_outcome(case, &outcomes);
     let updated: Vec<i64> = sandbox
         .applied()
@@ -169,8 +174,10 @@ async fn updates(case: &Case) -> Row {
 async fn creates(case: &Case) -> Row {
     // Record i creates a person with a name only this run sends.
     let name = |i: usize| format!("{} #{i}", case.name);
-    let records: Vec<PersonCreate> = (0..RECORDS).map(|i| PersonCreate::new(name(i))).collect();
-    let (outcomes, sandbox) = run::<ops::PeopleCreate>(case, records).await;
+    let records: Vec<PersonCreate> = (0..RECORDS)
+        .map(move |i| PersonCreate::new(name(i)))
+        .collect();
+    let (outcomes, sandbox) = run::<ops::PeopleCreate>(case, records, Reconcile::off()).await;
     every_record_has_one_outcome(case, &outcomes);
     let mut created: HashMap<String, Vec<i64>> = HashMap::new();
     for person in sandbox.people() {
@@ -222,6 +229,7 @@ async fn creates(case: &Case) -> Row {
     row(&outcomes, &sandbox)
 }
 
+/// Without reading back: what the answers alone allow.
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn the_fault_matrix_loses_nothing_and_duplicates_nothing() {
     let mut table = vec![
@@ -251,5 +259,271 @@ async fn the_fault_matrix_loses_nothing_and_duplicates_nothing() {
     assert!(
         documented.contains(&measured),
         "RELIABILITY.md's fault matrix differs from what was measured; the measured table:\n{measured}"
+    );
+}
+
+/// One entity's runs with reading back on: records to update and create
+/// (record `i` marked with `marker(i)`), and how to read the marker back
+/// from a record the sandbox stores.
+struct Subject {
+    name: &'static str,
+    entity: Entity,
+    /// The field that holds the marker.
+    field: &'static str,
+}
+
+const SUBJECTS: [Subject; 3] = [
+    Subject {
+        name: "people",
+        entity: Entity::People,
+        field: "title",
+    },
+    Subject {
+        name: "leads",
+        entity: Entity::Leads,
+        field: "title",
+    },
+    Subject {
+        name: "companies",
+        entity: Entity::Companies,
+        field: "details",
+    },
+];
+
+/// Runs `O` over `records` with reading back on, and checks the promises
+/// against the sandbox's store: each record marked `marker(i)` is stored
+/// once if reported applied (with the id reported), not at all if
+/// reported not applied or rejected, and no outcome is unknown.
+async fn read_back<O: Operation>(
+    case: &Case,
+    subject: &Subject,
+    sandbox: Sandbox,
+    records: Vec<O::Record>,
+    marker: impl Fn(usize) -> String,
+) -> Row
+where
+    O::Record: IntoRecord<O::Record>,
+{
+    if case.times > 0 {
+        sandbox.inject_times(case.fault.clone(), case.times);
+    }
+    let before = sandbox.stats().received;
+    let reconcile = Reconcile::standard().with_grace(Duration::from_millis(100));
+    let copper = client(&sandbox, reconcile);
+    let outcomes: Vec<_> =
+        futures_util::StreamExt::collect(copper.bulk::<O, _>(records, false)).await;
+    every_record_has_one_outcome(case, &outcomes);
+    let what = format!("{} {} {}", case.name, subject.name, O::OPERATION);
+    let stored = sandbox.records(subject.entity);
+    for outcome in &outcomes {
+        let marked: Vec<i64> = stored
+            .iter()
+            .filter(|record| record[subject.field].as_str() == Some(&marker(outcome.index)))
+            .filter_map(|record| record["id"].as_i64())
+            .collect();
+        match &outcome.result {
+            RecordResult::Applied(record) => {
+                assert_eq!(
+                    marked,
+                    [O::returned_id(record)],
+                    "{what}: {}",
+                    outcome.index
+                )
+            }
+            RecordResult::NotApplied(_) | RecordResult::Rejected(_) => {
+                assert!(marked.is_empty(), "{what}: {} was applied", outcome.index)
+            }
+            RecordResult::Unknown(failure) => {
+                panic!("{what}: {} ended unknown: {failure}", outcome.index)
+            }
+            _ => panic!("{what}: {} ended {}", outcome.index, outcome.result.kind()),
+        }
+    }
+    let mut row = row(&outcomes, &sandbox);
+    row.requests -= before;
+    row.searches = sandbox.stats().searches;
+    row
+}
+
+/// A sandbox holding `RECORDS` records of `entity` made for the test
+/// (ids returned), for updates to change.
+async fn with_records(entity: Entity) -> (Sandbox, Vec<i64>) {
+    let sandbox = Sandbox::start(SandboxConfig::new().with_rate_limit(None))
+        .await
+        .unwrap();
+    let copper = client(&sandbox, Reconcile::off());
+    let name = |i: usize| format!("to update #{i}");
+    let report: Vec<i64> = match entity {
+        Entity::People => copper
+            .people()
+            .bulk_create((0..RECORDS).map(move |i| PersonCreate::new(name(i))))
+            .report()
+            .await
+            .check(),
+        Entity::Leads => copper
+            .leads()
+            .bulk_create((0..RECORDS).map(move |i| LeadCreate::new(name(i))))
+            .report()
+            .await
+            .check(),
+        _ => copper
+            .companies()
+            .bulk_create((0..RECORDS).map(move |i| CompanyCreate::new(name(i))))
+            .report()
+            .await
+            .check(),
+    };
+    assert_eq!(report.len(), RECORDS);
+    (sandbox, report)
+}
+
+trait Ids {
+    fn check(self) -> Vec<i64>;
+}
+
+impl<T: serde::Serialize> Ids for copper_bulk::Report<T> {
+    fn check(self) -> Vec<i64> {
+        assert!(
+            self.all_applied(),
+            "{:?} {:?} {:?}",
+            self.counts(),
+            self.unknown.first().map(|u| u.1.to_string()),
+            self.rejected.first()
+        );
+        ids(self.applied)
+    }
+}
+
+fn ids<T: serde::Serialize>(applied: Vec<(usize, T)>) -> Vec<i64> {
+    applied
+        .into_iter()
+        .map(|(_, record)| {
+            serde_json::to_value(record).unwrap()["id"]
+                .as_i64()
+                .unwrap()
+        })
+        .collect()
+}
+
+async fn read_back_row(case: &Case, subject: &Subject, kind: Kind) -> Row {
+    let marker = |i: usize| format!("{} {} #{i}", case.name, subject.name);
+    // Record i is the only one that carries its key.
+    let email = |i: usize| EmailInput::new(format!("{}-{i}@example.org", subject.name));
+    let domain = |i: usize| format!("company-{i}.example.org");
+    if kind == Kind::Update {
+        let (sandbox, ids) = with_records(subject.entity).await;
+        return match subject.entity {
+            Entity::People => {
+                let records = (0..RECORDS)
+                    .map(|i| PersonUpdate::new(ids[i]).title(marker(i)))
+                    .collect();
+                read_back::<ops::PeopleUpdate>(case, subject, sandbox, records, marker).await
+            }
+            Entity::Leads => {
+                let records = (0..RECORDS)
+                    .map(|i| LeadUpdate::new(ids[i]).title(marker(i)))
+                    .collect();
+                read_back::<ops::LeadsUpdate>(case, subject, sandbox, records, marker).await
+            }
+            _ => {
+                let records = (0..RECORDS)
+                    .map(|i| CompanyUpdate::new(ids[i]).details(marker(i)))
+                    .collect();
+                read_back::<ops::CompaniesUpdate>(case, subject, sandbox, records, marker).await
+            }
+        };
+    }
+    let sandbox = Sandbox::start(SandboxConfig::new().with_rate_limit(None))
+        .await
+        .unwrap();
+    match subject.entity {
+        Entity::People => {
+            let records = (0..RECORDS)
+                .map(|i| {
+                    PersonCreate::new(format!("Person {i}"))
+                        .title(marker(i))
+                        .emails([email(i)])
+                })
+                .collect();
+            read_back::<ops::PeopleCreate>(case, subject, sandbox, records, marker).await
+        }
+        Entity::Leads => {
+            let records = (0..RECORDS)
+                .map(|i| {
+                    LeadCreate::new(format!("Lead {i}"))
+                        .title(marker(i))
+                        .email(email(i))
+                })
+                .collect();
+            read_back::<ops::LeadsCreate>(case, subject, sandbox, records, marker).await
+        }
+        _ => {
+            let records = (0..RECORDS)
+                .map(|i| {
+                    CompanyCreate::new(format!("Company {i}"))
+                        .details(marker(i))
+                        .email_domain(domain(i))
+                })
+                .collect();
+            read_back::<ops::CompaniesCreate>(case, subject, sandbox, records, marker).await
+        }
+    }
+}
+
+/// With reading back on (the default): people, leads and companies end
+/// with no unknown outcome under any fault, and nothing created twice.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn with_reading_back_every_fault_ends_in_a_definite_outcome() {
+    let cases = cases();
+    let mut runs = Vec::new();
+    for case in &cases {
+        for subject in &SUBJECTS {
+            for kind in [Kind::Update, Kind::Create] {
+                runs.push(async move {
+                    (
+                        case.name,
+                        subject.name,
+                        kind,
+                        read_back_row(case, subject, kind).await,
+                    )
+                });
+            }
+        }
+    }
+    // The runs mostly wait out timeouts and grace delays, and each has its
+    // own sandbox, so several run at once; not all, or the waits of the
+    // client's one task would exceed its timeouts.
+    let rows: Vec<_> = futures_util::StreamExt::collect(futures_util::StreamExt::buffered(
+        futures_util::stream::iter(runs),
+        11,
+    ))
+    .await;
+    let mut table = vec![
+        "| fault | entity | operation | applied | rejected | not applied | unknown | requests |"
+            .to_owned(),
+        "|---|---|---|---|---|---|---|---|".to_owned(),
+    ];
+    for (case, subject, kind, row) in rows {
+        let operation = match kind {
+            Kind::Update => "bulk_update",
+            Kind::Create => "bulk_create",
+        };
+        table.push(format!(
+            "| {case} | {subject} | {operation} | {} | {} | {} | {} | {} | {} |",
+            row.applied,
+            row.rejected,
+            row.not_applied,
+            row.unknown,
+            row.requests - row.searches,
+            row.searches
+        ));
+    }
+    let measured = table.join("\n");
+    println!("{measured}");
+    let documented =
+        std::fs::read_to_string(crate::support::root().join("RELIABILITY.md")).unwrap();
+    assert!(
+        documented.contains(&measured),
+        "RELIABILITY.md's fault matrix with reading back differs from what was measured; the measured table:\n{measured}"
     );
 }
