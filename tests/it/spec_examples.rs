@@ -41,6 +41,11 @@ fn request_round_trip(path: &str, value: &Value) -> Value {
         "companies/bulk_create" => round_trip::<types::CompaniesBulkCreateRequest>(value),
         "opportunities/bulk_create" => round_trip::<types::OpportunitiesBulkCreateRequest>(value),
         "activities/bulk_create" => round_trip::<types::ActivitiesBulkCreateRequest>(value),
+        "people/search" => round_trip::<types::PeopleSearchRequest>(value),
+        "leads/search" => round_trip::<types::LeadsSearchRequest>(value),
+        "companies/search" => round_trip::<types::CompaniesSearchRequest>(value),
+        "opportunities/search" => round_trip::<types::OpportunitiesSearchRequest>(value),
+        "activities/search" => round_trip::<types::ActivitiesSearchRequest>(value),
         other => panic!("no request type for {other}"),
     }
 }
@@ -59,6 +64,10 @@ fn response_failures(path: &str, name: &str, value: Value) -> Vec<bool> {
             .map(|item| classify(item, path, name))
             .collect()
     }
+    fn records<T: DeserializeOwned>(value: Value) -> Vec<bool> {
+        let records: Vec<T> = serde_json::from_value(value).unwrap();
+        records.iter().map(|_| false).collect()
+    }
     match path.trim_start_matches("/developer_api/v1/") {
         "people/bulk_update" => read::<types::Person, BulkUpdateFailure>(value, path, name),
         "people/bulk_create" => read::<types::Person, BulkCreateFailure>(value, path, name),
@@ -70,6 +79,12 @@ fn response_failures(path: &str, name: &str, value: Value) -> Vec<bool> {
             read::<types::Opportunity, BulkCreateFailure>(value, path, name)
         }
         "activities/bulk_create" => read::<types::Activity, BulkCreateFailure>(value, path, name),
+        // A search answers records only; each must decode as its record.
+        "people/search" => records::<types::Person>(value),
+        "leads/search" => records::<types::Lead>(value),
+        "companies/search" => records::<types::Company>(value),
+        "opportunities/search" => records::<types::Opportunity>(value),
+        "activities/search" => records::<types::Activity>(value),
         other => panic!("no response type for {other}"),
     }
 }
@@ -121,6 +136,11 @@ fn every_operation_has_request_and_response_examples() {
     for path in [
         "/developer_api/v1/people/bulk_update",
         "/developer_api/v1/people/bulk_create",
+        "/developer_api/v1/people/search",
+        "/developer_api/v1/leads/search",
+        "/developer_api/v1/companies/search",
+        "/developer_api/v1/opportunities/search",
+        "/developer_api/v1/activities/search",
     ] {
         for kind in ["request", "200", "422"] {
             assert!(

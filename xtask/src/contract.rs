@@ -62,7 +62,8 @@ pub(crate) fn python_client(root: &Path, tools: &Tools) -> Result<std::path::Pat
 
 /// openapi-generator makes a Java client. It cannot be compiled here (its
 /// dependencies live on Maven Central), so this checks that the generator
-/// takes the spec and makes the success-or-failure types.
+/// takes the spec and makes the success-or-failure types and the search
+/// requests.
 pub(crate) fn java(root: &Path, tools: &Tools) -> Result<()> {
     let out = root.join("target/contract/java");
     if out.exists() {
@@ -84,6 +85,9 @@ pub(crate) fn java(root: &Path, tools: &Tools) -> Result<()> {
         "PeopleBulkCreateItem",
         "Person",
         "BulkUpdateFailure",
+        "PeopleSearchRequest",
+        "LeadsSearchRequest",
+        "ActivitySearchParent",
     ] {
         let file = models.join(format!("{model}.java"));
         if !file.exists() {

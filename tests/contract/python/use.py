@@ -6,18 +6,22 @@ ignores) if the generated types ever stop refusing what they refuse.
 """
 
 from copper_bulk_client import AuthenticatedClient
-from copper_bulk_client.api.people import people_bulk_create, people_bulk_update
+from copper_bulk_client.api.leads import leads_search
+from copper_bulk_client.api.people import people_bulk_create, people_bulk_update, people_search
 from copper_bulk_client.models import (
     BulkCreateFailure,
     BulkUpdateFailure,
     EmailCategory,
     EmailInput,
     FieldErrors,
+    LeadsSearchRequest,
     PeopleBulkCreateRequest,
     PeopleBulkUpdateRequest,
+    PeopleSearchRequest,
     Person,
     PersonCreate,
     PersonUpdate,
+    SortDirection,
 )
 from copper_bulk_client.types import Unset
 
@@ -88,3 +92,26 @@ def update_without_id() -> PersonUpdate:
 
 def person_has_no_message(person: Person) -> object:
     return person.message  # type: ignore[attr-defined]
+
+
+def people_with_emails(api: AuthenticatedClient, emails: list[str]) -> list[int]:
+    """A search answers whole records, never a failure item."""
+    body = PeopleSearchRequest(
+        emails=emails, page_size=200, sort_by="date_created", sort_direction=SortDirection.DESC
+    )
+    people = people_search.sync(client=api, body=body)
+    if not isinstance(people, list):
+        return []
+    return [person.id for person in people]
+
+
+def lead_with_email(api: AuthenticatedClient, email: str) -> list[int]:
+    """The leads' e-mail filter is one address, as Copper documents it."""
+    leads = leads_search.sync(client=api, body=LeadsSearchRequest(emails=email))
+    if not isinstance(leads, list):
+        return []
+    return [lead.id for lead in leads]
+
+
+def leads_by_list() -> LeadsSearchRequest:
+    return LeadsSearchRequest(emails=["a@example.com"])  # type: ignore[arg-type]

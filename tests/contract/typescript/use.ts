@@ -96,3 +96,36 @@ export const clearedName: Schemas["PersonUpdate"] = {
 
 // A category Copper added later still reads as a string in a response.
 export const newCategory: Schemas["Email"] = { email: "a@example.com", category: "pager" };
+
+// A search answers a page of whole records, never a failure item.
+type PeopleFound =
+  paths["/developer_api/v1/people/search"]["post"]["responses"]["200"]["content"]["application/json"];
+
+export function foundIds(people: PeopleFound): number[] {
+  return people.map((person: Schemas["Person"]) => person.id);
+}
+
+export const peopleByEmail: Schemas["PeopleSearchRequest"] = {
+  emails: ["mycontact_1233@noemail.com"],
+  page_size: 200,
+  sort_by: "date_created",
+  sort_direction: "desc",
+};
+
+// The leads' e-mail filter is one address, as Copper documents it.
+export const leadByEmail: Schemas["LeadsSearchRequest"] = { emails: "mylead@noemail.com" };
+
+export const leadsByList: Schemas["LeadsSearchRequest"] = {
+  // @ts-expect-error the leads' e-mail filter is one string, not a list
+  emails: ["mylead@noemail.com"],
+};
+
+export const wrongDirection: Schemas["PeopleSearchRequest"] = {
+  // @ts-expect-error a search sorts asc or desc
+  sort_direction: "up",
+};
+
+export const notesOnATask: Schemas["ActivitiesSearchRequest"] = {
+  parent: { type: "task", id: 1 },
+  activity_types: [{ category: "user", id: 0 }],
+};
