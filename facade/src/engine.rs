@@ -9,8 +9,11 @@
 //! holds more than the batches in flight, so a stream of a million records
 //! runs in constant memory.
 
+use std::collections::VecDeque;
 use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::{Arc, Mutex};
+
+use tokio::time::Instant;
 
 use futures_util::future::BoxFuture;
 use futures_util::stream::{self, BoxStream, StreamExt};
@@ -18,10 +21,10 @@ use futures_util::stream::{self, BoxStream, StreamExt};
 use crate::client::Shared;
 use crate::error::{Error, RequestFailure};
 use crate::matching::{Expected, match_items};
-use crate::ops::Operation;
+use crate::ops::{Kind, Operation};
 use crate::outcome::{Outcome, Outcomes, RecordResult, outcomes_of_failed_request};
 use crate::plan::{Batcher, InFlight, Pending, Unit, checked_entries};
-use crate::reconcile::{self, SentAt};
+use crate::reconcile;
 use crate::resume::{Entry, Journal, Stopper};
 use crate::send::{History, Sent, send};
 
@@ -44,6 +47,7 @@ pub(crate) fn run<O: Operation>(
         unreachable: AtomicUsize::new(0),
         stopper: stopper.clone(),
         journal,
+        recent: Mutex::new(VecDeque::new()),
     });
     let outcomes = Batcher::new(
         checked_entries::<O>(input),
@@ -77,6 +81,10 @@ pub(crate) struct Run<T> {
     pub(crate) stopper: Stopper,
     /// Told of every request before it is sent, and of every outcome.
     journal: Option<Arc<dyn Journal<T>>>,
+    /// The ids of records this run created lately, and when it learnt of
+    /// them: a lookup for another create leaves them out, since each is
+    /// already some record's.
+    recent: Mutex<VecDeque<(Instant, i64)>>,
 }
 
 /// After this many batches in a row could not connect, the server is taken
@@ -120,6 +128,35 @@ impl<T> Run<T> {
             return Some(Error::Halted(cause));
         }
         self.stopper.is_stopped().then_some(Error::Stopped)
+    }
+
+    /// Remembers the records this run created, for as long as a lookup
+    /// could find them: a request's first attempt, its retries, its
+    /// timeout, the grace delay and the clocks' tolerance.
+    pub(crate) fn note_created(&self, ids: impl IntoIterator<Item = i64>) {
+        let config = &self.shared.config;
+        let (_, timeout) = config.timeouts();
+        let reconcile = config.reconcile();
+        let horizon =
+            config.retry().budget() + timeout * 2 + reconcile.grace() + reconcile.clock_tolerance();
+        let now = Instant::now();
+        let mut recent = self.recent.lock().expect("not poisoned");
+        while recent
+            .front()
+            .is_some_and(|(when, _)| now.duration_since(*when) > horizon)
+        {
+            recent.pop_front();
+        }
+        recent.extend(ids.into_iter().map(|id| (now, id)));
+    }
+
+    /// Whether this run created the record `id` lately.
+    pub(crate) fn recently_created(&self, id: i64) -> bool {
+        self.recent
+            .lock()
+            .expect("not poisoned")
+            .iter()
+            .any(|(_, created)| *created == id)
     }
 
     fn sending(&self, indices: &[usize]) {
@@ -166,16 +203,26 @@ async fn execute_unit<O: Operation>(
             .collect();
         let (settled, again) = reconcile::earlier::<O>(&run, earlier).await;
         outcomes.extend(settled);
-        fresh.extend(again.into_iter().map(|(index, record)| {
-            (
-                index,
-                Pending {
-                    record,
-                    sent_before: None,
-                },
-            )
-        }));
-        fresh.sort_by_key(|(index, _)| *index);
+        if O::KIND == Kind::Update {
+            // An update an earlier run sent may have been applied: if this
+            // one is not sent after all (the run stops or halts first), it
+            // stays unknown, never "not applied".
+            let (indices, records) = again.into_iter().unzip();
+            let history = History::maybe_applied();
+            outcomes.extend(execute_batch::<O>(&run, indices, records, history, 0).await);
+        } else {
+            // A create found nowhere was not applied, and goes with the rest.
+            fresh.extend(again.into_iter().map(|(index, record)| {
+                (
+                    index,
+                    Pending {
+                        record,
+                        sent_before: None,
+                    },
+                )
+            }));
+            fresh.sort_by_key(|(index, _)| *index);
+        }
     }
     if !fresh.is_empty() {
         let (indices, records): (Vec<usize>, Vec<O::Record>) = fresh
@@ -210,7 +257,7 @@ pub(crate) fn execute_batch<'a, O: Operation>(
         }
         let expected: Vec<Expected> = records.iter().map(Expected::of::<O>).collect();
         let body = O::body(records);
-        let sent_at = SentAt::now();
+        let sent_at = std::time::SystemTime::now();
         run.sending(&indices);
         let sent = send::<O>(
             &run.shared,
@@ -248,6 +295,13 @@ pub(crate) fn execute_batch<'a, O: Operation>(
                 outcomes_of_failed_request(indices, &failure)
             }
         };
+        if O::KIND == Kind::Create && run.shared.config.reconcile().is_on() {
+            run.note_created(
+                outcomes
+                    .iter()
+                    .filter_map(|outcome| outcome.result.applied().map(O::returned_id)),
+            );
+        }
         if !run.shared.config.reconcile().is_on()
             || !outcomes
                 .iter()

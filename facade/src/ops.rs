@@ -165,6 +165,19 @@ pub(crate) fn name_key(name: &str) -> String {
     crate::matching::normalized(name)
 }
 
+/// What to search for to find every record whose name has the key `key`
+/// (a name as [`name_key`] makes it): its longest word. Copper matches a
+/// search's name anywhere in a record's name and without regard to case,
+/// but not across spacing it has kept, so the whole key could miss a name
+/// with two spaces where the key has one; the records found are then
+/// compared by their keys.
+pub(crate) fn search_token(key: &str) -> String {
+    key.split(' ')
+        .max_by_key(|word| word.chars().count())
+        .unwrap_or(key)
+        .to_owned()
+}
+
 /// What a raw search call returns.
 #[doc(hidden)]
 pub type SearchResult<T> = Result<ResponseValue<Vec<T>>, copper_bulk_raw::Error<()>>;

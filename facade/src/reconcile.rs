@@ -35,17 +35,20 @@ use crate::send::History;
 ///   the update to send when it differs.
 /// - A **create** is looked up by its key (people and leads by e-mail,
 ///   companies by e-mail domain or name, opportunities by name,
-///   activities by parent, type and date), once
-///   [`Reconcile::grace`] has passed after the request ended. A record
+///   activities by parent, type and date), once the request timeout and
+///   [`Reconcile::grace`] have passed after the request's last attempt
+///   ended (a server may go on with a request whose client hung up). A record
 ///   found that Copper created after the request left and that holds every
 ///   field the create set is the create's: the outcome is
 ///   [`Applied`](crate::RecordResult::Applied) with Copper's record. A
 ///   person (or company) found with the same e-mail (or e-mail domain) that
 ///   existed before means Copper refused the create: the outcome is
 ///   [`Rejected`](crate::RecordResult::Rejected), naming that record. Found
-///   nowhere, the record is sent again. Several candidates, or a record
-///   without a key, stay [`Unknown`](crate::RecordResult::Unknown), saying
-///   why.
+///   nowhere, the record is sent again. Several candidates, a record with
+///   its key made since that does not hold every field it set (Copper may
+///   have changed a value), or a record without a key, stay
+///   [`Unknown`](crate::RecordResult::Unknown), saying why. A record this
+///   run already reported for another create is never claimed again.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub struct Reconcile {
     on: bool,
@@ -123,32 +126,6 @@ impl Default for Reconcile {
     }
 }
 
-/// When a request left: by the wall clock, to compare with the creation
-/// dates Copper keeps, and by the monotonic clock, to wait out its timeout.
-#[derive(Clone, Copy, Debug)]
-pub(crate) struct SentAt {
-    pub(crate) wall: SystemTime,
-    pub(crate) instant: Instant,
-}
-
-impl SentAt {
-    pub(crate) fn now() -> Self {
-        SentAt {
-            wall: SystemTime::now(),
-            instant: Instant::now(),
-        }
-    }
-
-    /// A request an earlier run sent at `wall`.
-    fn earlier(wall: SystemTime) -> Self {
-        let ago = SystemTime::now().duration_since(wall).unwrap_or_default();
-        SentAt {
-            wall,
-            instant: Instant::now().checked_sub(ago).unwrap_or_else(Instant::now),
-        }
-    }
-}
-
 /// Records an earlier run sent without learning their outcomes: updates
 /// are sent again; creates are looked up first. Returns the outcomes
 /// settled, and the records to send.
@@ -182,13 +159,6 @@ pub(crate) async fn earlier<O: Operation>(
             .collect();
         return (outcomes, Vec::new());
     }
-    // The latest request of these records sets how long to wait.
-    let latest = records
-        .iter()
-        .map(|(_, _, sent)| *sent)
-        .max()
-        .expect("called with records");
-    let sent_at = SentAt::earlier(latest);
     let pending = records
         .into_iter()
         .map(|(index, record, sent)| Suspect {
@@ -198,10 +168,11 @@ pub(crate) async fn earlier<O: Operation>(
             failure: None,
         })
         .collect();
-    if !wait_until_settled(run, &reconcile, sent_at, Instant::now()).await {
+    // The earlier run's last attempt ended when it did, at the latest now.
+    if !wait_until_settled(run, &reconcile, Instant::now()).await {
         return (not_looked_up(pending), Vec::new());
     }
-    let (settled, again) = look_up::<O>(run, &reconcile, pending).await;
+    let (settled, again) = look_up::<O>(run, &reconcile, pending, &[]).await;
     let again = again
         .into_iter()
         .map(|suspect| (suspect.index, suspect.record))
@@ -217,7 +188,7 @@ pub(crate) async fn after<O: Operation>(
     run: &Run<O::Output>,
     outcomes: Vec<Outcome<O::Output>>,
     records: Vec<O::Record>,
-    sent_at: SentAt,
+    sent: SystemTime,
     round: u32,
 ) -> Vec<Outcome<O::Output>> {
     let mut settled = Vec::new();
@@ -227,7 +198,7 @@ pub(crate) async fn after<O: Operation>(
             RecordResult::Unknown(failure) if round < MAX_ROUNDS => suspects.push(Suspect {
                 index: outcome.index,
                 record,
-                sent: sent_at.wall,
+                sent,
                 failure: Some(failure),
             }),
             _ => settled.push(outcome),
@@ -245,12 +216,22 @@ pub(crate) async fn after<O: Operation>(
         suspects
     } else {
         let reconcile = *run.shared.config.reconcile();
-        if !wait_until_settled(run, &reconcile, sent_at, Instant::now()).await {
+        if !wait_until_settled(run, &reconcile, Instant::now()).await {
             settled.extend(not_looked_up(suspects));
             settled.sort_by_key(|outcome| outcome.index);
             return settled;
         }
-        let (found, again) = look_up::<O>(run, &reconcile, suspects).await;
+        // The records the same answer reported applied are not these.
+        let applied: Vec<i64> = settled
+            .iter()
+            .filter_map(|outcome| outcome.result.applied().map(O::returned_id))
+            .collect();
+        let (found, again) = look_up::<O>(run, &reconcile, suspects, &applied).await;
+        run.note_created(
+            found
+                .iter()
+                .filter_map(|outcome| outcome.result.applied().map(O::returned_id)),
+        );
         settled.extend(found);
         again
     };
@@ -291,18 +272,17 @@ struct Suspect<R> {
     failure: Option<Arc<RequestFailure>>,
 }
 
-/// Waits until the request sent at `sent_at` can no longer be in progress
-/// at Copper (its timeout has passed), and at least the grace delay after
-/// `ended`. Returns false when the run was asked to stop first: a lookup
-/// then could miss a create Copper is still making, so none is made.
-async fn wait_until_settled<T>(
-    run: &Run<T>,
-    reconcile: &Reconcile,
-    sent_at: SentAt,
-    ended: Instant,
-) -> bool {
+/// Waits until a request whose last attempt ended at `ended` can no longer
+/// be in progress at Copper: a whole request timeout after it, and the
+/// grace delay. The wait counts from the end, not from when the request
+/// was sent, because the last attempt may have left long after the first
+/// (after the rate limiter, after retries), and a server may go on with a
+/// request whose client hung up. Returns false when the run was asked to
+/// stop first: a lookup then could miss a create Copper is still making,
+/// so none is made.
+async fn wait_until_settled<T>(run: &Run<T>, reconcile: &Reconcile, ended: Instant) -> bool {
     let (_, request_timeout) = run.shared.config.timeouts();
-    let until = (sent_at.instant + request_timeout).max(ended + reconcile.grace());
+    let until = ended + request_timeout + reconcile.grace();
     let sleep = std::pin::pin!(tokio::time::sleep_until(until));
     let stopped = std::pin::pin!(run.stopper.stopped());
     matches!(
@@ -338,6 +318,7 @@ async fn look_up<O: Operation>(
     run: &Run<O::Output>,
     reconcile: &Reconcile,
     suspects: Vec<Suspect<O::Record>>,
+    exclude: &[i64],
 ) -> (Vec<Outcome<O::Output>>, Vec<Suspect<O::Record>>) {
     let unsettled = |index: usize, reason: String| Outcome {
         index,
@@ -379,8 +360,15 @@ async fn look_up<O: Operation>(
             return (settled, Vec::new());
         }
     };
+    // A record found by two keys is one record; one this run already
+    // reported applied is another create's.
+    let mut seen = std::collections::HashSet::new();
     let found: Vec<Found<O::Output>> = found
         .into_iter()
+        .filter(|record| {
+            let id = O::returned_id(record);
+            !exclude.contains(&id) && !run.recently_created(id) && seen.insert(id)
+        })
         .filter_map(|record| {
             let value = serde_json::to_value(&record).ok()?;
             Some(Found {
@@ -400,14 +388,19 @@ async fn look_up<O: Operation>(
     let mut again = Vec::new();
     for (((_, suspect), verdict), claimed) in keyed.into_iter().zip(verdicts).zip(claims) {
         let index = suspect.index;
+        let unknown = |reason: String| unsettled(index, reason);
         match (verdict, claimed) {
-            (_, Some(position)) => settled.push(Outcome {
+            (_, Claim::Record(position)) => settled.push(Outcome {
                 index,
                 result: RecordResult::Applied(Box::new(found[position].record.clone())),
             }),
-            (Verdict::Created(ids), None) if ids.len() > 1 => settled.push(unsettled(
-                index,
-                format!(
+            (_, Claim::Surplus) | (Verdict::Absent, _) => again.push(suspect),
+            (Verdict::Created(ids), _) => settled.push(unknown(match &ids[..] {
+                [(_, id)] => format!(
+                    "{} {id} in copper matches it, and another create of the same request too",
+                    O::ENTITY
+                ),
+                _ => format!(
                     "{} records in copper match it (ids {})",
                     ids.len(),
                     ids.iter()
@@ -415,20 +408,24 @@ async fn look_up<O: Operation>(
                         .collect::<Vec<_>>()
                         .join(", ")
                 ),
-            )),
-            (Verdict::Taken(id), None) => settled.push(Outcome {
+            })),
+            (Verdict::Uncertain(id), _) => settled.push(unknown(format!(
+                "{} {id} in copper has its {} and may have been created after it was sent, but does not hold every field it set",
+                O::ENTITY,
+                O::KEY
+            ))),
+            (Verdict::Taken(id), _) => settled.push(Outcome {
                 index,
                 result: RecordResult::Rejected(Rejection {
                     id: None,
                     errors: Default::default(),
                     message: Some(format!(
-                        "not created: its {} already belongs to {} {id} in copper",
+                        "not created: its {} already belonged to {} {id} in copper",
                         O::KEY,
                         O::ENTITY
                     )),
                 }),
             }),
-            _ => again.push(suspect),
         }
     }
     tracing::info!(
@@ -455,7 +452,13 @@ enum Verdict {
     /// set and were created after it was sent: one of them is the record
     /// it created.
     Created(Vec<(usize, i64)>),
-    /// Its unique key belongs to this other record, so Copper refused it.
+    /// This record has its key and may have been created after it was
+    /// sent, yet does not hold every field it set (Copper may have changed
+    /// a value, or someone else made it), or Copper gave no creation date:
+    /// whether it is this create's cannot be told.
+    Uncertain(i64),
+    /// Its unique key belongs to this record, which existed before it was
+    /// sent, so Copper refused it.
     Taken(i64),
     /// Nothing found is it: it was not created.
     Absent,
@@ -476,41 +479,70 @@ fn verdict<O: Operation>(
         .map_or(0, |since| since.as_secs() as i64);
     let expected = Expected::of::<O>(record);
     let mut created = Vec::new();
+    let mut uncertain = None;
     let mut taken = None;
     for (position, candidate) in found.iter().enumerate() {
         if !candidate.keys.iter().any(|key| keys.contains(key)) {
             continue;
         }
-        let after = candidate.created.is_none_or(|created| created >= since);
-        if after && expected.echoed_by_value(&candidate.value, O::ECHOED) {
-            created.push((position, O::returned_id(&candidate.record)));
-        } else if candidate
-            .keys
-            .iter()
-            .any(|key| keys.contains(key) && O::unique_key(key))
-        {
-            taken.get_or_insert(O::returned_id(&candidate.record));
+        let id = O::returned_id(&candidate.record);
+        let holds = expected.echoed_by_value(&candidate.value, O::ECHOED);
+        match candidate.created {
+            Some(created_at) if created_at >= since && holds => created.push((position, id)),
+            Some(created_at) if created_at >= since => {
+                uncertain.get_or_insert(id);
+            }
+            None => {
+                uncertain.get_or_insert(id);
+            }
+            Some(_) => {
+                let unique = candidate
+                    .keys
+                    .iter()
+                    .any(|key| keys.contains(key) && O::unique_key(key));
+                if unique {
+                    taken.get_or_insert(id);
+                }
+            }
         }
     }
-    match (created.is_empty(), taken) {
-        (false, _) => Verdict::Created(created),
-        (true, Some(id)) => Verdict::Taken(id),
-        (true, None) => Verdict::Absent,
+    match (created.is_empty(), uncertain, taken) {
+        (false, _, _) => Verdict::Created(created),
+        (true, Some(id), _) => Verdict::Uncertain(id),
+        (true, None, Some(id)) => Verdict::Taken(id),
+        (true, None, None) => Verdict::Absent,
     }
 }
 
-/// Which found record each create is, where that is certain: a create
-/// that only one unclaimed record matches claims it, over and over until
-/// nothing changes; then identical creates share out the records they all
-/// match. Two creates never claim one record.
-fn claim<R: serde::Serialize, K>(
-    creates: &[(K, Suspect<R>)],
-    verdicts: &[Verdict],
-) -> Vec<Option<usize>> {
-    let mut claimed: Vec<Option<usize>> = vec![None; verdicts.len()];
+/// Which found record a create is, as far as the records found allow.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+enum Claim {
+    /// The record at this position of the found list is the one it created.
+    Record(usize),
+    /// Identical creates of one request matched fewer records than there
+    /// are of them, and the others took those records: this one was not
+    /// created.
+    Surplus,
+    /// Not settled.
+    Open,
+}
+
+/// Which found record each create is, where that is certain. A create that
+/// only one unclaimed record matches claims it, unless another, different
+/// create matches only that record too (either could be its); this goes
+/// on until nothing changes. Then identical creates share out the records
+/// they all match. Two creates never claim one record.
+fn claim<R: serde::Serialize, K>(creates: &[(K, Suspect<R>)], verdicts: &[Verdict]) -> Vec<Claim> {
+    let n = verdicts.len();
+    let mut claims = vec![Claim::Open; n];
     let mut taken = std::collections::HashSet::new();
-    let open = |verdict: &Verdict, taken: &std::collections::HashSet<usize>| -> Vec<usize> {
-        match verdict {
+    let requests: Vec<Option<serde_json::Value>> = creates
+        .iter()
+        .map(|(_, suspect)| serde_json::to_value(&suspect.record).ok())
+        .collect();
+    let identical = |a: usize, b: usize| requests[a].is_some() && requests[a] == requests[b];
+    let open = |create: usize, taken: &std::collections::HashSet<usize>| -> Vec<usize> {
+        match &verdicts[create] {
             Verdict::Created(found) => found
                 .iter()
                 .map(|(position, _)| *position)
@@ -521,12 +553,21 @@ fn claim<R: serde::Serialize, K>(
     };
     loop {
         let mut progress = false;
-        for (create, verdict) in verdicts.iter().enumerate() {
-            if claimed[create].is_some() {
+        for create in 0..n {
+            if claims[create] != Claim::Open {
                 continue;
             }
-            if let [only] = open(verdict, &taken)[..] {
-                claimed[create] = Some(only);
+            let [only] = open(create, &taken)[..] else {
+                continue;
+            };
+            let rival = (0..n).any(|other| {
+                other != create
+                    && claims[other] == Claim::Open
+                    && !identical(create, other)
+                    && open(other, &taken) == [only]
+            });
+            if !rival {
+                claims[create] = Claim::Record(only);
                 taken.insert(only);
                 progress = true;
             }
@@ -536,29 +577,43 @@ fn claim<R: serde::Serialize, K>(
         }
     }
     // Creates that are the same request are interchangeable: each takes
-    // one of the records they all match, in order.
-    let requests: Vec<Option<serde_json::Value>> = creates
-        .iter()
-        .map(|(_, suspect)| serde_json::to_value(&suspect.record).ok())
-        .collect();
-    for create in 0..verdicts.len() {
-        if claimed[create].is_some() {
+    // one of the records they all match, in order, unless a different
+    // create matches one of those records too.
+    for create in 0..n {
+        if claims[create] != Claim::Open {
             continue;
         }
-        let candidates = open(&verdicts[create], &taken);
-        let twins = (0..verdicts.len())
-            .filter(|&other| {
-                claimed[other].is_none()
-                    && requests[other].is_some()
-                    && requests[other] == requests[create]
-            })
+        let candidates = open(create, &taken);
+        let twins = (0..n)
+            .filter(|&other| claims[other] == Claim::Open && identical(create, other))
             .count();
-        if !candidates.is_empty() && candidates.len() <= twins {
-            claimed[create] = Some(candidates[0]);
+        let contested = (0..n).any(|other| {
+            claims[other] == Claim::Open
+                && !identical(create, other)
+                && open(other, &taken).iter().any(|p| candidates.contains(p))
+        });
+        if !candidates.is_empty() && candidates.len() <= twins && !contested {
+            claims[create] = Claim::Record(candidates[0]);
             taken.insert(candidates[0]);
         }
     }
-    claimed
+    // A create whose every match went to identical creates was not made.
+    for create in 0..n {
+        let Verdict::Created(found) = &verdicts[create] else {
+            continue;
+        };
+        let to_twins = found.iter().all(|(position, _)| {
+            (0..n).any(|other| {
+                other != create
+                    && identical(create, other)
+                    && claims[other] == Claim::Record(*position)
+            })
+        });
+        if claims[create] == Claim::Open && to_twins {
+            claims[create] = Claim::Surplus;
+        }
+    }
+    claims
 }
 
 /// Every record of operation `O` that has one of `keys`, through Copper's
@@ -666,17 +721,32 @@ mod tests {
         Verdict::Created(positions.iter().map(|&p| (p, 100 + p as i64)).collect())
     }
 
+    use Claim::{Open, Record, Surplus};
+
     #[test]
     fn a_create_only_one_record_matches_claims_it_first() {
         // The second create set more fields, so only record 1 holds them
         // all; record 0 is then the first create's.
         let creates = [suspect(0, "Ada"), suspect(1, "Ada, CTO")];
         let verdicts = [created(&[0, 1]), created(&[1])];
-        assert_eq!(claim(&creates, &verdicts), [Some(0), Some(1)]);
+        assert_eq!(claim(&creates, &verdicts), [Record(0), Record(1)]);
         // Each claim can settle another, in any order of the creates.
         let creates = [suspect(0, "A"), suspect(1, "A B"), suspect(2, "A B C")];
         let verdicts = [created(&[0, 1, 2]), created(&[1, 2]), created(&[2])];
-        assert_eq!(claim(&creates, &verdicts), [Some(0), Some(1), Some(2)]);
+        assert_eq!(
+            claim(&creates, &verdicts),
+            [Record(0), Record(1), Record(2)]
+        );
+    }
+
+    #[test]
+    fn two_different_creates_that_match_only_one_record_claim_neither() {
+        // Either could be the one Copper made; the other was refused.
+        let creates = [suspect(0, "Acme, bad website"), suspect(1, "Acme, EU")];
+        assert_eq!(
+            claim(&creates, &[created(&[0]), created(&[0])]),
+            [Open, Open]
+        );
     }
 
     #[test]
@@ -684,13 +754,13 @@ mod tests {
         let creates = [suspect(0, "Ada"), suspect(1, "Ada")];
         assert_eq!(
             claim(&creates, &[created(&[3, 4]), created(&[3, 4])]),
-            [Some(3), Some(4)]
+            [Record(3), Record(4)]
         );
         // One record for two identical creates: one of them was made, and
-        // it does not matter which.
+        // it does not matter which; the other was not.
         assert_eq!(
             claim(&creates, &[created(&[3]), created(&[3])]),
-            [Some(3), None]
+            [Record(3), Surplus]
         );
     }
 
@@ -699,13 +769,13 @@ mod tests {
         let creates = [suspect(0, "Ada"), suspect(1, "Grace")];
         assert_eq!(
             claim(&creates, &[created(&[0, 1]), Verdict::Absent]),
-            [None, None]
+            [Open, Open]
         );
         // Three records for two identical creates: which two is unknown.
         let twins = [suspect(0, "Ada"), suspect(1, "Ada")];
         assert_eq!(
             claim(&twins, &[created(&[0, 1, 2]), created(&[0, 1, 2])]),
-            [None, None]
+            [Open, Open]
         );
     }
 }

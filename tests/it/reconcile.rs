@@ -202,3 +202,68 @@ async fn with_reading_back_off_a_lost_answer_stays_unknown() {
     assert!(!matches!(report.unknown[0].1.error(), Error::Unsettled(_)));
     assert_eq!(created(&sandbox, Entity::People).len(), 1);
 }
+
+#[tokio::test]
+async fn a_record_with_its_key_made_since_that_differs_leaves_the_create_unknown() {
+    let sandbox = sandbox().await;
+    let copper = copper(&sandbox);
+    // Someone else made a person with this address moments ago; a 503
+    // leaves this create's fate unknown, and the person found could be
+    // this create's with a value Copper changed: it cannot be told.
+    let other = PersonCreate::new("Someone Else").emails([EmailInput::new("ada@example.org")]);
+    let made = copper.people().bulk_create([other]).report().await;
+    let id = made.applied[0].1.id;
+    sandbox.inject(Fault::Status(503));
+    let report = copper.people().bulk_create([ada()]).report().await;
+    assert_eq!(report.unknown.len(), 1, "{report:?}");
+    let Error::Unsettled(reason) = report.unknown[0].1.error() else {
+        panic!("{:?}", report.unknown[0].1)
+    };
+    assert_eq!(
+        reason,
+        &format!(
+            "people {id} in copper has its e-mail address and may have been created after it was sent, but does not hold every field it set"
+        )
+    );
+}
+
+#[tokio::test]
+async fn a_record_this_run_already_reported_is_not_claimed_again() {
+    let sandbox = sandbox().await;
+    let config = copper(&sandbox)
+        .config()
+        .clone()
+        .with_batch_size(1)
+        .unwrap()
+        .with_concurrency(1)
+        .unwrap();
+    let copper = Copper::new(config).unwrap();
+    // Two identical leads (leads may share an address): the first is
+    // made; the second's request never arrives. The lead found is the
+    // first's, not the second's.
+    let lead = || LeadCreate::new("Same Lead").email(EmailInput::new("same@example.org"));
+    sandbox.inject_times(Fault::Delay(Duration::ZERO), 1);
+    sandbox.inject(Fault::DropBeforeApplying);
+    let report = copper.leads().bulk_create([lead(), lead()]).report().await;
+    assert_eq!(report.applied.len(), 2, "{report:?}");
+    let ids: Vec<i64> = report.applied.iter().map(|(_, lead)| lead.id).collect();
+    assert_ne!(ids[0], ids[1], "one lead reported for both");
+    assert_eq!(created(&sandbox, Entity::Leads), ids);
+}
+
+#[tokio::test]
+async fn a_name_copper_keeps_with_odd_spacing_is_found() {
+    let sandbox = sandbox().await;
+    sandbox.inject(Fault::DropAfterApplying);
+    let report = copper(&sandbox)
+        .opportunities()
+        .bulk_create([OpportunityCreate::new("Q3  Renewal", 1)])
+        .report()
+        .await;
+    assert_eq!(report.applied.len(), 1, "{report:?}");
+    assert_eq!(
+        created(&sandbox, Entity::Opportunities),
+        [report.applied[0].1.id],
+        "created once"
+    );
+}

@@ -165,3 +165,24 @@ async fn an_update_an_earlier_run_may_have_sent_is_sent_again() {
     );
     assert_eq!(fake.received().len(), 1);
 }
+
+#[tokio::test]
+async fn a_resumed_update_not_sent_again_stays_unknown() {
+    let fake = FakeCopper::echo().await;
+    let copper = copper(&fake, RetryPolicy::standard());
+    let entries = [Entry::new(0, PersonUpdate::new(7).title("CTO"))
+        .sent_before(SystemTime::now() - Duration::from_secs(60))];
+    let outcomes = copper.bulk_entries::<ops::PeopleUpdate, _>(
+        futures_util::stream::iter(entries),
+        false,
+        None,
+    );
+    // Stopped before anything is sent: the earlier run may have applied it.
+    outcomes.stopper().stop();
+    let outcomes: Vec<Outcome<Person>> = outcomes.collect().await;
+    let RecordResult::Unknown(failure) = &outcomes[0].result else {
+        panic!("{:?}", outcomes[0])
+    };
+    assert!(matches!(failure.error(), Error::Stopped), "{failure}");
+    assert!(fake.received().is_empty());
+}

@@ -6,12 +6,12 @@ use std::future::Future;
 use copper_bulk_raw::Client;
 use copper_bulk_raw::types::{
     BulkCreateFailure, BulkUpdateFailure, CompaniesBulkCreateRequest, CompaniesBulkUpdateRequest,
-    CompaniesSearchRequest, Company, CompanyCreate, CompanyUpdate,
+    CompaniesSearchRequest, Company, CompanyCreate, CompanyUpdate, SortDirection,
 };
 use futures_util::stream::Stream;
 
 use super::sealed::Sealed;
-use super::{Kind, Operation, Page, RawResult, SearchResult, email_key, name_key};
+use super::{Kind, Operation, Page, RawResult, SearchResult, email_key, name_key, search_token};
 use crate::client::Handle;
 use crate::matching::Compare;
 use crate::outcome::Outcomes;
@@ -159,11 +159,15 @@ impl Operation for CompaniesCreate {
         let mut body = CompaniesSearchRequest {
             page_number: Some(page.number),
             page_size: Some(page.size),
+            // Oldest first: a record made while the pages are read then
+            // comes last, and shifts no page already read.
+            sort_by: Some("date_created".into()),
+            sort_direction: Some(SortDirection::Asc),
             ..CompaniesSearchRequest::default()
         };
         match key.strip_prefix(DOMAIN) {
             Some(domain) => body.email_domains = Some(domain.to_owned()),
-            None => body.name = Some(key.trim_start_matches(NAME).to_owned()),
+            None => body.name = Some(search_token(key.trim_start_matches(NAME))),
         }
         client.companies_search(None, &body).await
     }

@@ -6,7 +6,7 @@ use std::future::Future;
 use copper_bulk_raw::Client;
 use copper_bulk_raw::types::{
     BulkCreateFailure, BulkUpdateFailure, Lead, LeadCreate, LeadUpdate, LeadsBulkCreateRequest,
-    LeadsBulkUpdateRequest, LeadsSearchRequest,
+    LeadsBulkUpdateRequest, LeadsSearchRequest, SortDirection,
 };
 use futures_util::stream::Stream;
 
@@ -158,6 +158,10 @@ impl Operation for LeadsCreate {
             emails: keys.first().cloned(),
             page_number: Some(page.number),
             page_size: Some(page.size),
+            // Oldest first: a record made while the pages are read then
+            // comes last, and shifts no page already read.
+            sort_by: Some("date_created".into()),
+            sort_direction: Some(SortDirection::Asc),
             ..LeadsSearchRequest::default()
         };
         client.leads_search(None, &body).await

@@ -6,12 +6,12 @@ use std::future::Future;
 use copper_bulk_raw::Client;
 use copper_bulk_raw::types::{
     BulkCreateFailure, OpportunitiesBulkCreateRequest, OpportunitiesSearchRequest, Opportunity,
-    OpportunityCreate,
+    OpportunityCreate, SortDirection,
 };
 use futures_util::stream::Stream;
 
 use super::sealed::Sealed;
-use super::{Kind, Operation, Page, RawResult, SearchResult, name_key};
+use super::{Kind, Operation, Page, RawResult, SearchResult, name_key, search_token};
 use crate::client::Handle;
 use crate::matching::Compare;
 use crate::outcome::Outcomes;
@@ -106,9 +106,13 @@ impl Operation for OpportunitiesCreate {
 
     async fn search(client: &Client, keys: &[String], page: Page) -> SearchResult<Opportunity> {
         let body = OpportunitiesSearchRequest {
-            name: keys.first().cloned(),
+            name: keys.first().map(|key| search_token(key)),
             page_number: Some(page.number),
             page_size: Some(page.size),
+            // Oldest first: a record made while the pages are read then
+            // comes last, and shifts no page already read.
+            sort_by: Some("date_created".into()),
+            sort_direction: Some(SortDirection::Asc),
             ..OpportunitiesSearchRequest::default()
         };
         client.opportunities_search(None, &body).await

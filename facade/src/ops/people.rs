@@ -6,7 +6,7 @@ use std::future::Future;
 use copper_bulk_raw::Client;
 use copper_bulk_raw::types::{
     BulkCreateFailure, BulkUpdateFailure, PeopleBulkCreateRequest, PeopleBulkUpdateRequest,
-    PeopleSearchRequest, Person, PersonCreate, PersonUpdate,
+    PeopleSearchRequest, Person, PersonCreate, PersonUpdate, SortDirection,
 };
 use futures_util::stream::Stream;
 
@@ -163,6 +163,10 @@ impl Operation for PeopleCreate {
             emails: keys.to_vec(),
             page_number: Some(page.number),
             page_size: Some(page.size),
+            // Oldest first: a record made while the pages are read then
+            // comes last, and shifts no page already read.
+            sort_by: Some("date_created".into()),
+            sort_direction: Some(SortDirection::Asc),
             ..PeopleSearchRequest::default()
         };
         client.people_search(None, &body).await
