@@ -324,7 +324,117 @@ fn scan(path: &Path, unknown: &mut BTreeSet<usize>) -> Result<usize, String> {
 
 #[cfg(test)]
 mod tests {
+    use crate::journal::{InputId, time};
+
     use super::*;
+
+    fn header() -> Header {
+        Header::new(
+            "people_bulk_update",
+            InputId {
+                size: 1,
+                blake3: "00".into(),
+            },
+        )
+    }
+
+    fn line(index: usize, outcome: &str) -> String {
+        format!(
+            "{{\"index\":{index},\"outcome\":\"{outcome}\",\"id\":null,\"errors\":null,\"message\":null}}\n"
+        )
+    }
+
+    fn outcomes(path: &Path) -> Vec<String> {
+        std::fs::read_to_string(path)
+            .unwrap()
+            .lines()
+            .enumerate()
+            .map(|(i, text)| {
+                let head: Head<'_> = serde_json::from_str(text).unwrap();
+                assert_eq!(head.index, i);
+                head.outcome.to_owned()
+            })
+            .collect()
+    }
+
+    #[test]
+    fn the_fold_takes_the_newest_word_on_each_record_and_can_be_repeated() {
+        let dir = tempfile::tempdir().unwrap();
+        let out = dir.path().join("out.ndjson");
+        // The output a kill cut off in the middle of its fourth line.
+        let text = [
+            line(0, "created"),
+            line(1, "not_applied"),
+            line(2, "unknown"),
+            "{\"index\":3,\"outc".into(),
+        ]
+        .concat();
+        std::fs::write(&out, text).unwrap();
+        let journal = [
+            serde_json::to_string(&header()).unwrap() + "\n",
+            "{\"sending\":[[2,2]],\"at\":1000}\n".into(),
+            "{\"sending\":[[3,5]],\"at\":2000}\n".into(),
+            format!("{{\"settled\":{}}}\n", line(4, "created").trim()),
+            format!("{{\"settled\":{}}}\n", line(3, "rejected").trim()),
+            "{\"sending\":[[7,7]],\"at\":3000}\n".into(),
+            // A line the kill cut off.
+            "{\"settled\":{\"ind".into(),
+        ]
+        .concat();
+        std::fs::write(journal_path(&out), journal).unwrap();
+
+        let expected = [
+            "created",
+            "not_applied",
+            "unknown",
+            "rejected",
+            "created",
+            "unknown",
+            "not_applied",
+            "unknown",
+        ];
+        let mut plan = consolidate(&out, &header()).unwrap();
+        assert_eq!(outcomes(&out), expected);
+        let next: Vec<Next> = (0..9).map(|index| plan.next(index)).collect();
+        assert_eq!(
+            next,
+            [
+                Next::Skip,
+                Next::Send,
+                Next::SentBefore(time(1000)),
+                Next::Skip,
+                Next::Skip,
+                Next::SentBefore(time(2000)),
+                Next::Send,
+                Next::SentBefore(time(3000)),
+                Next::Send,
+            ]
+        );
+
+        // A resumed run then settles record 1 and is killed while record 2
+        // is in flight: its partial output and the journal are folded in.
+        std::fs::write(
+            resuming_path(&out),
+            [line(0, "created"), line(1, "updated")].concat(),
+        )
+        .unwrap();
+        let mut journal = std::fs::read_to_string(journal_path(&out)).unwrap();
+        journal.push_str("{\"sending\":[[2,2]],\"at\":4000}\n");
+        std::fs::write(journal_path(&out), journal).unwrap();
+        let mut plan = consolidate(&out, &header()).unwrap();
+        let mut expected = expected.map(str::to_owned);
+        expected[1] = "updated".into();
+        assert_eq!(outcomes(&out), expected);
+        assert!(!resuming_path(&out).exists());
+        assert_eq!(plan.next(2), Next::SentBefore(time(4000)));
+
+        // Folding again changes nothing.
+        let mut again = consolidate(&out, &header()).unwrap();
+        assert_eq!(outcomes(&out), expected);
+        for index in 0..9 {
+            assert_eq!(again.next(index), plan.next(index), "record {index}");
+        }
+    }
 
     #[test]
     fn a_plan_skips_final_records_and_sends_the_rest() {
