@@ -9,10 +9,10 @@ use std::time::Duration;
 use clap::{Args, Parser, Subcommand};
 use copper_bulk::ops::{self, Operation};
 use copper_bulk::{Config, Copper};
-use copper_bulk_cli::input::{self, Format, InputRecord, Source};
+use copper_bulk_cli::input::{self, Format, InputRecord, Skip, Source};
 use copper_bulk_cli::journal::{Header, InputId, JournalFile, journal_path, resuming_path};
 use copper_bulk_cli::output::{Output, Summary};
-use copper_bulk_cli::resume;
+use copper_bulk_cli::resume::{self, Next};
 use copper_bulk_cli::run::{self, Resume, Stop};
 use copper_bulk_cli::signals::{Received, Signals};
 use copper_bulk_sandbox::{Sandbox, SandboxConfig};
@@ -252,8 +252,23 @@ where
     // read twice.
     let (reader, size) = source.open()?;
     let mut summary = Summary::start(size, options.quiet);
-    let started = input::read::<O::Record>(summary.track(reader), io.format)
-        .and_then(|input| Ok((input, job.start()?)));
+    let reader = summary.track(reader);
+    let started = if job.resume {
+        // The records settled before are not even parsed: a resumed job of
+        // a million records is at its first request in seconds.
+        job.start().and_then(|started| {
+            let skip = started.1.as_ref().map(|resume| {
+                let mut plan = resume.plan.clone();
+                Box::new(move |index| plan.next(index) == Next::Skip) as Skip
+            });
+            let input = input::read_skipping::<O::Record>(reader, io.format, skip)?;
+            Ok((input, started))
+        })
+    } else {
+        // The output and its journal are created once the input proved
+        // readable (a CSV header is checked first).
+        input::read::<O::Record>(reader, io.format).and_then(|input| Ok((input, job.start()?)))
+    };
     let (input, (mut out, resume, journal)) = match started {
         Ok(started) => started,
         Err(error) => {

@@ -47,7 +47,7 @@ pub fn is_final(outcome: &str) -> Result<bool, String> {
 }
 
 /// What a resumed run does with each record of the input.
-#[derive(Debug)]
+#[derive(Clone, Debug)]
 pub struct Plan {
     /// How many records the output holds a line for, from index 0.
     len: usize,
