@@ -3,6 +3,7 @@
 //! store that every record was applied exactly once and that the output
 //! holds one line per record, in input order.
 
+use std::io::{BufRead, BufReader};
 use std::path::PathBuf;
 use std::process::{Child, Command, Output, Stdio};
 use std::time::{Duration, Instant};
@@ -247,7 +248,7 @@ fn ctrl_c_finishes_the_requests_in_flight_and_resume_sends_the_rest_once() {
     let server = Server::start();
     let job = Job::new(Verb::Create, 60);
     // Request 3 is slow: Ctrl-C comes while it is in flight.
-    server.delay_request(3, Duration::from_millis(500));
+    server.delay_request(3, Duration::from_secs(1));
     let child = server.tool(Verb::Create, &job, &[]).spawn().unwrap();
     server.wait_for_requests(3);
     signal(&child, "INT");
@@ -279,7 +280,7 @@ fn ctrl_c_finishes_the_requests_in_flight_and_resume_sends_the_rest_once() {
 fn sigterm_stops_cleanly_with_status_143() {
     let server = Server::start();
     let job = Job::new(Verb::Update, 30);
-    server.delay_request(2, Duration::from_millis(300));
+    server.delay_request(2, Duration::from_secs(1));
     let child = server.tool(Verb::Update, &job, &[]).spawn().unwrap();
     server.wait_for_requests(2);
     signal(&child, "TERM");
@@ -287,6 +288,35 @@ fn sigterm_stops_cleanly_with_status_143() {
     assert_eq!(stopped.status.code(), Some(143), "{}", stderr(&stopped));
     assert!(stderr(&stopped).contains("stopped by SIGTERM: 10 records applied, 20 not sent"));
     job.assert_complete();
+
+    let resumed = server
+        .tool(Verb::Update, &job, &["--resume"])
+        .output()
+        .unwrap();
+    assert_eq!(resumed.status.code(), Some(0), "{}", stderr(&resumed));
+    assert_applied_once(&server, Verb::Update, &job);
+}
+
+#[test]
+fn a_second_ctrl_c_ends_the_tool_at_once_and_resume_finishes_the_job() {
+    let server = Server::start();
+    let job = Job::new(Verb::Update, 30);
+    // Request 2 is held for longer than the test runs.
+    server.delay_request(2, Duration::from_secs(600));
+    let mut child = server.tool(Verb::Update, &job, &[]).spawn().unwrap();
+    server.wait_for_requests(2);
+    signal(&child, "INT");
+    let mut stderr_lines = BufReader::new(child.stderr.take().unwrap()).lines();
+    let stopping = stderr_lines.next().unwrap().unwrap();
+    assert!(
+        stopping.contains("Ctrl-C again to quit at once"),
+        "{stopping}"
+    );
+    signal(&child, "INT");
+    let status = child.wait().unwrap();
+    assert_eq!(status.code(), Some(130));
+    // The output was left as it was: the journal says the rest.
+    assert!(job.lines().len() < 30);
 
     let resumed = server
         .tool(Verb::Update, &job, &["--resume"])
