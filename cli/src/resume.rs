@@ -381,7 +381,7 @@ mod tests {
             "{\"settled\":{\"ind".into(),
         ]
         .concat();
-        std::fs::write(journal_path(&out), journal).unwrap();
+        std::fs::write(journal_path(&out), &journal).unwrap();
 
         let expected = [
             "created",
@@ -410,6 +410,20 @@ mod tests {
                 Next::Send,
             ]
         );
+
+        // A crash after the new output was renamed in, before the new
+        // journal was: folding with the old journal gives the same.
+        let new_journal = std::fs::read_to_string(journal_path(&out)).unwrap();
+        std::fs::write(journal_path(&out), &journal).unwrap();
+        let mut refolded = consolidate(&out, &header()).unwrap();
+        assert_eq!(outcomes(&out), expected);
+        assert_eq!(
+            std::fs::read_to_string(journal_path(&out)).unwrap(),
+            new_journal
+        );
+        for (index, next) in next.iter().enumerate() {
+            assert_eq!(refolded.next(index), *next, "record {index}");
+        }
 
         // A resumed run then settles record 1 and is killed while record 2
         // is in flight: its partial output and the journal are folded in.
