@@ -29,7 +29,8 @@ use copper_bulk_sandbox::{Sandbox, SandboxConfig};
 /// the output (FILE.journal). If the run is interrupted in any way (Ctrl-C,
 /// SIGTERM, kill -9, a power cut), running the same command again with
 /// --resume finishes the job: records settled are not sent again, and
-/// records whose request may have reached Copper are looked up first.
+/// records whose request may have reached Copper are looked up first
+/// (creates) or sent again (updates, which set the same values twice).
 /// Without --resume, an output that has a journal is never overwritten.
 ///
 /// Exit status: 0 when every record was applied; 1 when some were rejected,
