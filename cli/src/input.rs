@@ -121,9 +121,24 @@ fn panic_message(panic: &(dyn Any + Send)) -> &str {
 /// Starts reading `input`. Fails, before anything is read, when a CSV
 /// header cannot be read or names a column the record type does not have.
 pub fn read<R: InputRecord>(input: Reader, format: Format) -> Result<Input<R>, String> {
+    read_skipping(input, format, None)
+}
+
+/// Says, record index by record index in increasing order, which records
+/// need not be parsed.
+pub type Skip = Box<dyn FnMut(usize) -> bool + Send>;
+
+/// [`read`], leaving the NDJSON records `skip` names unparsed: each takes
+/// its index as an error that no one is meant to see (a resumed run leaves
+/// these records out). CSV rows are all parsed.
+pub fn read_skipping<R: InputRecord>(
+    input: Reader,
+    format: Format,
+    skip: Option<Skip>,
+) -> Result<Input<R>, String> {
     let (sender, records) = mpsc::channel(READ_AHEAD);
     let thread = match format {
-        Format::Ndjson => std::thread::spawn(move || read_ndjson::<R>(input, &sender)),
+        Format::Ndjson => std::thread::spawn(move || read_ndjson::<R>(input, &sender, skip)),
         Format::Csv => {
             let reader = open_csv::<R, _>(input)?;
             std::thread::spawn(move || read_csv::<R>(reader, &sender))
@@ -192,6 +207,38 @@ pub(crate) mod tests {
             all.push(record);
         }
         (all, reading.end())
+    }
+
+    #[test]
+    fn records_skipped_are_not_parsed_and_keep_their_index() {
+        let ndjson = "{\"id\": 1}\n\nnot json\n{\"id\": 3}\n{\"id\": 4}\n";
+        let skip: Skip = Box::new(|index| index == 1 || index == 2);
+        let Input {
+            mut records,
+            reading,
+        } = read_skipping::<PersonUpdate>(
+            Box::new(Cursor::new(ndjson)),
+            Format::Ndjson,
+            Some(skip),
+        )
+        .unwrap();
+        let mut read = Vec::new();
+        while let Some(record) = records.blocking_recv() {
+            read.push(record.map(|r| r.id).map_err(|e| e.to_string()));
+        }
+        reading.end().unwrap();
+        assert_eq!(read.len(), 4);
+        assert_eq!(read[0], Ok(1));
+        // The line that is not JSON is skipped, not read: no error says so.
+        assert!(
+            read[1].as_ref().unwrap_err().contains("not read"),
+            "{read:?}"
+        );
+        assert!(
+            read[2].as_ref().unwrap_err().contains("not read"),
+            "{read:?}"
+        );
+        assert_eq!(read[3], Ok(4));
     }
 
     #[test]

@@ -1,7 +1,7 @@
 //! `copper-bulk`: send a file of changes to Copper's bulk endpoints, with
 //! one outcome line per input record. See `copper-bulk --help`.
 
-use std::io::{BufWriter, Write};
+use std::io::Write;
 use std::path::{Path, PathBuf};
 use std::process::ExitCode;
 use std::time::Duration;
@@ -9,9 +9,12 @@ use std::time::Duration;
 use clap::{Args, Parser, Subcommand};
 use copper_bulk::ops::{self, Operation};
 use copper_bulk::{Config, Copper};
-use copper_bulk_cli::input::{self, Format, InputRecord, Source};
-use copper_bulk_cli::output::Summary;
-use copper_bulk_cli::run::{self, Stop};
+use copper_bulk_cli::input::{self, Format, InputRecord, Skip, Source};
+use copper_bulk_cli::journal::{Header, InputId, JournalFile, journal_path, resuming_path};
+use copper_bulk_cli::output::{Output, Summary};
+use copper_bulk_cli::resume::{self, Next};
+use copper_bulk_cli::run::{self, Resume, Stop};
+use copper_bulk_cli::signals::{Received, Signals};
 use copper_bulk_sandbox::{Sandbox, SandboxConfig};
 
 /// Sends NDJSON or CSV records to Copper CRM's bulk endpoints and writes one
@@ -22,12 +25,24 @@ use copper_bulk_sandbox::{Sandbox, SandboxConfig};
 /// COPPER_BASE_URL. With --sandbox, a local sandbox is started and no
 /// credentials are needed.
 ///
+/// With --output FILE and an input file, the tool keeps a journal beside
+/// the output (FILE.journal). If the run is interrupted in any way (Ctrl-C,
+/// SIGTERM, kill -9, a power cut), running the same command again with
+/// --resume finishes the job: records settled are not sent again, and
+/// records whose request may have reached Copper are looked up first
+/// (creates) or sent again (updates, which set the same values twice).
+/// Without --resume, an output that has a journal is never overwritten.
+///
 /// Exit status: 0 when every record was applied; 1 when some were rejected,
 /// invalid, unknown or not applied (the output is still complete); 2 for
-/// usage or configuration errors (nothing was sent); 3 when the outcome
-/// lines could not be written (records may have been applied: the message
-/// says how many were); 4 when the input could not be read to its end
-/// (every record read before has its line, the rest were not sent).
+/// usage or configuration errors (nothing was sent), including --resume
+/// against an input that changed; 3 when the outcome lines or the journal
+/// could not be written (records may have been applied: the message says
+/// how many were); 4 when the input could not be read to its end (every
+/// record read before has its line, the rest were not sent); 130 after
+/// Ctrl-C (SIGINT) and 143 after SIGTERM: the requests in flight were
+/// finished, every record has its line, the rest as not_applied. A second
+/// Ctrl-C ends the tool at once, with status 130.
 #[derive(Debug, Parser)]
 #[command(name = "copper-bulk", version, max_term_width = 100)]
 struct Cli {
@@ -67,6 +82,11 @@ struct Options {
     /// No progress bar.
     #[arg(long, short, global = true)]
     quiet: bool,
+    /// Seconds a request may take before it is given up on; a create
+    /// whose request may have reached Copper is looked up no sooner than
+    /// this long after it was sent.
+    #[arg(long, global = true, value_name = "SECONDS", default_value_t = Config::DEFAULT_REQUEST_TIMEOUT.as_secs())]
+    timeout: u64,
     /// Log requests and retries on standard error (-v: retries, -vv: every request).
     #[arg(long, short, global = true, action = clap::ArgAction::Count)]
     verbose: u8,
@@ -126,9 +146,15 @@ struct Io {
     /// How the records are written.
     #[arg(long, value_enum, default_value_t = Format::Ndjson)]
     format: Format,
-    /// Where the outcome lines go (default: standard output).
+    /// Where the outcome lines go (default: standard output). A file gets
+    /// a journal beside it, FILE.journal, for --resume.
     #[arg(long, short, value_name = "FILE")]
     output: Option<PathBuf>,
+    /// Finish the job an earlier run of the same command left (the same
+    /// input and --output FILE): send only what it did not settle. With no
+    /// FILE yet, start from the beginning.
+    #[arg(long)]
+    resume: bool,
 }
 
 #[derive(Debug, Args)]
@@ -221,13 +247,30 @@ where
     if options.dry_run && options.batch_size == 0 {
         return Err(Usage("the batch size must be at least 1".into()));
     }
+    let source = Source::from_arg(&io.input);
+    let job = Job::check::<O>(options, io, &source)?;
     // The input is opened once: a named pipe or standard input cannot be
     // read twice.
-    let (reader, size) = Source::from_arg(&io.input).open()?;
+    let (reader, size) = source.open()?;
     let mut summary = Summary::start(size, options.quiet);
-    let started = input::read::<O::Record>(summary.track(reader), io.format)
-        .and_then(|input| Ok((input, output(io.output.as_deref())?)));
-    let (input, mut out) = match started {
+    let reader = summary.track(reader);
+    let started = if job.resume {
+        // The records settled before are not even parsed: a resumed job of
+        // a million records is at its first request in seconds.
+        job.start().and_then(|started| {
+            let skip = started.1.as_ref().map(|resume| {
+                let mut plan = resume.plan.clone();
+                Box::new(move |index| plan.next(index) == Next::Skip) as Skip
+            });
+            let input = input::read_skipping::<O::Record>(reader, io.format, skip)?;
+            Ok((input, started))
+        })
+    } else {
+        // The output and its journal are created once the input proved
+        // readable (a CSV header is checked first).
+        input::read::<O::Record>(reader, io.format).and_then(|input| Ok((input, job.start()?)))
+    };
+    let (input, (mut out, resume, journal)) = match started {
         Ok(started) => started,
         Err(error) => {
             summary.clear();
@@ -237,10 +280,13 @@ where
 
     if options.dry_run {
         let batches =
-            match run::dry_run::<O>(input, options.batch_size, &mut out, &mut summary).await {
+            match run::dry_run::<O>(input, options.batch_size, out.writer(), &mut summary).await {
                 Ok(batches) => batches,
                 Err(stop) => return Ok(stopped(stop, &summary, None)),
             };
+        if let Err(error) = out.finish() {
+            return Ok(stopped(Stop::Output(error), &summary, None));
+        }
         let invalid = summary.count("invalid");
         summary.clear();
         eprintln!(
@@ -258,7 +304,24 @@ where
     // The sandbox lives until the records are sent.
     let (config, _sandbox) = config(options).await?;
     let copper = Copper::new(config)?;
-    let sent = run::send::<O>(&copper, input, &mut out, &mut summary).await;
+    let journal = match journal {
+        Some(path) => Some(JournalFile::<O>::append(&path)?),
+        None => None,
+    };
+    let signals = Signals::listen().map_err(|e| format!("cannot listen for signals: {e}"))?;
+    let received = signals.received();
+    let stopping = "stopping: the requests in flight are finishing, then every record not sent gets its line as not_applied (Ctrl-C again to quit at once)".to_owned();
+    let sent = run::send::<O>(
+        &copper,
+        input,
+        resume,
+        journal,
+        out.writer(),
+        &mut summary,
+        |stopper| signals.stop(stopper, stopping),
+    )
+    .await;
+    let sent = sent.and_then(|()| out.finish().map_err(Stop::Output));
     let applied = match O::KIND {
         ops::Kind::Update => "updated",
         ops::Kind::Create => "created",
@@ -267,6 +330,23 @@ where
         return Ok(stopped(stop, &summary, Some(applied)));
     }
     eprintln!("copper-bulk: {}", summary.finish(applied));
+    if let Some(signal) = received.get() {
+        let next = if job.journaled {
+            "run the same command with --resume to send the rest"
+        } else {
+            "the records not sent have their lines as not_applied"
+        };
+        eprintln!(
+            "copper-bulk: stopped by {}: {} records applied, {} not sent; {next}",
+            match signal {
+                Received::Interrupt => "Ctrl-C",
+                Received::Terminate => "SIGTERM",
+            },
+            summary.applied(),
+            summary.count("not_applied"),
+        );
+        return Ok(ExitCode::from(signal.exit_status()));
+    }
     Ok(if summary.all_applied() {
         ExitCode::SUCCESS
     } else {
@@ -274,15 +354,130 @@ where
     })
 }
 
-/// Where the outcome lines go: `path`, or standard output.
-fn output(path: Option<&Path>) -> Result<Box<dyn Write>, String> {
-    Ok(match path {
-        Some(path) => Box::new(BufWriter::new(
-            std::fs::File::create(path)
-                .map_err(|e| format!("cannot create {}: {e}", path.display()))?,
-        )),
-        None => Box::new(BufWriter::new(std::io::stdout().lock())),
-    })
+/// Where a run's lines go, and what it takes up from earlier runs.
+struct Job {
+    /// The output file, if any.
+    output: Option<PathBuf>,
+    /// The journal's header, when the run keeps one.
+    header: Option<Header>,
+    /// Whether the run resumes an earlier one.
+    resume: bool,
+    /// Whether the run keeps a journal.
+    journaled: bool,
+}
+
+impl Job {
+    /// Checks what the options ask of the files before anything is read:
+    /// `--resume` needs an output file and an input file, and an output
+    /// with a journal is taken up only with `--resume`.
+    fn check<O: Operation>(options: &Options, io: &Io, source: &Source) -> Result<Self, Usage> {
+        let output = io.output.clone();
+        let regular = |path: &Path| std::fs::metadata(path).map(|m| m.is_file());
+        let journal = output.as_deref().map(journal_path);
+        let has_journal = journal.as_deref().is_some_and(Path::exists);
+        if io.resume {
+            if options.dry_run {
+                return Err(Usage(
+                    "--resume sends records; it cannot be combined with --dry-run".into(),
+                ));
+            }
+            if output.is_none() {
+                return Err(Usage(
+                    "--resume needs --output FILE: the earlier run's outcomes are read from it"
+                        .into(),
+                ));
+            }
+        } else if has_journal {
+            let output = output
+                .as_deref()
+                .expect("a journal is beside an output")
+                .display();
+            return Err(Usage(format!(
+                "{output} has a journal ({output}.journal): an earlier run of this job may not have finished; run the same command with --resume to finish it, or remove both files to start over"
+            )));
+        }
+        let input_file = match source {
+            Source::File(path) if regular(path).unwrap_or(false) => Some(path),
+            _ => None,
+        };
+        let output_file = output
+            .as_deref()
+            .filter(|path| regular(path).unwrap_or(true));
+        let journaled = !options.dry_run && input_file.is_some() && output_file.is_some();
+        if io.resume && !journaled {
+            return Err(Usage(
+                "--resume needs the input in a file (not standard input or a pipe) and --output in a file: it checks that the input is the one the earlier run read".into(),
+            ));
+        }
+        let header = match input_file {
+            Some(path) if journaled => Some(Header::new(O::OPERATION, InputId::of(path)?)),
+            _ => None,
+        };
+        Ok(Job {
+            output,
+            header,
+            resume: io.resume,
+            journaled,
+        })
+    }
+
+    /// Opens the output and, for a run that keeps a journal, folds what
+    /// earlier runs left (resuming) or starts the journal. Returns the
+    /// output, what to take up, and the journal to append to.
+    fn start(&self) -> Result<(Output, Option<Resume>, Option<PathBuf>), String> {
+        let (Some(output), Some(header)) = (self.output.as_deref(), &self.header) else {
+            let out = match self.output.as_deref() {
+                Some(path) => Output::create(path, None)?,
+                None => Output::stdout(),
+            };
+            return Ok((out, None, None));
+        };
+        let journal = journal_path(output);
+        if self.resume && journal.exists() {
+            let earlier = Header::read(&journal)?;
+            if earlier.operation != header.operation {
+                return Err(format!(
+                    "{} is the journal of {}, not of {}: resume it with the command that started it",
+                    journal.display(),
+                    earlier.operation,
+                    header.operation
+                ));
+            }
+            if earlier.input != header.input {
+                return Err(format!(
+                    "the input is not the one the run that wrote {} read (it was {} bytes long, it is {} now, or its content differs): resuming would match the outcomes to the wrong records; pass the same input, or remove {} and its journal to start over",
+                    output.display(),
+                    earlier.input.size,
+                    header.input.size,
+                    output.display()
+                ));
+            }
+            let plan = resume::consolidate(output, header)?;
+            eprintln!(
+                "copper-bulk: resuming: {} records settled by earlier runs are kept, {} are sent again or looked up first",
+                plan.len() - plan.pending(),
+                plan.pending()
+            );
+            let earlier = std::fs::File::open(output)
+                .map_err(|e| format!("cannot open {}: {e}", output.display()))?;
+            let out = Output::create(&resuming_path(output), Some(output))?;
+            let resume = Resume {
+                plan,
+                earlier: std::io::BufReader::new(earlier),
+            };
+            return Ok((out, Some(resume), Some(journal)));
+        }
+        if self.resume && output.exists() {
+            return Err(format!(
+                "{} has no journal beside it: nothing says which of its records were sent, so --resume cannot take it up; remove it to start over",
+                output.display()
+            ));
+        }
+        // The journal comes first: an output without one is never taken up.
+        header.write_new(&journal, &[])?;
+        let out = Output::create(output, None)?;
+        Ok((out, None, Some(journal)))
+    }
 }
 
 /// Reports a run that stopped before its end and gives its exit status: 3
@@ -302,6 +497,14 @@ fn stopped(stop: Stop, summary: &Summary, applied: Option<&'static str>) -> Exit
                 ),
             };
             eprintln!("copper-bulk: cannot write the output: {error}; {so_far}");
+            ExitCode::from(3)
+        }
+        Stop::Journal(error) => {
+            summary.clear();
+            eprintln!(
+                "copper-bulk: cannot write the journal: {error}; the run stopped sending: {} records were applied, and the requests then in flight may have been applied too; every record has its line",
+                summary.applied()
+            );
             ExitCode::from(3)
         }
         Stop::Input(error) => {
@@ -355,7 +558,10 @@ async fn config(options: &Options) -> Result<(Config, Option<Sandbox>), Usage> {
         }
         (config, None)
     };
-    let config = config.with_requests_per_second(options.rate);
+    let config = config.with_requests_per_second(options.rate).with_timeouts(
+        Config::DEFAULT_CONNECT_TIMEOUT.min(Duration::from_secs(options.timeout.max(1))),
+        Duration::from_secs(options.timeout.max(1)),
+    );
     // The sandbox takes the rate it is given; Copper does not.
     if sandbox.is_none() && options.rate > Config::COPPER_REQUESTS_PER_SECOND {
         eprintln!(

@@ -9,16 +9,21 @@ use serde_ignored::Path;
 use serde_json::Value;
 use tokio::sync::mpsc;
 
+use crate::input::Skip;
+
 /// Reads every line of `input` and sends one result per non-blank line, in
 /// order. Returns when the input ends, or when nobody receives the records
-/// any more; fails when the input cannot be read to its end.
+/// any more; fails when the input cannot be read to its end. The records
+/// `skip` names (by index) are not parsed: each is sent as an error.
 pub fn read_ndjson<R: DeserializeOwned>(
     input: impl Read,
     sender: &mpsc::Sender<Result<R, InvalidRecord>>,
+    mut skip: Option<Skip>,
 ) -> Result<(), String> {
     let mut reader = BufReader::new(input);
     let mut bytes = Vec::new();
     let mut line = 0;
+    let mut index = 0;
     loop {
         bytes.clear();
         line += 1;
@@ -29,6 +34,14 @@ pub fn read_ndjson<R: DeserializeOwned>(
             return Ok(());
         }
         if is_blank(&bytes) {
+            continue;
+        }
+        index += 1;
+        if skip.as_mut().is_some_and(|skip| skip(index - 1)) {
+            let skipped = InvalidRecord::new(format!("line {line}: not read: settled before"));
+            if sender.blocking_send(Err(skipped)).is_err() {
+                return Ok(());
+            }
             continue;
         }
         let record = match std::str::from_utf8(&bytes) {

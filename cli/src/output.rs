@@ -1,7 +1,9 @@
 //! The outcome lines, the progress bar and the summary.
 
 use std::collections::BTreeMap;
-use std::io::{IsTerminal, Read, Write};
+use std::fs::File;
+use std::io::{BufWriter, IsTerminal, Read, Write};
+use std::path::{Path, PathBuf};
 use std::time::{Duration, Instant};
 
 use copper_bulk::ops::Kind;
@@ -64,6 +66,19 @@ pub fn line<T>(
         id,
         errors,
         message,
+    }
+}
+
+/// The name of an outcome read back from an output file, as the summary
+/// counts it.
+pub fn outcome_name(outcome: &str) -> &'static str {
+    match outcome {
+        "created" => "created",
+        "updated" => "updated",
+        "rejected" => "rejected",
+        "invalid" => "invalid",
+        "not_applied" => "not_applied",
+        _ => "unknown",
     }
 }
 
@@ -169,6 +184,64 @@ impl Summary {
     /// Ends the progress bar.
     pub fn clear(&self) {
         self.progress.finish_and_clear();
+    }
+}
+
+/// Where the outcome lines go: standard output, or a file that is made
+/// durable when the run ends, and renamed over the output when it was
+/// written beside it (by a resumed run).
+pub struct Output {
+    writer: Box<dyn Write>,
+    file: Option<OutputFile>,
+}
+
+struct OutputFile {
+    path: PathBuf,
+    rename_to: Option<PathBuf>,
+}
+
+impl Output {
+    /// Standard output.
+    pub fn stdout() -> Self {
+        Output {
+            writer: Box::new(BufWriter::new(std::io::stdout().lock())),
+            file: None,
+        }
+    }
+
+    /// A new file at `path`, or a device such as `/dev/null`; a resumed
+    /// run gives `rename_to`, the output it takes up.
+    pub fn create(path: &Path, rename_to: Option<&Path>) -> Result<Self, String> {
+        let file =
+            File::create(path).map_err(|e| format!("cannot create {}: {e}", path.display()))?;
+        let regular = file.metadata().is_ok_and(|m| m.is_file());
+        Ok(Output {
+            writer: Box::new(BufWriter::with_capacity(64 * 1024, file)),
+            file: regular.then(|| OutputFile {
+                path: path.to_owned(),
+                rename_to: rename_to.map(Path::to_owned),
+            }),
+        })
+    }
+
+    /// The lines' writer.
+    pub fn writer(&mut self) -> &mut dyn Write {
+        &mut *self.writer
+    }
+
+    /// Flushes the lines to disk and, for a resumed run, puts them in place
+    /// of the output it took up.
+    pub fn finish(mut self) -> std::io::Result<()> {
+        self.writer.flush()?;
+        drop(self.writer);
+        if let Some(file) = self.file {
+            File::open(&file.path)?.sync_all()?;
+            if let Some(target) = &file.rename_to {
+                std::fs::rename(&file.path, target)?;
+                crate::journal::sync_dir(target)?;
+            }
+        }
+        Ok(())
     }
 }
 

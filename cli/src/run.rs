@@ -1,17 +1,21 @@
-//! Running one bulk operation over the input, for any entity.
+//! Running one bulk operation over the input, for any entity: what to
+//! send (all of it, or what an interrupted run left), and one line per
+//! record, in input order.
 
-use std::collections::VecDeque;
-use std::io::Write;
-use std::sync::{Arc, Mutex};
+use std::fs::File;
+use std::io::{BufReader, Write};
+use std::sync::Arc;
 
 use copper_bulk::ops::Operation;
-use copper_bulk::{Copper, Planned, plan};
+use copper_bulk::{Copper, Entry, Journal, Planned, Stopper, plan};
 use futures_util::StreamExt;
 use serde_json::json;
 use tokio_stream::wrappers::ReceiverStream;
 
 use crate::input::{Input, InputRecord};
-use crate::output::{Line, Summary, line, write_line};
+use crate::journal::{Head, JournalFile, LineReader};
+use crate::output::{Line, Summary, line, outcome_name, write_line};
+use crate::resume::{Next, Plan};
 
 /// Why a run stopped before its end.
 #[derive(Debug)]
@@ -21,6 +25,9 @@ pub enum Stop {
     Input(String),
     /// An outcome line could not be written; the run stopped there.
     Output(std::io::Error),
+    /// The journal could not be written; the run stopped sending, and
+    /// every record has its line.
+    Journal(std::io::Error),
 }
 
 impl From<std::io::Error> for Stop {
@@ -29,38 +36,141 @@ impl From<std::io::Error> for Stop {
     }
 }
 
-/// Sends every record with operation `O` and writes one line per record.
-/// The records read before a failure of the input are still sent, and the
-/// failure is returned once they have their lines.
+/// What a resumed run takes up: which records to send, and the output the
+/// earlier runs left, whose lines for the records not sent again are
+/// copied.
+#[derive(Debug)]
+pub struct Resume {
+    /// What to do with each record.
+    pub plan: Plan,
+    /// The output the earlier runs left, folded (see
+    /// [`consolidate`](crate::resume::consolidate)).
+    pub earlier: BufReader<File>,
+}
+
+/// Sends every record with operation `O` (or, resuming, the records an
+/// earlier run did not settle) and writes one line per record. The records
+/// read before a failure of the input are still sent, and the failure is
+/// returned once they have their lines. `journal`, when given, learns of
+/// every request and outcome; `started` receives the run's [`Stopper`].
 pub async fn send<O>(
     copper: &Copper,
     input: Input<O::Record>,
+    resume: Option<Resume>,
+    journal: Option<JournalFile<O>>,
     out: &mut dyn Write,
     summary: &mut Summary,
+    started: impl FnOnce(Stopper),
 ) -> Result<(), Stop>
 where
     O: Operation,
     O::Record: InputRecord,
 {
-    // The id each record named, in input order: an outcome reports it even
+    // The id each record named, by input index: an outcome reports it even
     // when Copper returned nothing. Only records between the reader and
     // their outcome are here, so it stays small.
-    let sent_ids = Arc::new(Mutex::new(VecDeque::new()));
-    let noted = sent_ids.clone();
+    let ids = journal
+        .as_ref()
+        .map_or_else(Default::default, JournalFile::ids);
+    let noted = ids.clone();
+    let (mut plan, mut earlier) = match resume {
+        Some(Resume { plan, earlier }) => {
+            let len = plan.len();
+            (plan, Some(Earlier::new(earlier, len)))
+        }
+        None => (Plan::fresh(), None),
+    };
     let Input { records, reading } = input;
-    let input = ReceiverStream::new(records).inspect(move |record| {
-        let id = record.as_ref().ok().and_then(O::sent_id);
-        noted.lock().expect("not poisoned").push_back(id);
-    });
-    let mut outcomes = copper.bulk_stream::<O, _>(input, false);
+    let entries = ReceiverStream::new(records)
+        .enumerate()
+        .filter_map(move |(index, record)| {
+            let sent_before = match plan.next(index) {
+                Next::Skip => return std::future::ready(None),
+                Next::Send => None,
+                Next::SentBefore(sent) => Some(sent),
+            };
+            if let Some(id) = record.as_ref().ok().and_then(O::sent_id) {
+                noted.lock().expect("not poisoned").insert(index, id);
+            }
+            std::future::ready(Some(Entry {
+                index,
+                record,
+                sent_before,
+            }))
+        });
+    let journal = journal.map(Arc::new);
+    let told = journal
+        .clone()
+        .map(|journal| journal as Arc<dyn Journal<O::Output>>);
+    let mut outcomes = copper.bulk_entries::<O, _>(entries, false, told);
+    if let Some(journal) = &journal {
+        journal.stops(outcomes.stopper());
+    }
+    started(outcomes.stopper());
     while let Some(outcome) = outcomes.next().await {
-        let sent_id = sent_ids.lock().expect("not poisoned").pop_front().flatten();
+        if let Some(earlier) = &mut earlier {
+            earlier.copy_until(outcome.index, out, summary)?;
+        }
+        let sent_id = ids.lock().expect("not poisoned").remove(&outcome.index);
         let line = line(&outcome, O::KIND, sent_id, O::returned_id);
         summary.add(line.outcome);
         write_line(out, &line)?;
     }
+    if let Some(earlier) = &mut earlier {
+        earlier.copy_until(usize::MAX, out, summary)?;
+    }
     out.flush()?;
+    if let Some(journal) = &journal {
+        journal.finish().map_err(Stop::Journal)?;
+    }
     reading.end().map_err(Stop::Input)
+}
+
+/// The output earlier runs left, read in step with the outcomes of a
+/// resumed run.
+struct Earlier {
+    lines: LineReader<BufReader<File>>,
+    /// The index of the next line.
+    next: usize,
+    len: usize,
+}
+
+impl Earlier {
+    fn new(file: BufReader<File>, len: usize) -> Self {
+        Earlier {
+            lines: LineReader::new(file),
+            next: 0,
+            len,
+        }
+    }
+
+    /// Copies the lines of the records before `index` (records not sent
+    /// again), and passes over the line of `index`, which the new outcome
+    /// replaces.
+    fn copy_until(
+        &mut self,
+        index: usize,
+        out: &mut dyn Write,
+        summary: &mut Summary,
+    ) -> Result<(), Stop> {
+        let unreadable = |e: String| Stop::Output(std::io::Error::other(e));
+        while self.next < self.len && self.next <= index {
+            let line = self
+                .lines
+                .next_line()
+                .map_err(unreadable)?
+                .ok_or_else(|| unreadable("the earlier output ended early".into()))?;
+            if self.next < index {
+                let head: Head<'_> =
+                    serde_json::from_str(line).map_err(|e| unreadable(e.to_string()))?;
+                summary.add(outcome_name(head.outcome));
+                out.write_all(line.as_bytes())?;
+                out.write_all(b"\n")?;
+            }
+            self.next += 1;
+        }
+        Ok(())
+    }
 }
 
 /// Writes the requests operation `O` would send, and the records it would
@@ -139,7 +249,16 @@ mod tests {
             let input = read::<PersonUpdate>(Failing::reader(text, then), Format::Ndjson).unwrap();
             let mut out = Vec::new();
             let mut summary = Summary::start(None, true);
-            let stopped = send::<ops::PeopleUpdate>(&copper, input, &mut out, &mut summary).await;
+            let stopped = send::<ops::PeopleUpdate>(
+                &copper,
+                input,
+                None,
+                None,
+                &mut out,
+                &mut summary,
+                |_| {},
+            )
+            .await;
             assert!(
                 matches!(stopped, Err(Stop::Input(_))),
                 "{then:?}: {stopped:?}"

@@ -26,6 +26,10 @@ pub enum Bench {
     /// The clean build time of the facade, with and without build-time
     /// code generation.
     Build,
+    /// Resuming a 1,000,000-record job interrupted 10 records before its
+    /// end: the time until the job is finished and the tool's peak memory;
+    /// fails over 5 seconds or 64 MiB.
+    Resume,
 }
 
 /// Runs one benchmark.
@@ -35,6 +39,7 @@ pub fn run(root: &Path, bench: Bench) -> Result<()> {
         Bench::Cost => cargo_bench(root, "client_cost"),
         Bench::Memory => memory(root),
         Bench::Build => build(root),
+        Bench::Resume => resume(root),
     }
 }
 
@@ -173,23 +178,7 @@ fn memory(root: &Path) -> Result<()> {
     let dir = root.join("target/bench");
     std::fs::create_dir_all(&dir)?;
 
-    let mut sandbox = Command::new(&tool)
-        .args(["sandbox", "--port", "0", "--no-rate-limit"])
-        .stdout(Stdio::piped())
-        .spawn()
-        .context("cannot start the sandbox")?;
-    let mut output = BufReader::new(sandbox.stdout.take().context("no sandbox output")?);
-    let mut first = String::new();
-    output.read_line(&mut first)?;
-    // Keep reading what the sandbox prints, so that it never writes to a
-    // closed pipe.
-    std::thread::spawn(move || std::io::copy(&mut output, &mut std::io::sink()));
-    let url = first
-        .split_whitespace()
-        .last()
-        .context("the sandbox did not say where it listens")?
-        .to_owned();
-
+    let (mut sandbox, url) = sandbox(&tool)?;
     let mut runs = Vec::new();
     for records in [100_000, 1_000_000] {
         let input = records_file(&dir, records)?;
@@ -214,6 +203,161 @@ fn memory(root: &Path) -> Result<()> {
         "\ngoals: at most {MAX_PEAK_MIB} MiB; flat: the 1,000,000-record peak at most \
          {MAX_GROWTH_MIB} MiB above the 100,000-record peak"
     );
+    if !missed.is_empty() {
+        bail!("goals missed: {}", missed.join("; "));
+    }
+    Ok(())
+}
+
+/// Starts the tool's sandbox in a process of its own, with rate limiting
+/// off; returns the process and the sandbox's URL.
+fn sandbox(tool: &Path) -> Result<(std::process::Child, String)> {
+    let mut sandbox = Command::new(tool)
+        .args(["sandbox", "--port", "0", "--no-rate-limit"])
+        .stdout(Stdio::piped())
+        .spawn()
+        .context("cannot start the sandbox")?;
+    let mut output = BufReader::new(sandbox.stdout.take().context("no sandbox output")?);
+    let mut first = String::new();
+    output.read_line(&mut first)?;
+    // Keep reading what the sandbox prints, so that it never writes to a
+    // closed pipe.
+    std::thread::spawn(move || std::io::copy(&mut output, &mut std::io::sink()));
+    let url = first
+        .split_whitespace()
+        .last()
+        .context("the sandbox did not say where it listens")?
+        .to_owned();
+    Ok((sandbox, url))
+}
+
+/// The tool sending people updates from `input` to the sandbox at `url`.
+fn tool_command(tool: &Path, url: &str, input: &Path) -> Command {
+    let mut command = Command::new(tool);
+    command
+        .args(["--rate", "0", "--quiet", "--base-url", url])
+        .args(["people", "update", "--input"])
+        .arg(input)
+        .env("COPPER_API_TOKEN", "sandbox-token")
+        .env("COPPER_USER_EMAIL", "sandbox@example.com");
+    command
+}
+
+/// The records of the resumed job, and how many are left to send.
+const RESUME_RECORDS: usize = 1_000_000;
+const RESUME_LEFT: usize = 10;
+/// How long resuming may take, all of it, when 10 records are left.
+const RESUME_MAX_SECONDS: f64 = 5.0;
+
+/// Prepares a 1,000,000-record job whose output holds the final lines of
+/// all but its last 10 records and whose journal says a request carrying
+/// those 10 left without an answer, as a kill leaves it; then times
+/// `--resume` to the end of the job and reads its peak memory.
+fn resume(root: &Path) -> Result<()> {
+    let cargo = std::env::var("CARGO").unwrap_or_else(|_| "cargo".into());
+    let tool = release_tool(root, &cargo)?;
+    let dir = root.join("target/bench");
+    std::fs::create_dir_all(&dir)?;
+    let input = records_file(&dir, RESUME_RECORDS)?;
+    let output = dir.join("resumed.ndjson");
+    let journal = dir.join("resumed.ndjson.journal");
+    let _ = std::fs::remove_file(&output);
+    let _ = std::fs::remove_file(&journal);
+    let (mut sandbox, url) = sandbox(&tool)?;
+
+    // The journal's header, which identifies the input, is the tool's to
+    // write: a run is started, then stopped with Ctrl-C once it sends.
+    let mut started = tool_command(&tool, &url, &input)
+        .arg("--output")
+        .arg(&output)
+        .stderr(Stdio::null())
+        .spawn()
+        .context("cannot start the tool")?;
+    // The journal is read a line at a time: memory this process holds
+    // would count in the peak of the tool it starts next.
+    let sending = || -> Result<bool> {
+        let Ok(file) = std::fs::File::open(&journal) else {
+            return Ok(false);
+        };
+        let mut lines = BufReader::new(file).lines();
+        Ok(lines.next().transpose()?.is_some() && lines.next().transpose()?.is_some())
+    };
+    while !sending()? {
+        std::thread::sleep(std::time::Duration::from_millis(10));
+    }
+    Command::new("kill")
+        .args(["-INT", &started.id().to_string()])
+        .status()?;
+    started.wait()?;
+    // Only the header is read: the stopped run's journal holds a line per
+    // record, and a child's peak memory starts from its parent's.
+    let mut header = String::new();
+    BufReader::new(std::fs::File::open(&journal)?).read_line(&mut header)?;
+    let header = header.trim_end();
+    if header.is_empty() {
+        bail!("the journal has no header");
+    }
+
+    let done = RESUME_RECORDS - RESUME_LEFT;
+    let mut out = BufWriter::new(std::fs::File::create(&output)?);
+    for i in 0..done {
+        writeln!(
+            out,
+            r#"{{"index":{i},"outcome":"updated","id":{},"errors":null,"message":null}}"#,
+            i % 100 + 1
+        )?;
+    }
+    out.flush()?;
+    let sent = std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)?
+        .as_millis();
+    std::fs::write(
+        &journal,
+        format!(
+            "{header}\n{{\"sending\":[[{done},{}]],\"at\":{sent}}}\n",
+            RESUME_RECORDS - 1
+        ),
+    )?;
+
+    let started = Instant::now();
+    let child = tool_command(&tool, &url, &input)
+        .arg("--output")
+        .arg(&output)
+        .arg("--resume")
+        .stderr(Stdio::inherit())
+        .spawn()
+        .context("cannot start the tool")?;
+    let (status, peak_rss_kib) = wait_with_peak_rss(child.id())?;
+    let seconds = started.elapsed().as_secs_f64();
+    let _ = sandbox.kill();
+    let _ = sandbox.wait();
+    if status != 0 {
+        bail!("the resumed run exited with {status}");
+    }
+    let lines = BufReader::new(std::fs::File::open(&output)?)
+        .lines()
+        .count();
+    if lines != RESUME_RECORDS {
+        bail!("the resumed output holds {lines} lines, not {RESUME_RECORDS}");
+    }
+
+    println!("\n| resuming | records | left to send | seconds to the end | peak RSS of the tool |");
+    println!("|---|---|---|---|---|");
+    println!(
+        "| `--resume` | {RESUME_RECORDS} | {RESUME_LEFT} | {seconds:.1} | {:.1} MiB |",
+        mib(peak_rss_kib)
+    );
+    println!("\ngoals: the job finished within {RESUME_MAX_SECONDS} s; at most {MAX_PEAK_MIB} MiB");
+    let mut missed = Vec::new();
+    if seconds > RESUME_MAX_SECONDS {
+        missed.push(format!("{seconds:.1} s, over {RESUME_MAX_SECONDS} s"));
+    }
+    if mib(peak_rss_kib) > MAX_PEAK_MIB {
+        missed.push(format!(
+            "{:.1} MiB, over {MAX_PEAK_MIB} MiB",
+            mib(peak_rss_kib)
+        ));
+    }
     if !missed.is_empty() {
         bail!("goals missed: {}", missed.join("; "));
     }
@@ -270,21 +414,8 @@ fn records_file(dir: &Path, records: usize) -> Result<PathBuf> {
 
 fn measure(tool: &Path, url: &str, input: &Path, records: usize) -> Result<Run> {
     let started = Instant::now();
-    let child = Command::new(tool)
-        .args([
-            "--rate",
-            "0",
-            "--quiet",
-            "--base-url",
-            url,
-            "people",
-            "update",
-        ])
-        .arg("--input")
-        .arg(input)
+    let child = tool_command(tool, url, input)
         .args(["--output", "/dev/null"])
-        .env("COPPER_API_TOKEN", "sandbox-token")
-        .env("COPPER_USER_EMAIL", "sandbox@example.com")
         .stderr(Stdio::inherit())
         .spawn()
         .context("cannot start the tool")?;

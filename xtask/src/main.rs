@@ -1,6 +1,7 @@
 //! `cargo xtask <task>`: see `cargo xtask --help`.
 
 mod fuzz;
+mod kill;
 
 use std::process::ExitCode;
 
@@ -30,6 +31,13 @@ enum Task {
         #[arg(value_enum)]
         what: xtask::bench::Bench,
     },
+    /// Kill the tool with SIGKILL at many points of a run, resume it, and
+    /// check that every record was applied exactly once.
+    KillTest {
+        /// Kill points tried, for updates and for creates each.
+        #[arg(long, default_value_t = kill::DEFAULT_POINTS)]
+        points: usize,
+    },
     /// Fuzz the response decoders and the input readers with cargo-afl
     /// (AFL++), installing it if needed; fails when any input crashes.
     Fuzz {
@@ -48,6 +56,9 @@ fn main() -> ExitCode {
         Task::Test => xtask::ci::test(&workspace_root()).map(|()| ExitCode::SUCCESS),
         Task::Bench { what } => {
             xtask::bench::run(&workspace_root(), what).map(|()| ExitCode::SUCCESS)
+        }
+        Task::KillTest { points } => {
+            kill::run(&workspace_root(), points).map(|()| ExitCode::SUCCESS)
         }
         Task::Fuzz { seconds, targets } => {
             fuzz::run(&workspace_root(), seconds, &targets).map(|()| ExitCode::SUCCESS)
