@@ -211,13 +211,25 @@ async fn bulk<E: Endpoint>(
     headers: HeaderMap,
     body: Bytes,
 ) -> Response {
-    counted(&state, async {
-        match computed_values(E::COMPUTED_VALUES, uri.query()) {
-            Ok(computed) => answer::<E>(&state, &headers, &body, computed).await,
-            Err(refusal) => *refusal,
-        }
+    // A server goes on with a request whose client hung up, as Copper may:
+    // the work runs as its own task, which the connection's end does not
+    // cancel, so a client that times out (or is killed) while a request is
+    // held has it applied all the same.
+    let work = tokio::spawn(async move {
+        counted(&state, async {
+            match computed_values(E::COMPUTED_VALUES, uri.query()) {
+                Ok(computed) => answer::<E>(&state, &headers, &body, computed).await,
+                Err(refusal) => *refusal,
+            }
+        })
+        .await
+    });
+    work.await.unwrap_or_else(|error| {
+        api_error(
+            StatusCode::INTERNAL_SERVER_ERROR,
+            &format!("the sandbox failed: {error}"),
+        )
     })
-    .await
 }
 
 async fn search<S: SearchEndpoint>(
