@@ -411,29 +411,39 @@ fn kill_at_request(server: &Server, verb: Verb, job: &Job, n: usize, extra: &[&s
     child.wait().unwrap();
 }
 
-/// Runs an update job killed at request `first`, resumed and killed again
-/// at request `second` of the resumed run (when given), then resumed to its
-/// end.
-fn kill_and_resume_updates(first: usize, second: Option<usize>) {
+/// Runs a job of 60 records killed at request `first` (while the sandbox
+/// holds it), resumed and killed again at request `second` of the resumed
+/// run (when given), then resumed to its end, and checks that every record
+/// was applied once. Updates cut off are sent again; creates are looked up
+/// (`extra` shortens the wait before a lookup), found or sent again.
+fn kill_and_resume(verb: Verb, first: usize, second: Option<usize>, extra: &[&str]) {
     let server = Server::start();
-    let job = Job::new(Verb::Update, 60);
-    kill_at_request(&server, Verb::Update, &job, first, &[]);
+    let job = Job::new(verb, 60);
+    kill_at_request(&server, verb, &job, first, extra);
     if let Some(second) = second {
-        kill_at_request(&server, Verb::Update, &job, second, &["--resume"]);
+        let resume: Vec<&str> = ["--resume"].iter().chain(extra).copied().collect();
+        kill_at_request(&server, verb, &job, second, &resume);
     }
-    // Whatever the sandbox was still holding is applied before the end.
+    // The sandbox, like a server, finishes what it was holding: before the
+    // resumed run sends anything, the cut-off request has landed.
     std::thread::sleep(Duration::from_millis(400));
-    let resumed = server
-        .tool(Verb::Update, &job, &["--resume"])
-        .output()
-        .unwrap();
+    let resume: Vec<&str> = ["--resume"].iter().chain(extra).copied().collect();
+    let resumed = server.tool(verb, &job, &resume).output().unwrap();
     assert_eq!(
         resumed.status.code(),
         Some(0),
         "killed at {first}, {second:?}: {}",
         stderr(&resumed)
     );
-    assert_applied_once(&server, Verb::Update, &job);
+    assert_applied_once(&server, verb, &job);
+}
+
+fn kill_and_resume_updates(first: usize, second: Option<usize>) {
+    kill_and_resume(Verb::Update, first, second, &[]);
+}
+
+fn kill_and_resume_creates_in_flight(first: usize, second: Option<usize>) {
+    kill_and_resume(Verb::Create, first, second, &["--timeout", "1"]);
 }
 
 #[test]
@@ -474,39 +484,6 @@ fn kill_and_resume_creates(n: usize) -> (Server, Job) {
         stderr(&resumed)
     );
     (server, job)
-}
-
-/// Runs a create job killed at request `first` (while the sandbox holds
-/// it), resumed and killed again at request `second` of the resumed run
-/// (when given), then resumed to its end: the records of the requests cut
-/// off are looked up, found or sent again, and none is created twice.
-fn kill_and_resume_creates_in_flight(first: usize, second: Option<usize>) {
-    let server = Server::start();
-    let job = Job::new(Verb::Create, 60);
-    kill_at_request(&server, Verb::Create, &job, first, &["--timeout", "1"]);
-    if let Some(second) = second {
-        kill_at_request(
-            &server,
-            Verb::Create,
-            &job,
-            second,
-            &["--resume", "--timeout", "1"],
-        );
-    }
-    // The sandbox, like a server, finishes what it was holding: before the
-    // resumed run sends anything, the cut-off request has landed.
-    std::thread::sleep(Duration::from_millis(400));
-    let resumed = server
-        .tool(Verb::Create, &job, &["--resume", "--timeout", "1"])
-        .output()
-        .unwrap();
-    assert_eq!(
-        resumed.status.code(),
-        Some(0),
-        "killed at {first}, {second:?}: {}",
-        stderr(&resumed)
-    );
-    assert_applied_once(&server, Verb::Create, &job);
 }
 
 #[test]
