@@ -70,6 +70,55 @@ pub async fn facade(url: &str, records: usize, rate_limited: bool) -> Run {
     }
 }
 
+/// The `copper-bulk` tool at `tool`, as a user runs it: from an input file
+/// to an output file, which keeps the journal `--resume` needs (written
+/// and synced before and after every request). `None` when it cannot run.
+pub fn tool(tool: &str, url: &str, records: usize) -> Option<Run> {
+    let dir = std::env::temp_dir().join(format!("copper-bench-tool-{}", std::process::id()));
+    std::fs::create_dir_all(&dir).ok()?;
+    let input = dir.join("in.ndjson");
+    let output = dir.join("out.ndjson");
+    let _ = std::fs::remove_file(&output);
+    let _ = std::fs::remove_file(dir.join("out.ndjson.journal"));
+    let lines: Vec<String> = updates(records)
+        .iter()
+        .map(|record| serde_json::to_string(record).expect("records serialize"))
+        .collect();
+    std::fs::write(&input, lines.join("\n") + "\n").ok()?;
+    let started = Instant::now();
+    let status = Command::new(tool)
+        .args(["people", "update", "--quiet", "--base-url", url, "--input"])
+        .arg(&input)
+        .arg("--output")
+        .arg(&output)
+        .env("COPPER_API_TOKEN", SandboxConfig::TOKEN)
+        .env("COPPER_USER_EMAIL", SandboxConfig::USER_EMAIL)
+        .stderr(Stdio::null())
+        .status()
+        .ok()?;
+    let seconds = started.elapsed().as_secs_f64();
+    let written = std::fs::read_to_string(&output).ok()?;
+    let applied = written
+        .lines()
+        .filter(|line| line.contains("\"outcome\":\"updated\""))
+        .count();
+    let journaled = dir.join("out.ndjson.journal").exists();
+    let _ = std::fs::remove_dir_all(&dir);
+    if !status.success() && applied == 0 {
+        return None;
+    }
+    Some(Run {
+        client: format!(
+            "copper-bulk tool (--output{})",
+            if journaled { ", journal" } else { "" }
+        ),
+        records,
+        applied,
+        seconds,
+        cpu_seconds: None,
+    })
+}
+
 /// Send ten records, wait for the answer, sleep a third of a second.
 pub async fn naive(url: &str, records: usize) -> Run {
     let http = http_client_builder(Duration::from_secs(10), Duration::from_secs(60))
