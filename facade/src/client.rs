@@ -1,5 +1,6 @@
 //! The client, and the handle of each entity's bulk operations.
 
+use std::collections::{BTreeMap, BTreeSet};
 use std::fmt;
 use std::sync::Arc;
 
@@ -9,10 +10,12 @@ use futures_util::stream::{self, Stream, StreamExt};
 
 use crate::config::{Config, ConfigError};
 use crate::engine::run;
+use crate::error::Error;
 use crate::ops::Operation;
 use crate::outcome::Outcomes;
 use crate::record::IntoRecord;
-use crate::resume::{Entry, Journal};
+use crate::resume::{Entry, Journal, Stopper};
+use crate::upsert::{self, MatchedOutcomes, Mode};
 
 pub use crate::ops::activities::Activities;
 pub use crate::ops::companies::Companies;
@@ -121,6 +124,7 @@ impl Copper {
             (computed_values && O::COMPUTED_VALUES).then_some(true),
             entries.boxed(),
             journal,
+            Stopper::default(),
         )
     }
 
@@ -209,6 +213,35 @@ impl Handle {
     {
         self.client
             .bulk_stream::<O, _>(records, self.computed_values)
+    }
+
+    /// Runs records of create operation `C` matched by key (module
+    /// `upsert`).
+    pub(crate) fn matched<C, U, S>(&self, records: S, mode: Mode) -> MatchedOutcomes<C::Output>
+    where
+        C: Operation,
+        U: Operation<Output = C::Output>,
+        U::Record: serde::de::DeserializeOwned,
+        S: Stream + Send + 'static,
+        S::Item: IntoRecord<C::Record>,
+    {
+        let entries = records
+            .enumerate()
+            .map(|(index, record)| Entry::new(index, record));
+        upsert::run::<C, U>(
+            self.client.shared.clone(),
+            (self.computed_values && C::COMPUTED_VALUES).then_some(true),
+            entries.boxed(),
+            mode,
+        )
+    }
+
+    /// For each of `keys`, the ids of the records of `C` that hold it.
+    pub(crate) async fn ids_by_key<C: Operation>(
+        &self,
+        keys: BTreeSet<String>,
+    ) -> Result<BTreeMap<String, Vec<i64>>, Error> {
+        upsert::ids_by_key::<C>(&self.client.shared, &Stopper::default(), keys).await
     }
 
     /// The `Debug` output of the handle named `name`, which leaves the

@@ -29,17 +29,18 @@ use crate::resume::{Entry, Journal, Stopper};
 use crate::send::{History, Sent, send};
 
 /// Runs operation `O` over `input`, yielding one outcome per entry, and
-/// telling `journal` what it sends and settles.
+/// telling `journal` what it sends and settles. `stopper` stops it; several
+/// runs that make up one job share one.
 pub(crate) fn run<O: Operation>(
     shared: Arc<Shared>,
     computed_values: Option<bool>,
     input: BoxStream<'static, Entry<O::Record>>,
     journal: Option<Arc<dyn Journal<O::Output>>>,
+    stopper: Stopper,
 ) -> Outcomes<O::Output> {
     let batch_size = shared.config.batch_size();
     let concurrency = shared.config.concurrency();
     let in_flight = Arc::new(AtomicUsize::new(0));
-    let stopper = Stopper::default();
     let run = Arc::new(Run {
         shared,
         computed_values,

@@ -15,6 +15,7 @@ mod record;
 mod resume;
 pub mod retry;
 mod send;
+mod upsert;
 
 pub use client::{Activities, Companies, Copper, Leads, Opportunities, People};
 pub use config::{Config, ConfigError};
@@ -25,6 +26,7 @@ pub use reconcile::Reconcile;
 pub use record::IntoRecord;
 pub use resume::{Entry, Journal, Stopper};
 pub use retry::RetryPolicy;
+pub use upsert::{Action, Match, MatchedOutcome, MatchedOutcomes, MatchedResult};
 
 pub use copper_bulk_raw::custom::{CustomDate, CustomValue};
 pub use copper_bulk_raw::patch::Patch;

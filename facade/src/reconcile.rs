@@ -10,11 +10,13 @@ use tokio::time::Instant;
 use tracing::Instrument;
 
 use crate::classify::classify;
+use crate::client::Shared;
 use crate::engine::{Run, execute_batch};
 use crate::error::{Error, RequestFailure};
 use crate::matching::Expected;
 use crate::ops::{Kind, Operation, Page};
 use crate::outcome::{Outcome, RecordResult, Rejection};
+use crate::resume::Stopper;
 use crate::retry::{Decision, decide};
 use crate::send::History;
 
@@ -347,7 +349,7 @@ async fn look_up<O: Operation>(
     let mut keys: Vec<String> = keyed.iter().flat_map(|(keys, _)| keys.clone()).collect();
     keys.sort();
     keys.dedup();
-    let found = match search::<O>(run, keys).await {
+    let found = match search::<O>(&run.shared, &run.stopper, keys).await {
         Ok(found) => found,
         Err(error) => {
             let reason = match error {
@@ -618,15 +620,16 @@ fn claim<R: serde::Serialize, K>(creates: &[(K, Suspect<R>)], verdicts: &[Verdic
 
 /// Every record of operation `O` that has one of `keys`, through Copper's
 /// search, page by page.
-async fn search<O: Operation>(
-    run: &Run<O::Output>,
+pub(crate) async fn search<O: Operation>(
+    shared: &Shared,
+    stopper: &Stopper,
     keys: Vec<String>,
 ) -> Result<Vec<O::Output>, Error> {
     let mut found = Vec::new();
     for keys in keys.chunks(O::KEYS_PER_SEARCH.max(1)) {
         let mut page = 1;
         loop {
-            let records = search_page::<O>(run, keys, page).await?;
+            let records = search_page::<O>(shared, stopper, keys, page).await?;
             let last = records.len() < SEARCH_PAGE_SIZE;
             found.extend(records);
             if last {
@@ -656,11 +659,11 @@ const MAX_SEARCH_PAGES: u64 = 50;
 /// One page of a search, retried as the retry policy says (a search is
 /// safe to repeat).
 async fn search_page<O: Operation>(
-    run: &Run<O::Output>,
+    shared: &Shared,
+    stopper: &Stopper,
     keys: &[String],
     page: u64,
 ) -> Result<Vec<O::Output>, Error> {
-    let shared = &run.shared;
     let policy = shared.config.retry();
     let started = Instant::now();
     let mut attempts = 0;
@@ -695,7 +698,7 @@ async fn search_page<O: Operation>(
             started.elapsed(),
             fastrand::f64(),
         ) {
-            Decision::RetryAfter(wait) if !run.stopper.is_stopped() => {
+            Decision::RetryAfter(wait) if !stopper.is_stopped() => {
                 tokio::time::sleep(wait).await;
             }
             _ => return Err(error),

@@ -16,3 +16,4 @@ mod search;
 mod spec_examples;
 mod stopping;
 mod support;
+mod upsert;

@@ -8,14 +8,18 @@ use copper_bulk_raw::types::{
     BulkCreateFailure, BulkUpdateFailure, PeopleBulkCreateRequest, PeopleBulkUpdateRequest,
     PeopleSearchRequest, Person, PersonCreate, PersonUpdate, SortDirection,
 };
-use futures_util::stream::Stream;
+use std::collections::BTreeMap;
+
+use futures_util::stream::{self, Stream};
 
 use super::sealed::Sealed;
 use super::{Kind, Operation, Page, RawResult, SearchResult, email_key};
 use crate::client::Handle;
+use crate::error::Error;
 use crate::matching::Compare;
 use crate::outcome::Outcomes;
 use crate::record::IntoRecord;
+use crate::upsert::{Match, MatchedOutcomes, Mode};
 
 /// `POST /people/bulk_update`: [`PersonUpdate`] records, [`Person`]
 /// results.
@@ -223,6 +227,84 @@ impl People {
         I::Item: IntoRecord<PersonCreate>,
     {
         self.0.bulk::<PeopleCreate, _>(records)
+    }
+
+    /// For each e-mail address, the ids of the people who hold it, in
+    /// increasing order (none for an address nobody holds). Addresses are
+    /// the map's keys as Copper compares them: trimmed and in lower case.
+    /// Fifty addresses go in one search, and each search's pages (two
+    /// hundred people each) are read to the end; searches count toward
+    /// Copper's 180 requests a minute.
+    pub async fn ids_by_email<I>(&self, emails: I) -> Result<BTreeMap<String, Vec<i64>>, Error>
+    where
+        I: IntoIterator,
+        I::Item: AsRef<str>,
+    {
+        let keys = emails
+            .into_iter()
+            .map(|email| email_key(email.as_ref()))
+            .filter(|key| !key.is_empty())
+            .collect();
+        self.0.ids_by_key::<PeopleCreate>(keys).await
+    }
+
+    /// Updates the person who holds each record's e-mail addresses, or
+    /// creates one when nobody does: an upsert by e-mail, which Copper
+    /// lacks. See [`Match`] for how addresses compare, and
+    /// [`MatchedResult`](crate::MatchedResult) for the rules: a record without an address, or
+    /// with an address an earlier record of the input has, is invalid; a
+    /// record whose addresses several people hold is ambiguous, and
+    /// nothing is sent for it. The update sets every field the record sets
+    /// (lists such as `emails` replace the person's).
+    ///
+    /// Records are looked up two hundred at a time, with one search per
+    /// fifty addresses, and sent as bulk updates and creates with the
+    /// retries and reconciliation of [`People::bulk_update`] and
+    /// [`People::bulk_create`].
+    pub fn bulk_upsert<I>(&self, records: I, by: Match) -> MatchedOutcomes<Person>
+    where
+        I: IntoIterator,
+        I::IntoIter: Send + 'static,
+        I::Item: IntoRecord<PersonCreate>,
+    {
+        self.bulk_upsert_stream(stream::iter(records), by)
+    }
+
+    /// [`People::bulk_upsert`], from a stream of records.
+    pub fn bulk_upsert_stream<S>(&self, records: S, by: Match) -> MatchedOutcomes<Person>
+    where
+        S: Stream + Send + 'static,
+        S::Item: IntoRecord<PersonCreate>,
+    {
+        match by {
+            Match::Email => self
+                .0
+                .matched::<PeopleCreate, PeopleUpdate, _>(records, Mode::Upsert),
+        }
+    }
+
+    /// [`People::bulk_upsert`] without the creates: a record whose
+    /// addresses nobody holds is [`MatchedResult::NotFound`](crate::MatchedResult::NotFound).
+    pub fn bulk_update_matched<I>(&self, records: I, by: Match) -> MatchedOutcomes<Person>
+    where
+        I: IntoIterator,
+        I::IntoIter: Send + 'static,
+        I::Item: IntoRecord<PersonCreate>,
+    {
+        self.bulk_update_matched_stream(stream::iter(records), by)
+    }
+
+    /// [`People::bulk_update_matched`], from a stream of records.
+    pub fn bulk_update_matched_stream<S>(&self, records: S, by: Match) -> MatchedOutcomes<Person>
+    where
+        S: Stream + Send + 'static,
+        S::Item: IntoRecord<PersonCreate>,
+    {
+        match by {
+            Match::Email => self
+                .0
+                .matched::<PeopleCreate, PeopleUpdate, _>(records, Mode::UpdateOnly),
+        }
     }
 
     /// [`People::bulk_create`], from a stream of records.

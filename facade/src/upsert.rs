@@ -1,0 +1,427 @@
+//! Updates or creates records the caller knows by a key (an e-mail
+//! address) rather than by Copper's id: looks the keys of a window of
+//! records up in bulk, then sends each record as an update of the one
+//! record found, as a create, or not at all.
+//!
+//! Copper has no upsert of people, so it is built from its search and its
+//! bulk endpoints. The input is read a window at a time
+//! ([`WINDOW`] records): the window's keys are looked up with as few
+//! searches as Copper allows (fifty e-mail addresses a search, two hundred
+//! records a page), then its updates and its creates are handed to the
+//! engine as two runs that go out together, with the same retries,
+//! reconciliation and graceful stop as any other bulk operation. The next
+//! window is looked up while the last one's requests are in flight.
+//!
+//! Rules:
+//! - A record without a key is [`MatchedResult::Invalid`].
+//! - A record whose keys belong to several Copper records is
+//!   [`MatchedResult::Ambiguous`], listing them; nothing is sent for it.
+//! - A record that has a key an earlier record of the same run has is
+//!   [`MatchedResult::Invalid`], naming the earlier record's index: two
+//!   records of one input never create two records, and never update one
+//!   record twice in an order Copper does not promise to keep. Remembering
+//!   the keys seen takes memory in proportion to the input's keys (not its
+//!   records).
+
+use std::collections::{BTreeMap, BTreeSet, HashMap};
+use std::fmt;
+use std::pin::Pin;
+use std::sync::Arc;
+use std::task::{Context, Poll};
+
+use futures_util::stream::{self, BoxStream, Stream, StreamExt};
+use serde::de::DeserializeOwned;
+use serde_json::Value;
+
+use crate::client::Shared;
+use crate::engine;
+use crate::error::{Error, InvalidRecord, RequestFailure};
+use crate::ops::{Kind, Operation};
+use crate::outcome::{Outcome, RecordResult};
+use crate::reconcile::search;
+use crate::resume::{Entry, Stopper};
+
+/// What input records are matched to Copper's records by.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+#[non_exhaustive]
+pub enum Match {
+    /// The e-mail addresses, compared as Copper compares them: without
+    /// surrounding spaces and without regard to case.
+    Email,
+}
+
+/// Whether a record that matches nobody is created or left alone.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub(crate) enum Mode {
+    /// Created.
+    Upsert,
+    /// Left alone, as [`MatchedResult::NotFound`].
+    UpdateOnly,
+}
+
+/// How many records are looked up together. Two hundred people's e-mail
+/// addresses take four searches, and their updates and creates two bulk
+/// requests or so.
+pub(crate) const WINDOW: usize = 200;
+
+/// How many windows are worked on at once: one looked up while the one
+/// before is sent.
+const WINDOWS_IN_FLIGHT: usize = 2;
+
+/// What was sent for a record its key matched.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Action {
+    /// An update of the Copper record with this id, the one record that
+    /// holds the key.
+    Update(i64),
+    /// A create: no Copper record holds the key.
+    Create,
+}
+
+/// What became of one input record of a run matched by key.
+#[derive(Debug)]
+pub struct MatchedOutcome<T> {
+    /// The record's position in the input, counting from 0.
+    pub index: usize,
+    /// What became of it.
+    pub result: MatchedResult<T>,
+}
+
+/// What became of one record of a run matched by key.
+#[derive(Debug)]
+#[non_exhaustive]
+pub enum MatchedResult<T> {
+    /// The record was sent as `action`; `result` is what became of it
+    /// ([`RecordResult::Applied`] when Copper updated or created it).
+    Sent {
+        /// An update of the record found, or a create.
+        action: Action,
+        /// What became of the request's record.
+        result: RecordResult<T>,
+    },
+    /// No Copper record holds the key, and the run only updates.
+    NotFound,
+    /// Several Copper records hold the record's keys (their ids, in
+    /// increasing order); nothing was sent.
+    Ambiguous(Vec<i64>),
+    /// The record was refused before it was looked up: it has no key, its
+    /// key is an earlier record's, or the input held no record there.
+    Invalid(InvalidRecord),
+    /// The record was not sent because its lookup failed or the run was
+    /// stopped first; sending it again is safe.
+    NotApplied(Arc<RequestFailure>),
+}
+
+impl<T> MatchedResult<T> {
+    /// A short name of what became of the record: `updated`, `created`,
+    /// `not_found`, `ambiguous`, `invalid`, or the kind of the sent
+    /// record's [`RecordResult`] (`rejected`, `not_applied`, `unknown`).
+    pub fn kind(&self) -> &'static str {
+        match self {
+            MatchedResult::Sent {
+                action: Action::Update(_),
+                result: RecordResult::Applied(_),
+            } => "updated",
+            MatchedResult::Sent {
+                action: Action::Create,
+                result: RecordResult::Applied(_),
+            } => "created",
+            MatchedResult::Sent { result, .. } => result.kind(),
+            MatchedResult::NotFound => "not_found",
+            MatchedResult::Ambiguous(_) => "ambiguous",
+            MatchedResult::Invalid(_) => "invalid",
+            MatchedResult::NotApplied(_) => "not_applied",
+        }
+    }
+
+    /// The record Copper returned, if it updated or created it.
+    pub fn applied(&self) -> Option<&T> {
+        match self {
+            MatchedResult::Sent { result, .. } => result.applied(),
+            _ => None,
+        }
+    }
+}
+
+/// The outcomes of a run matched by key, one per input record, in input
+/// order. A [`Stream`]; nothing is looked up or sent until it is polled.
+#[must_use = "nothing is sent until the outcomes are read"]
+pub struct MatchedOutcomes<T> {
+    inner: BoxStream<'static, MatchedOutcome<T>>,
+    stopper: Stopper,
+}
+
+impl<T> MatchedOutcomes<T> {
+    /// A handle that stops the run gracefully, as
+    /// [`Outcomes::stopper`](crate::Outcomes::stopper) does: no lookup or
+    /// request is started after it, and every record not sent is yielded
+    /// as [`MatchedResult::NotApplied`].
+    pub fn stopper(&self) -> Stopper {
+        self.stopper.clone()
+    }
+}
+
+impl<T> fmt::Debug for MatchedOutcomes<T> {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("MatchedOutcomes").finish_non_exhaustive()
+    }
+}
+
+impl<T> Stream for MatchedOutcomes<T> {
+    type Item = MatchedOutcome<T>;
+
+    fn poll_next(mut self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<Option<Self::Item>> {
+        self.inner.poll_next_unpin(cx)
+    }
+}
+
+/// For each of `keys` (normalized by the caller as `C::keys` does), the
+/// ids of the records of `C` that hold it, in increasing order; a key no
+/// record holds maps to an empty list.
+pub(crate) async fn ids_by_key<C: Operation>(
+    shared: &Shared,
+    stopper: &Stopper,
+    keys: BTreeSet<String>,
+) -> Result<BTreeMap<String, Vec<i64>>, Error> {
+    let found = search::<C>(shared, stopper, keys.iter().cloned().collect()).await?;
+    let mut ids: BTreeMap<String, BTreeSet<i64>> =
+        keys.into_iter().map(|key| (key, BTreeSet::new())).collect();
+    for record in &found {
+        let id = C::returned_id(record);
+        for key in C::found_keys(record) {
+            if let Some(holders) = ids.get_mut(&key) {
+                holders.insert(id);
+            }
+        }
+    }
+    Ok(ids
+        .into_iter()
+        .map(|(key, holders)| (key, holders.into_iter().collect()))
+        .collect())
+}
+
+/// An input record checked: ready to be looked up, or settled already.
+type Checked<R, T> = Result<Keyed<R>, MatchedOutcome<T>>;
+
+/// A record of the input, checked and ready to be looked up.
+struct Keyed<R> {
+    index: usize,
+    record: R,
+    keys: Vec<String>,
+}
+
+/// Runs records of create operation `C` matched by key: updates (with
+/// update operation `U`) the one record that holds a record's key, and
+/// creates (upsert) or reports [`MatchedResult::NotFound`] (update only)
+/// when none does.
+pub(crate) fn run<C, U>(
+    shared: Arc<Shared>,
+    computed_values: Option<bool>,
+    input: BoxStream<'static, Entry<C::Record>>,
+    mode: Mode,
+) -> MatchedOutcomes<C::Output>
+where
+    C: Operation,
+    U: Operation<Output = C::Output>,
+    U::Record: DeserializeOwned,
+{
+    debug_assert!(C::KIND == Kind::Create && U::KIND == Kind::Update);
+    let stopper = Stopper::default();
+    let run_stopper = stopper.clone();
+    // The first index of each key seen, for the rule on duplicate keys.
+    let mut seen: HashMap<String, usize> = HashMap::new();
+    let checked = input.map(move |entry| check::<C>(entry, &mut seen));
+    let outcomes =
+        checked
+            .chunks(WINDOW)
+            .map(move |window| {
+                let shared = shared.clone();
+                let stopper = run_stopper.clone();
+                async move {
+                    window_outcomes::<C, U>(shared, computed_values, stopper, window, mode).await
+                }
+            })
+            .buffered(WINDOWS_IN_FLIGHT)
+            .flat_map(stream::iter);
+    MatchedOutcomes {
+        inner: outcomes.boxed(),
+        stopper,
+    }
+}
+
+/// Checks one input entry: it must hold a record with a key no earlier
+/// record had.
+fn check<C: Operation>(
+    entry: Entry<C::Record>,
+    seen: &mut HashMap<String, usize>,
+) -> Checked<C::Record, C::Output> {
+    let index = entry.index;
+    let invalid = |reason: String| MatchedOutcome {
+        index,
+        result: MatchedResult::Invalid(InvalidRecord::new(reason)),
+    };
+    let record = entry.record.map_err(|invalid| MatchedOutcome {
+        index,
+        result: MatchedResult::Invalid(invalid),
+    })?;
+    let mut keys = C::keys(&record);
+    keys.sort();
+    keys.dedup();
+    if keys.is_empty() {
+        return Err(invalid(format!("the record has no {} to match", C::KEY)));
+    }
+    if let Some((key, earlier)) = keys
+        .iter()
+        .find_map(|key| seen.get(key).map(|earlier| (key, *earlier)))
+    {
+        return Err(invalid(format!(
+            "record {earlier} of the input already has the {} {key}",
+            C::KEY
+        )));
+    }
+    for key in &keys {
+        seen.insert(key.clone(), index);
+    }
+    Ok(Keyed {
+        index,
+        record,
+        keys,
+    })
+}
+
+/// Looks one window up and sends it; returns its outcomes in input order.
+async fn window_outcomes<C, U>(
+    shared: Arc<Shared>,
+    computed_values: Option<bool>,
+    stopper: Stopper,
+    window: Vec<Checked<C::Record, C::Output>>,
+    mode: Mode,
+) -> Vec<MatchedOutcome<C::Output>>
+where
+    C: Operation,
+    U: Operation<Output = C::Output>,
+    U::Record: DeserializeOwned,
+{
+    let mut outcomes = Vec::with_capacity(window.len());
+    let mut keyed = Vec::new();
+    for item in window {
+        match item {
+            Ok(record) => keyed.push(record),
+            Err(outcome) => outcomes.push(outcome),
+        }
+    }
+    let keys: BTreeSet<String> = keyed.iter().flat_map(|k| k.keys.clone()).collect();
+    let found = if stopper.is_stopped() {
+        Err(RequestFailure::new(Error::Stopped, 0, false, false))
+    } else if keys.is_empty() {
+        Ok(BTreeMap::new())
+    } else {
+        ids_by_key::<C>(&shared, &stopper, keys)
+            .await
+            .map_err(|error| RequestFailure::new(error, 0, true, false))
+    };
+    let found = match found {
+        Ok(found) => found,
+        Err(failure) => {
+            let failure = Arc::new(failure);
+            outcomes.extend(keyed.into_iter().map(|k| MatchedOutcome {
+                index: k.index,
+                result: MatchedResult::NotApplied(failure.clone()),
+            }));
+            outcomes.sort_by_key(|outcome| outcome.index);
+            return outcomes;
+        }
+    };
+    let mut updates = Vec::new();
+    let mut update_ids = HashMap::new();
+    let mut creates = Vec::new();
+    for Keyed {
+        index,
+        record,
+        keys,
+    } in keyed
+    {
+        let ids: BTreeSet<i64> = keys
+            .iter()
+            .filter_map(|key| found.get(key))
+            .flatten()
+            .copied()
+            .collect();
+        let mut ids = ids.into_iter();
+        let result = match (ids.next(), ids.next()) {
+            (Some(id), None) => match as_update::<C, U>(&record, id) {
+                Ok(update) => {
+                    update_ids.insert(index, id);
+                    updates.push(Entry::new(index, update));
+                    continue;
+                }
+                Err(invalid) => MatchedResult::Invalid(invalid),
+            },
+            (None, _) if mode == Mode::Upsert => {
+                creates.push(Entry::new(index, record));
+                continue;
+            }
+            (None, _) => MatchedResult::NotFound,
+            (Some(first), Some(second)) => {
+                MatchedResult::Ambiguous([first, second].into_iter().chain(ids).collect())
+            }
+        };
+        outcomes.push(MatchedOutcome { index, result });
+    }
+    let sent = |outcome: Outcome<C::Output>, action: Action| MatchedOutcome {
+        index: outcome.index,
+        result: MatchedResult::Sent {
+            action,
+            result: outcome.result,
+        },
+    };
+    let update_run = engine::run::<U>(
+        shared.clone(),
+        computed_values,
+        stream::iter(updates).boxed(),
+        None,
+        stopper.clone(),
+    );
+    let create_run = engine::run::<C>(
+        shared,
+        computed_values,
+        stream::iter(creates).boxed(),
+        None,
+        stopper,
+    );
+    let (updated, created) = futures_util::future::join(
+        update_run.collect::<Vec<_>>(),
+        create_run.collect::<Vec<_>>(),
+    )
+    .await;
+    outcomes.extend(updated.into_iter().map(|outcome| {
+        let id = update_ids[&outcome.index];
+        sent(outcome, Action::Update(id))
+    }));
+    outcomes.extend(
+        created
+            .into_iter()
+            .map(|outcome| sent(outcome, Action::Create)),
+    );
+    outcomes.sort_by_key(|outcome| outcome.index);
+    outcomes
+}
+
+/// The update of record `id` that sets every field the create `record`
+/// sets. The two types share their fields' names and shapes (an update's
+/// fields take `null` too), so the conversion goes through JSON.
+fn as_update<C: Operation, U: Operation>(
+    record: &C::Record,
+    id: i64,
+) -> Result<U::Record, InvalidRecord>
+where
+    U::Record: DeserializeOwned,
+{
+    let mut value = serde_json::to_value(record)
+        .map_err(|error| InvalidRecord::new(format!("cannot make it an update: {error}")))?;
+    if let Value::Object(fields) = &mut value {
+        fields.insert("id".into(), Value::from(id));
+    }
+    serde_json::from_value(value)
+        .map_err(|error| InvalidRecord::new(format!("cannot make it an update: {error}")))
+}
