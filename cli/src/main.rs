@@ -97,7 +97,7 @@ enum Command {
     /// Bulk operations on people.
     People {
         #[command(subcommand)]
-        action: Action,
+        action: PeopleAction,
     },
     /// Bulk operations on leads.
     Leads {
@@ -130,6 +130,48 @@ enum Action {
     Update(Io),
     /// Create records.
     Create(Io),
+}
+
+#[derive(Debug, Subcommand)]
+enum PeopleAction {
+    /// Update existing people: each record names its person by `id` and
+    /// carries only the fields to change (`null` clears a field). With
+    /// --match email, records carry no id: each updates the person who
+    /// holds its e-mail addresses, and one nobody holds is `not_found`.
+    Update(MatchableIo),
+    /// Create people.
+    Create(Io),
+    /// Update the person who holds each record's e-mail addresses, or
+    /// create one when nobody does. Records are people to create (no id).
+    /// A record without an address, or with an address an earlier record
+    /// has, is `invalid`; one whose addresses several people hold is
+    /// `ambiguous`, and nothing is sent for it.
+    Upsert(UpsertIo),
+}
+
+/// What records are matched to Copper's by.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, clap::ValueEnum)]
+enum MatchBy {
+    /// The e-mail addresses, without regard to case.
+    Email,
+}
+
+#[derive(Debug, Args)]
+struct MatchableIo {
+    #[command(flatten)]
+    io: Io,
+    /// Find each record's person by this key instead of by `id`.
+    #[arg(long = "match", value_enum, value_name = "KEY")]
+    by: Option<MatchBy>,
+}
+
+#[derive(Debug, Args)]
+struct UpsertIo {
+    #[command(flatten)]
+    io: Io,
+    /// What finds each record's person.
+    #[arg(long = "match", value_enum, value_name = "KEY")]
+    by: MatchBy,
 }
 
 #[derive(Debug, Subcommand)]
@@ -218,8 +260,18 @@ async fn run(cli: Cli) -> Result<ExitCode, Usage> {
     match cli.command {
         Command::Sandbox(args) => serve_sandbox(args).await,
         Command::People { action } => match action {
-            Action::Update(io) => bulk::<ops::PeopleUpdate>(&cli.options, &io).await,
-            Action::Create(io) => bulk::<ops::PeopleCreate>(&cli.options, &io).await,
+            PeopleAction::Update(MatchableIo { io, by: None }) => {
+                bulk::<ops::PeopleUpdate>(&cli.options, &io).await
+            }
+            PeopleAction::Update(MatchableIo {
+                io,
+                by: Some(MatchBy::Email),
+            }) => matched(&cli.options, &io, run::Matched::Update).await,
+            PeopleAction::Create(io) => bulk::<ops::PeopleCreate>(&cli.options, &io).await,
+            PeopleAction::Upsert(UpsertIo {
+                io,
+                by: MatchBy::Email,
+            }) => matched(&cli.options, &io, run::Matched::Upsert).await,
         },
         Command::Leads { action } => match action {
             Action::Update(io) => bulk::<ops::LeadsUpdate>(&cli.options, &io).await,
@@ -330,12 +382,19 @@ where
         return Ok(stopped(stop, &summary, Some(applied)));
     }
     eprintln!("copper-bulk: {}", summary.finish(applied));
-    if let Some(signal) = received.get() {
-        let next = if job.journaled {
-            "run the same command with --resume to send the rest"
-        } else {
-            "the records not sent have their lines as not_applied"
-        };
+    let next = if job.journaled {
+        "run the same command with --resume to send the rest"
+    } else {
+        "the records not sent have their lines as not_applied"
+    };
+    Ok(exit_status(received.get().copied(), &summary, next))
+}
+
+/// The exit status of a run that wrote every line: the signal's when one
+/// stopped it (saying so, and `next`, what to do about the rest), 0 when
+/// every record was applied, 1 otherwise.
+fn exit_status(signal: Option<Received>, summary: &Summary, next: &str) -> ExitCode {
+    if let Some(signal) = signal {
         eprintln!(
             "copper-bulk: stopped by {}: {} records applied, {} not sent; {next}",
             match signal {
@@ -345,13 +404,70 @@ where
             summary.applied(),
             summary.count("not_applied"),
         );
-        return Ok(ExitCode::from(signal.exit_status()));
+        return ExitCode::from(signal.exit_status());
     }
-    Ok(if summary.all_applied() {
+    if summary.all_applied() {
         ExitCode::SUCCESS
     } else {
         ExitCode::from(1)
-    })
+    }
+}
+
+/// Runs people matched by e-mail over the input named by `io`.
+async fn matched(options: &Options, io: &Io, matched: run::Matched) -> Result<ExitCode, Usage> {
+    // Not yet: a resumed run must look up again what an earlier run may
+    // have sent, and a dry run would have to search to say what it sends.
+    if io.resume {
+        return Err(Usage(
+            "--resume is not available with --match yet: run the command again without it on the records not applied".into(),
+        ));
+    }
+    if options.dry_run {
+        return Err(Usage("--dry-run is not available with --match yet".into()));
+    }
+    let source = Source::from_arg(&io.input);
+    // No journal: a run matched by key is not resumed.
+    let job = Job {
+        header: None,
+        journaled: false,
+        ..Job::check::<ops::PeopleCreate>(options, io, &source)?
+    };
+    let (reader, size) = source.open()?;
+    let mut summary = Summary::start(size, options.quiet);
+    let reader = summary.track(reader);
+    let started = input::read::<copper_bulk::PersonCreate>(reader, io.format)
+        .and_then(|input| Ok((input, job.start()?)));
+    let (input, (mut out, _, _)) = match started {
+        Ok(started) => started,
+        Err(error) => {
+            summary.clear();
+            return Err(Usage(error));
+        }
+    };
+    let (config, _sandbox) = config(options).await?;
+    let copper = Copper::new(config)?;
+    let signals = Signals::listen().map_err(|e| format!("cannot listen for signals: {e}"))?;
+    let received = signals.received();
+    let stopping = "stopping: the lookups and requests in flight are finishing, then every record not sent gets its line as not_applied (Ctrl-C again to quit at once)".to_owned();
+    let sent = run::send_matched(
+        &copper,
+        input,
+        matched,
+        out.writer(),
+        &mut summary,
+        |stopper| signals.stop(stopper, stopping),
+    )
+    .await;
+    let sent = sent.and_then(|()| out.finish().map_err(Stop::Output));
+    if let Err(stop) = sent {
+        return Ok(stopped(stop, &summary, Some("updated or created")));
+    }
+    eprintln!("copper-bulk: {}", summary.finish_matched());
+    Ok(exit_status(
+        received.get().copied(),
+        &summary,
+        "the records not sent have their lines as not_applied",
+    ))
 }
 
 /// Where a run's lines go, and what it takes up from earlier runs.

@@ -7,7 +7,7 @@ use std::path::{Path, PathBuf};
 use std::time::{Duration, Instant};
 
 use copper_bulk::ops::Kind;
-use copper_bulk::{Outcome, RecordResult};
+use copper_bulk::{Action, MatchedOutcome, MatchedResult, Outcome, RecordResult};
 use indicatif::{ProgressBar, ProgressDrawTarget, ProgressStyle};
 use serde::Serialize;
 
@@ -25,6 +25,10 @@ pub struct Line<'a> {
     pub errors: Option<&'a BTreeMap<String, Vec<String>>>,
     /// What went wrong, in words.
     pub message: Option<String>,
+    /// The ids of the records a key matched, for an `ambiguous` record;
+    /// absent from every other line.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub ids: Option<Vec<i64>>,
 }
 
 /// The line for `outcome`; `sent_id` is the id the record named, if any.
@@ -34,7 +38,18 @@ pub fn line<T>(
     sent_id: Option<i64>,
     returned_id: impl Fn(&T) -> i64,
 ) -> Line<'_> {
-    let (name, id, errors, message) = match &outcome.result {
+    result_line(outcome.index, &outcome.result, kind, sent_id, returned_id)
+}
+
+/// The line for the record at `index` that was sent and ended as `result`.
+fn result_line<T>(
+    index: usize,
+    result: &RecordResult<T>,
+    kind: Kind,
+    sent_id: Option<i64>,
+    returned_id: impl Fn(&T) -> i64,
+) -> Line<'_> {
+    let (name, id, errors, message) = match result {
         RecordResult::Applied(record) => {
             let name = match kind {
                 Kind::Update => "updated",
@@ -61,11 +76,53 @@ pub fn line<T>(
         ),
     };
     Line {
-        index: outcome.index,
+        index,
         outcome: name,
         id,
         errors,
         message,
+        ids: None,
+    }
+}
+
+/// The line for the outcome of a record matched by key: `updated` or
+/// `created` (or how its update or create failed), `not_found`,
+/// `ambiguous` with the ids matched, `invalid` or `not_applied`.
+pub fn matched_line<T>(outcome: &MatchedOutcome<T>, returned_id: impl Fn(&T) -> i64) -> Line<'_> {
+    let index = outcome.index;
+    let plain = |outcome: &'static str, message: Option<String>| Line {
+        index,
+        outcome,
+        id: None,
+        errors: None,
+        message,
+        ids: None,
+    };
+    match &outcome.result {
+        MatchedResult::Sent { action, result } => {
+            let (kind, sent_id) = match action {
+                Action::Update(id) => (Kind::Update, Some(*id)),
+                Action::Create => (Kind::Create, None),
+            };
+            result_line(index, result, kind, sent_id, returned_id)
+        }
+        MatchedResult::NotFound => plain(
+            "not_found",
+            Some("no record in copper has its key".to_owned()),
+        ),
+        MatchedResult::Ambiguous(ids) => Line {
+            ids: Some(ids.clone()),
+            ..plain(
+                "ambiguous",
+                Some("several records in copper have its keys; nothing was sent".to_owned()),
+            )
+        },
+        MatchedResult::Invalid(invalid) => plain("invalid", Some(invalid.to_string())),
+        MatchedResult::NotApplied(failure) => plain("not_applied", Some(failure.to_string())),
+        _ => plain(
+            "unknown",
+            Some("an outcome this tool does not know".to_owned()),
+        ),
     }
 }
 
@@ -78,12 +135,21 @@ pub fn outcome_name(outcome: &str) -> &'static str {
         "rejected" => "rejected",
         "invalid" => "invalid",
         "not_applied" => "not_applied",
+        "not_found" => "not_found",
+        "ambiguous" => "ambiguous",
         _ => "unknown",
     }
 }
 
 /// The outcomes other than applied, in the order the summary lists them.
-const NOT_APPLIED: [&str; 4] = ["rejected", "invalid", "unknown", "not_applied"];
+const NOT_APPLIED: [&str; 6] = [
+    "rejected",
+    "invalid",
+    "not_found",
+    "ambiguous",
+    "unknown",
+    "not_applied",
+];
 
 /// Counts of outcomes, and the time they took.
 #[derive(Debug)]
@@ -165,12 +231,26 @@ impl Summary {
     /// Ends the progress bar and returns the one-line summary; `applied`
     /// names applied records (`updated` or `created`).
     pub fn finish(&self, applied: &'static str) -> String {
+        self.finish_with(&[applied])
+    }
+
+    /// [`Summary::finish`] for a run that both updates and creates.
+    pub fn finish_matched(&self) -> String {
+        self.finish_with(&["updated", "created"])
+    }
+
+    fn finish_with(&self, applied: &[&'static str]) -> String {
         self.progress.finish_and_clear();
         let total: u64 = self.counts.values().sum();
         let elapsed = self.started.elapsed();
         let rate = total as f64 / elapsed.as_secs_f64().max(1e-9);
-        let counts: Vec<String> = std::iter::once(applied)
+        // The outcomes that cannot come from this run's commands are left
+        // out, so that an update's summary reads as before.
+        let counts: Vec<String> = applied
+            .iter()
+            .copied()
             .chain(NOT_APPLIED)
+            .filter(|name| applied.len() > 1 || !matches!(*name, "not_found" | "ambiguous"))
             .map(|name| format!("{} {name}", self.count(name)))
             .collect();
         format!(

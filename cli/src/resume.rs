@@ -205,6 +205,7 @@ pub fn consolidate(out: &Path, header: &Header) -> Result<Plan, String> {
             id: None,
             errors: None,
             message: Some(message.to_owned()),
+            ids: None,
         };
         for index in 0..end {
             // Both outputs are read in step, whichever line is kept.

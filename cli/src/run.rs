@@ -7,14 +7,14 @@ use std::io::{BufReader, Write};
 use std::sync::Arc;
 
 use copper_bulk::ops::Operation;
-use copper_bulk::{Copper, Entry, Journal, Planned, Stopper, plan};
+use copper_bulk::{Copper, Entry, Journal, Match, Person, PersonCreate, Planned, Stopper, plan};
 use futures_util::StreamExt;
 use serde_json::json;
 use tokio_stream::wrappers::ReceiverStream;
 
 use crate::input::{Input, InputRecord};
 use crate::journal::{Head, JournalFile, LineReader};
-use crate::output::{Line, Summary, line, outcome_name, write_line};
+use crate::output::{Line, Summary, line, matched_line, outcome_name, write_line};
 use crate::resume::{Next, Plan};
 
 /// Why a run stopped before its end.
@@ -126,6 +126,44 @@ where
     reading.end().map_err(Stop::Input)
 }
 
+/// Which records a run matched by e-mail sends.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Matched {
+    /// Updates the person found, or creates one.
+    Upsert,
+    /// Updates the person found; a record nobody matches is `not_found`.
+    Update,
+}
+
+/// Sends people matched by e-mail (`people upsert|update --match email`)
+/// and writes one line per record, in input order. The records read before
+/// a failure of the input are still sent, and the failure is returned once
+/// they have their lines. `started` receives the run's [`Stopper`].
+pub async fn send_matched(
+    copper: &Copper,
+    input: Input<PersonCreate>,
+    matched: Matched,
+    out: &mut dyn Write,
+    summary: &mut Summary,
+    started: impl FnOnce(Stopper),
+) -> Result<(), Stop> {
+    let Input { records, reading } = input;
+    let records = ReceiverStream::new(records);
+    let people = copper.people();
+    let mut outcomes = match matched {
+        Matched::Upsert => people.bulk_upsert_stream(records, Match::Email),
+        Matched::Update => people.bulk_update_matched_stream(records, Match::Email),
+    };
+    started(outcomes.stopper());
+    while let Some(outcome) = outcomes.next().await {
+        let line = matched_line(&outcome, |person: &Person| person.id);
+        summary.add(line.outcome);
+        write_line(out, &line)?;
+    }
+    out.flush()?;
+    reading.end().map_err(Stop::Input)
+}
+
 /// The output earlier runs left, read in step with the outcomes of a
 /// resumed run.
 struct Earlier {
@@ -209,6 +247,7 @@ where
                     id: None,
                     errors: None,
                     message: Some(reason.to_string()),
+                    ids: None,
                 };
                 write_line(out, &line)?;
             }

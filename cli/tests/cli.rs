@@ -666,3 +666,113 @@ fn a_rate_copper_refuses_is_warned_about_and_kept() {
         assert!(!stderr(&output).contains("warning"), "{}", stderr(&output));
     }
 }
+
+#[test]
+fn the_readme_upsert_example_updates_creates_and_refuses() {
+    let output = bin()
+        .args([
+            "--sandbox",
+            "people",
+            "upsert",
+            "--match",
+            "email",
+            "--input",
+        ])
+        .arg(example("people-upsert.ndjson"))
+        .output()
+        .unwrap();
+    assert_eq!(output.status.code(), Some(1));
+    assert_eq!(
+        outcomes(&output),
+        ["updated", "created", "ambiguous", "invalid", "invalid"]
+    );
+    let lines = lines(&output);
+    assert_eq!(lines[0]["id"], 1);
+    assert_eq!(lines[1]["id"], 101, "the sandbox seeds 100 people");
+    assert_eq!(lines[2]["ids"], serde_json::json!([2, 3]));
+    assert!(
+        lines[3]["message"].as_str().unwrap().contains("record 0"),
+        "{}",
+        lines[3]
+    );
+    assert!(
+        lines[4]["message"]
+            .as_str()
+            .unwrap()
+            .contains("no e-mail address"),
+        "{}",
+        lines[4]
+    );
+    assert!(lines[0].get("ids").is_none(), "{}", lines[0]);
+}
+
+#[test]
+fn csv_upsert_from_standard_input() {
+    let output = run_with_stdin(
+        bin().args([
+            "--sandbox",
+            "people",
+            "upsert",
+            "--match",
+            "email",
+            "--format",
+            "csv",
+            "--input",
+            "-",
+        ]),
+        "name,email,title\nAlan Turing,PERSON5@example.com,Mathematician\nAda Lovelace,ada@example.com,\n",
+    );
+    assert_eq!(output.status.code(), Some(0), "{output:?}");
+    assert_eq!(outcomes(&output), ["updated", "created"]);
+    assert_eq!(lines(&output)[0]["id"], 5);
+}
+
+#[test]
+fn update_by_email_reports_who_was_not_found() {
+    let output = run_with_stdin(
+        bin().args([
+            "--sandbox",
+            "people",
+            "update",
+            "--match",
+            "email",
+            "--format",
+            "csv",
+            "--input",
+            "-",
+        ]),
+        "name,email\nAlan Turing,person6@example.com\nAda Lovelace,ada@example.com\n",
+    );
+    assert_eq!(output.status.code(), Some(1));
+    assert_eq!(outcomes(&output), ["updated", "not_found"]);
+    let stderr = stderr(&output);
+    assert!(stderr.contains("1 not_found"), "{stderr}");
+}
+
+#[test]
+fn resume_with_match_is_a_usage_error() {
+    let dir = tempfile::tempdir().unwrap();
+    let out = dir.path().join("out.ndjson");
+    let output = bin()
+        .args([
+            "--sandbox",
+            "people",
+            "upsert",
+            "--match",
+            "email",
+            "--resume",
+            "--input",
+        ])
+        .arg(example("people-upsert.ndjson"))
+        .arg("--output")
+        .arg(&out)
+        .output()
+        .unwrap();
+    assert_eq!(output.status.code(), Some(2));
+    let stderr = stderr(&output);
+    assert!(
+        stderr.contains("--resume is not available with --match"),
+        "{stderr}"
+    );
+    assert!(!out.exists());
+}
