@@ -34,9 +34,9 @@ use copper_bulk_sandbox::{Sandbox, SandboxConfig};
 /// Without --resume, an output that has a journal is never overwritten.
 ///
 /// Exit status: 0 when every record was applied; 1 when some were rejected,
-/// invalid, unknown or not applied (the output is still complete); 2 for
-/// usage or configuration errors (nothing was sent), including --resume
-/// against an input that changed; 3 when the outcome lines or the journal
+/// invalid, not found, ambiguous, unknown or not applied (the output is
+/// still complete); 2 for usage or configuration errors (nothing was sent),
+/// including --resume against an input that changed; 3 when the outcome lines or the journal
 /// could not be written (records may have been applied: the message says
 /// how many were); 4 when the input could not be read to its end (every
 /// record read before has its line, the rest were not sent); 130 after

@@ -17,7 +17,7 @@ pub struct Line<'a> {
     /// The record's position in the input, from 0.
     pub index: usize,
     /// `updated`, `created`, `rejected`, `invalid`, `unknown` or
-    /// `not_applied`.
+    /// `not_applied`; with `--match`, also `not_found` or `ambiguous`.
     pub outcome: &'static str,
     /// The person's id: the one Copper returned, or the one the update sent.
     pub id: Option<i64>,

@@ -776,3 +776,22 @@ fn resume_with_match_is_a_usage_error() {
     );
     assert!(!out.exists());
 }
+
+#[test]
+fn a_record_with_an_id_is_invalid_when_matched_by_email() {
+    let output = run_with_stdin(
+        bin().args([
+            "--sandbox",
+            "people",
+            "upsert",
+            "--match",
+            "email",
+            "--input",
+            "-",
+        ]),
+        "{\"id\": 4, \"name\": \"Four\", \"emails\": [{\"email\": \"person4@example.com\"}]}\n",
+    );
+    assert_eq!(output.status.code(), Some(1));
+    assert_eq!(outcomes(&output), ["invalid"]);
+    assert_eq!(lines(&output)[0]["message"], "line 1: unknown field `id`");
+}
