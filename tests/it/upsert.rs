@@ -3,10 +3,10 @@
 use std::collections::BTreeMap;
 
 use copper_bulk::{
-    Action, Config, Copper, EmailInput, InvalidRecord, Match, MatchedOutcome, MatchedResult,
+    Action, Config, Copper, EmailInput, Error, InvalidRecord, Match, MatchedOutcome, MatchedResult,
     PersonCreate, RecordResult,
 };
-use copper_bulk_sandbox::{Sandbox, SandboxConfig};
+use copper_bulk_sandbox::{Fault, Sandbox, SandboxConfig};
 use futures_util::StreamExt;
 
 /// A sandbox seeded with `people` people (`person<n>@example.com`).
@@ -246,4 +246,43 @@ async fn a_rejected_update_says_it_was_sent_as_an_update() {
         ),
         other => panic!("{other:?}"),
     }
+}
+
+#[tokio::test]
+async fn a_failed_lookup_leaves_its_window_not_applied() {
+    let sandbox = sandbox(100).await;
+    let copper = copper(&sandbox);
+    sandbox.inject_search(Fault::Status(400));
+    let records = vec![
+        person("Updated Ten", &["person10@example.com"]),
+        person("New", &["new@example.com"]),
+    ];
+    let outcomes = run(&copper, records, false).await;
+    let kinds: Vec<_> = outcomes.iter().map(|o| o.result.kind()).collect();
+    assert_eq!(kinds, ["not_applied", "not_applied"]);
+    assert_eq!(sandbox.people().len(), 100);
+    assert_ne!(sandbox.person(10).unwrap().name, "Updated Ten");
+}
+
+#[tokio::test]
+async fn a_stopped_run_looks_nothing_up_and_sends_nothing() {
+    let sandbox = sandbox(100).await;
+    let copper = copper(&sandbox);
+    let records = vec![
+        person("Updated Eleven", &["person11@example.com"]),
+        person("New", &["new@example.com"]),
+    ];
+    let outcomes = copper.people().bulk_upsert(records, Match::Email);
+    outcomes.stopper().stop();
+    let outcomes: Vec<_> = outcomes.collect().await;
+    for outcome in &outcomes {
+        match &outcome.result {
+            MatchedResult::NotApplied(failure) => {
+                assert!(matches!(failure.error(), Error::Stopped), "{failure}")
+            }
+            other => panic!("{other:?}"),
+        }
+    }
+    assert_eq!(outcomes.len(), 2);
+    assert_eq!(sandbox.stats().received, 0);
 }
