@@ -1,10 +1,11 @@
 //! Updates and upserts of people matched by e-mail, against the sandbox.
 
 use std::collections::BTreeMap;
+use std::time::Duration;
 
 use copper_bulk::{
     Action, Config, Copper, EmailInput, Error, InvalidRecord, Match, MatchedOutcome, MatchedResult,
-    PersonCreate, RecordResult,
+    PersonCreate, Reconcile, RecordResult,
 };
 use copper_bulk_sandbox::{Fault, Sandbox, SandboxConfig};
 use futures_util::StreamExt;
@@ -285,4 +286,26 @@ async fn a_stopped_run_looks_nothing_up_and_sends_nothing() {
     }
     assert_eq!(outcomes.len(), 2);
     assert_eq!(sandbox.stats().received, 0);
+}
+
+#[tokio::test]
+async fn creates_cut_off_after_copper_applied_them_are_read_back_not_sent_twice() {
+    let sandbox = sandbox(100).await;
+    let config = Config::new(SandboxConfig::TOKEN, SandboxConfig::USER_EMAIL)
+        .unwrap()
+        .with_base_url(sandbox.url())
+        .unwrap()
+        .with_rate_limits([])
+        .with_timeouts(Duration::from_secs(1), Duration::from_secs(1))
+        .with_reconcile(Reconcile::standard().with_grace(Duration::from_millis(50)));
+    let copper = Copper::new(config).unwrap();
+    sandbox.inject(Fault::DropAfterApplying);
+    let records = vec![
+        person("Fresh One", &["fresh1@example.com"]),
+        person("Fresh Two", &["fresh2@example.com"]),
+    ];
+    let outcomes = run(&copper, records, false).await;
+    let kinds: Vec<_> = outcomes.iter().map(|o| o.result.kind()).collect();
+    assert_eq!(kinds, ["created", "created"]);
+    assert_eq!(sandbox.people().len(), 102, "nobody created twice");
 }
