@@ -231,26 +231,28 @@ impl Summary {
     /// Ends the progress bar and returns the one-line summary; `applied`
     /// names applied records (`updated` or `created`).
     pub fn finish(&self, applied: &'static str) -> String {
-        self.finish_with(&[applied])
+        self.finish_with(&[applied], false)
     }
 
     /// [`Summary::finish`] for a run that both updates and creates.
     pub fn finish_matched(&self) -> String {
-        self.finish_with(&["updated", "created"])
+        self.finish_with(&["updated", "created"], true)
     }
 
-    fn finish_with(&self, applied: &[&'static str]) -> String {
+    /// The summary; `matched` when the run matched records by key, the
+    /// only runs that have `not_found` and `ambiguous` records.
+    fn finish_with(&self, applied: &[&'static str], matched: bool) -> String {
         self.progress.finish_and_clear();
         let total: u64 = self.counts.values().sum();
         let elapsed = self.started.elapsed();
         let rate = total as f64 / elapsed.as_secs_f64().max(1e-9);
-        // The outcomes that cannot come from this run's commands are left
-        // out, so that an update's summary reads as before.
+        // Outcomes only a run matched by key has are left out of the
+        // others' summaries.
         let counts: Vec<String> = applied
             .iter()
             .copied()
             .chain(NOT_APPLIED)
-            .filter(|name| applied.len() > 1 || !matches!(*name, "not_found" | "ambiguous"))
+            .filter(|name| matched || !matches!(*name, "not_found" | "ambiguous"))
             .map(|name| format!("{} {name}", self.count(name)))
             .collect();
         format!(

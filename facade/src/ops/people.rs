@@ -261,6 +261,20 @@ impl People {
     /// fifty addresses, and sent as bulk updates and creates with the
     /// retries and reconciliation of [`People::bulk_update`] and
     /// [`People::bulk_create`].
+    ///
+    /// ```no_run
+    /// # async fn run(copper: copper_bulk::Copper) {
+    /// use copper_bulk::{EmailInput, Match, PersonCreate};
+    /// use futures_util::StreamExt;
+    ///
+    /// let people = [PersonCreate::new("Ada Lovelace").emails([EmailInput::new("ada@example.com")])];
+    /// let mut outcomes = copper.people().bulk_upsert(people, Match::Email);
+    /// while let Some(outcome) = outcomes.next().await {
+    ///     // `updated`, `created`, `ambiguous`, `invalid`, ...
+    ///     println!("{}: {}", outcome.index, outcome.result.kind());
+    /// }
+    /// # }
+    /// ```
     pub fn bulk_upsert<I>(&self, records: I, by: Match) -> MatchedOutcomes<Person>
     where
         I: IntoIterator,
