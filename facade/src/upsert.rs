@@ -425,3 +425,36 @@ where
     serde_json::from_value(value)
         .map_err(|error| InvalidRecord::new(format!("cannot make it an update: {error}")))
 }
+
+#[cfg(test)]
+mod tests {
+    use copper_bulk_raw::types::PersonCreate;
+    use serde_json::json;
+
+    use super::*;
+    use crate::ops::{PeopleCreate, PeopleUpdate};
+
+    #[test]
+    fn an_update_made_of_a_create_sets_every_field_the_create_sets() {
+        let fields = json!({
+            "name": "My Contact", "prefix": "Dr.", "first_name": "My", "middle_name": "Q",
+            "last_name": "Contact", "suffix": "Jr.", "title": "CTO",
+            "company_name": "Dunder Mifflin", "contact_type_id": 1074, "assignee_id": 137658,
+            "details": "Met at the fair",
+            "address": {"street": "123 Main Street", "city": "Savannah", "state": "Georgia",
+                        "postal_code": "31410", "country": "United States"},
+            "emails": [{"email": "mycontact@example.com", "category": "work"}],
+            "phone_numbers": [{"number": "415-123-45678", "category": "mobile"}],
+            "socials": [{"url": "https://www.linkedin.com/in/mycontact", "category": "linkedin"}],
+            "websites": [{"url": "https://example.com", "category": "personal"}],
+            "tags": ["customer", "vip"],
+            "custom_fields": [{"custom_field_definition_id": 100764, "value": "A text"}],
+        });
+        let create: PersonCreate = serde_json::from_value(fields.clone()).unwrap();
+        assert_eq!(serde_json::to_value(&create).unwrap(), fields);
+        let update = as_update::<PeopleCreate, PeopleUpdate>(&create, 7).unwrap();
+        let mut expected = fields;
+        expected["id"] = json!(7);
+        assert_eq!(serde_json::to_value(&update).unwrap(), expected);
+    }
+}
