@@ -6,8 +6,8 @@
 //! Copper has no upsert of people, so it is built from its search and its
 //! bulk endpoints. The input is read a window at a time
 //! ([`WINDOW`] records): the window's keys are looked up with as few
-//! searches as Copper allows (fifty e-mail addresses a search, two hundred
-//! records a page), then its updates and its creates are handed to the
+//! searches as Copper allows (two hundred e-mail addresses a search, two
+//! hundred records a page), then its updates and its creates are handed to the
 //! engine as two runs that go out together, with the same retries,
 //! reconciliation and graceful stop as any other bulk operation. The next
 //! window is looked up while the last one's requests are in flight.

@@ -131,9 +131,10 @@ impl Operation for PeopleCreate {
     }
 
     const KEY: &'static str = "e-mail address";
-    // A person has few addresses: fifty keep a search's body small and its
-    // answer within a page or two.
-    const KEYS_PER_SEARCH: usize = 50;
+    // As many addresses as a page holds people: a person has few
+    // addresses, so a search's answer is a page or two, and 10,000 people
+    // are looked up in some 50 searches.
+    const KEYS_PER_SEARCH: usize = 200;
 
     fn unique_key(_key: &str) -> bool {
         true
@@ -258,7 +259,7 @@ impl People {
     /// (lists such as `emails` replace the person's).
     ///
     /// Records are looked up two hundred at a time, with one search per
-    /// fifty addresses, and sent as bulk updates and creates with the
+    /// two hundred addresses, and sent as bulk updates and creates with the
     /// retries and reconciliation of [`People::bulk_update`] and
     /// [`People::bulk_create`].
     ///
