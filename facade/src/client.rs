@@ -228,10 +228,28 @@ impl Handle {
         let entries = records
             .enumerate()
             .map(|(index, record)| Entry::new(index, record));
+        self.matched_entries::<C, U, _>(entries, None, mode)
+    }
+
+    /// Runs entries of create operation `C` matched by key, telling
+    /// `journal` what is sent and settled (module `upsert`).
+    pub(crate) fn matched_entries<C, U, S>(
+        &self,
+        entries: S,
+        journal: Option<Arc<dyn Journal<C::Output>>>,
+        mode: Mode,
+    ) -> MatchedOutcomes<C::Output>
+    where
+        C: Operation,
+        U: Operation<Output = C::Output>,
+        U::Record: serde::de::DeserializeOwned,
+        S: Stream<Item = Entry<C::Record>> + Send + 'static,
+    {
         upsert::run::<C, U>(
             self.client.shared.clone(),
             (self.computed_values && C::COMPUTED_VALUES).then_some(true),
             entries.boxed(),
+            journal,
             mode,
         )
     }

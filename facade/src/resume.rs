@@ -11,6 +11,7 @@ use tokio::sync::Notify;
 use crate::error::InvalidRecord;
 use crate::outcome::Outcome;
 use crate::record::IntoRecord;
+use crate::upsert::Action;
 
 /// Stops a run gracefully: see [`Outcomes::stopper`](crate::Outcomes::stopper).
 ///
@@ -70,6 +71,17 @@ pub trait Journal<T>: Send + Sync {
     /// each request ends, which need not be input order (the stream of
     /// outcomes is).
     fn settled(&self, outcome: &Outcome<T>);
+
+    /// The outcome of one record of a run matched by key (such as
+    /// [`People::bulk_upsert_entries`](crate::People::bulk_upsert_entries))
+    /// is known, and `action` is what was sent for it: an update of the
+    /// record found, or a create. A journal that writes the outcome should
+    /// say which, since an applied update and an applied create look alike.
+    /// By default, the same as [`Journal::settled`].
+    fn settled_as(&self, outcome: &Outcome<T>, action: Action) {
+        let _ = action;
+        self.settled(outcome);
+    }
 }
 
 /// One input record of a run that may take up where an earlier run of the

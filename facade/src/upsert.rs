@@ -28,6 +28,7 @@ use std::fmt;
 use std::pin::Pin;
 use std::sync::Arc;
 use std::task::{Context, Poll};
+use std::time::SystemTime;
 
 use futures_util::stream::{self, BoxStream, Stream, StreamExt};
 use serde::de::DeserializeOwned;
@@ -39,7 +40,7 @@ use crate::error::{Error, InvalidRecord, RequestFailure};
 use crate::ops::{Kind, Operation};
 use crate::outcome::{Outcome, RecordResult};
 use crate::reconcile::search;
-use crate::resume::{Entry, Stopper};
+use crate::resume::{Entry, Journal, Stopper};
 
 /// What input records are matched to Copper's records by.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -208,16 +209,43 @@ struct Keyed<R> {
     index: usize,
     record: R,
     keys: Vec<String>,
+    /// When an earlier run sent it, not knowing what became of it.
+    sent_before: Option<SystemTime>,
+}
+
+/// The journal of one of a window's two runs (its updates or its creates):
+/// tells the run's journal what was sent for each record it settles.
+struct Acting<T> {
+    journal: Arc<dyn Journal<T>>,
+    /// The id each record of the run updates; empty for the creates.
+    updates: Arc<HashMap<usize, i64>>,
+}
+
+impl<T> Journal<T> for Acting<T> {
+    fn sending(&self, indices: &[usize]) {
+        self.journal.sending(indices);
+    }
+
+    fn settled(&self, outcome: &Outcome<T>) {
+        let action = match self.updates.get(&outcome.index) {
+            Some(&id) => Action::Update(id),
+            None => Action::Create,
+        };
+        self.journal.settled_as(outcome, action);
+    }
 }
 
 /// Runs records of create operation `C` matched by key: updates (with
 /// update operation `U`) the one record that holds a record's key, and
 /// creates (upsert) or reports [`MatchedResult::NotFound`] (update only)
-/// when none does.
+/// when none does. `journal` learns of what is sent and settled, as in
+/// [`Copper::bulk_entries`](crate::Copper::bulk_entries), with what was
+/// sent for each record ([`Journal::settled_as`]).
 pub(crate) fn run<C, U>(
     shared: Arc<Shared>,
     computed_values: Option<bool>,
     input: BoxStream<'static, Entry<C::Record>>,
+    journal: Option<Arc<dyn Journal<C::Output>>>,
     mode: Mode,
 ) -> MatchedOutcomes<C::Output>
 where
@@ -231,18 +259,25 @@ where
     // The first index of each key seen, for the rule on duplicate keys.
     let mut seen: HashMap<String, usize> = HashMap::new();
     let checked = input.map(move |entry| check::<C>(entry, &mut seen));
-    let outcomes =
-        checked
-            .chunks(WINDOW)
-            .map(move |window| {
-                let shared = shared.clone();
-                let stopper = run_stopper.clone();
-                async move {
-                    window_outcomes::<C, U>(shared, computed_values, stopper, window, mode).await
-                }
-            })
-            .buffered(WINDOWS_IN_FLIGHT)
-            .flat_map(stream::iter);
+    let outcomes = checked
+        .chunks(WINDOW)
+        .map(move |window| {
+            let shared = shared.clone();
+            let stopper = run_stopper.clone();
+            let journal = journal.clone();
+            async move {
+                let run = Window {
+                    shared,
+                    computed_values,
+                    stopper,
+                    journal,
+                    mode,
+                };
+                run.outcomes::<C, U>(window).await
+            }
+        })
+        .buffered(WINDOWS_IN_FLIGHT)
+        .flat_map(stream::iter);
     MatchedOutcomes {
         inner: outcomes.boxed(),
         stopper,
@@ -286,125 +321,160 @@ fn check<C: Operation>(
         index,
         record,
         keys,
+        sent_before: entry.sent_before,
     })
 }
 
-/// Looks one window up and sends it; returns its outcomes in input order.
-async fn window_outcomes<C, U>(
+/// What each window of a run shares.
+struct Window<T> {
     shared: Arc<Shared>,
     computed_values: Option<bool>,
     stopper: Stopper,
-    window: Vec<Checked<C::Record, C::Output>>,
+    journal: Option<Arc<dyn Journal<T>>>,
     mode: Mode,
-) -> Vec<MatchedOutcome<C::Output>>
-where
-    C: Operation,
-    U: Operation<Output = C::Output>,
-    U::Record: DeserializeOwned,
-{
-    let mut outcomes = Vec::with_capacity(window.len());
-    let mut keyed = Vec::new();
-    for item in window {
-        match item {
-            Ok(record) => keyed.push(record),
-            Err(outcome) => outcomes.push(outcome),
-        }
-    }
-    let keys: BTreeSet<String> = keyed.iter().flat_map(|k| k.keys.clone()).collect();
-    let found = if stopper.is_stopped() {
-        Err(RequestFailure::new(Error::Stopped, 0, false, false))
-    } else if keys.is_empty() {
-        Ok(BTreeMap::new())
-    } else {
-        ids_by_key::<C>(&shared, &stopper, keys)
-            .await
-            .map_err(|error| RequestFailure::new(error, 0, true, false))
-    };
-    let found = match found {
-        Ok(found) => found,
-        Err(failure) => {
-            let failure = Arc::new(failure);
-            outcomes.extend(keyed.into_iter().map(|k| MatchedOutcome {
-                index: k.index,
-                result: MatchedResult::NotApplied(failure.clone()),
-            }));
-            outcomes.sort_by_key(|outcome| outcome.index);
-            return outcomes;
-        }
-    };
-    let mut updates = Vec::new();
-    let mut update_ids = HashMap::new();
-    let mut creates = Vec::new();
-    for Keyed {
-        index,
-        record,
-        keys,
-    } in keyed
+}
+
+impl<T: Send + 'static> Window<T> {
+    /// Looks one window up and sends it; returns its outcomes in input order.
+    async fn outcomes<C, U>(
+        self,
+        window: Vec<Checked<C::Record, C::Output>>,
+    ) -> Vec<MatchedOutcome<C::Output>>
+    where
+        C: Operation<Output = T>,
+        U: Operation<Output = T>,
+        U::Record: DeserializeOwned,
     {
-        let ids: BTreeSet<i64> = keys
-            .iter()
-            .filter_map(|key| found.get(key))
-            .flatten()
-            .copied()
-            .collect();
-        let mut ids = ids.into_iter();
-        let result = match (ids.next(), ids.next()) {
-            (Some(id), None) => match as_update::<C, U>(&record, id) {
-                Ok(update) => {
-                    update_ids.insert(index, id);
-                    updates.push(Entry::new(index, update));
-                    continue;
-                }
-                Err(invalid) => MatchedResult::Invalid(invalid),
-            },
-            (None, _) if mode == Mode::Upsert => {
-                creates.push(Entry::new(index, record));
-                continue;
+        let Window {
+            shared,
+            computed_values,
+            stopper,
+            journal,
+            mode,
+        } = self;
+        let mut outcomes = Vec::with_capacity(window.len());
+        let mut keyed = Vec::new();
+        for item in window {
+            match item {
+                Ok(record) => keyed.push(record),
+                Err(outcome) => outcomes.push(outcome),
             }
-            (None, _) => MatchedResult::NotFound,
-            (Some(first), Some(second)) => {
-                MatchedResult::Ambiguous([first, second].into_iter().chain(ids).collect())
+        }
+        let keys: BTreeSet<String> = keyed.iter().flat_map(|k| k.keys.clone()).collect();
+        let found = if stopper.is_stopped() {
+            Err(RequestFailure::new(Error::Stopped, 0, false, false))
+        } else if keys.is_empty() {
+            Ok(BTreeMap::new())
+        } else {
+            ids_by_key::<C>(&shared, &stopper, keys)
+                .await
+                .map_err(|error| RequestFailure::new(error, 0, true, false))
+        };
+        let found = match found {
+            Ok(found) => found,
+            Err(failure) => {
+                let failure = Arc::new(failure);
+                outcomes.extend(keyed.into_iter().map(|k| MatchedOutcome {
+                    index: k.index,
+                    result: MatchedResult::NotApplied(failure.clone()),
+                }));
+                outcomes.sort_by_key(|outcome| outcome.index);
+                return outcomes;
             }
         };
-        outcomes.push(MatchedOutcome { index, result });
+        let mut updates = Vec::new();
+        let mut update_ids = HashMap::new();
+        let mut creates = Vec::new();
+        for Keyed {
+            index,
+            record,
+            keys,
+            sent_before,
+        } in keyed
+        {
+            let ids: BTreeSet<i64> = keys
+                .iter()
+                .filter_map(|key| found.get(key))
+                .flatten()
+                .copied()
+                .collect();
+            let mut ids = ids.into_iter();
+            let result = match (ids.next(), ids.next()) {
+                (Some(id), None) => match as_update::<C, U>(&record, id) {
+                    Ok(update) => {
+                        update_ids.insert(index, id);
+                        updates.push(Entry {
+                            sent_before,
+                            ..Entry::new(index, update)
+                        });
+                        continue;
+                    }
+                    Err(invalid) => MatchedResult::Invalid(invalid),
+                },
+                // A create an earlier run may have sent is looked up again
+                // after the longest its request could have taken, before it is
+                // sent again (see `Reconcile`).
+                (None, _) if mode == Mode::Upsert => {
+                    creates.push(Entry {
+                        sent_before,
+                        ..Entry::new(index, record)
+                    });
+                    continue;
+                }
+                (None, _) => MatchedResult::NotFound,
+                (Some(first), Some(second)) => {
+                    MatchedResult::Ambiguous([first, second].into_iter().chain(ids).collect())
+                }
+            };
+            outcomes.push(MatchedOutcome { index, result });
+        }
+        let sent = |outcome: Outcome<C::Output>, action: Action| MatchedOutcome {
+            index: outcome.index,
+            result: MatchedResult::Sent {
+                action,
+                result: outcome.result,
+            },
+        };
+        let update_ids = Arc::new(update_ids);
+        let acting = |updates: &Arc<HashMap<usize, i64>>| {
+            journal.clone().map(|journal| {
+                Arc::new(Acting {
+                    journal,
+                    updates: updates.clone(),
+                }) as Arc<dyn Journal<T>>
+            })
+        };
+        let update_run = engine::run::<U>(
+            shared.clone(),
+            computed_values,
+            stream::iter(updates).boxed(),
+            acting(&update_ids),
+            stopper.clone(),
+        );
+        let create_run = engine::run::<C>(
+            shared,
+            computed_values,
+            stream::iter(creates).boxed(),
+            acting(&Arc::default()),
+            stopper,
+        );
+        let (updated, created) = futures_util::future::join(
+            update_run.collect::<Vec<_>>(),
+            create_run.collect::<Vec<_>>(),
+        )
+        .await;
+        outcomes.extend(updated.into_iter().map(|outcome| {
+            let id = update_ids[&outcome.index];
+            sent(outcome, Action::Update(id))
+        }));
+        outcomes.extend(
+            created
+                .into_iter()
+                .map(|outcome| sent(outcome, Action::Create)),
+        );
+        outcomes.sort_by_key(|outcome| outcome.index);
+        outcomes
     }
-    let sent = |outcome: Outcome<C::Output>, action: Action| MatchedOutcome {
-        index: outcome.index,
-        result: MatchedResult::Sent {
-            action,
-            result: outcome.result,
-        },
-    };
-    let update_run = engine::run::<U>(
-        shared.clone(),
-        computed_values,
-        stream::iter(updates).boxed(),
-        None,
-        stopper.clone(),
-    );
-    let create_run = engine::run::<C>(
-        shared,
-        computed_values,
-        stream::iter(creates).boxed(),
-        None,
-        stopper,
-    );
-    let (updated, created) = futures_util::future::join(
-        update_run.collect::<Vec<_>>(),
-        create_run.collect::<Vec<_>>(),
-    )
-    .await;
-    outcomes.extend(updated.into_iter().map(|outcome| {
-        let id = update_ids[&outcome.index];
-        sent(outcome, Action::Update(id))
-    }));
-    outcomes.extend(
-        created
-            .into_iter()
-            .map(|outcome| sent(outcome, Action::Create)),
-    );
-    outcomes.sort_by_key(|outcome| outcome.index);
-    outcomes
 }
 
 /// The update of record `id` that sets every field the create `record`

@@ -310,3 +310,75 @@ async fn creates_cut_off_after_copper_applied_them_are_read_back_not_sent_twice(
     assert_eq!(kinds, ["created", "created"]);
     assert_eq!(sandbox.people().len(), 102, "nobody created twice");
 }
+
+/// A journal that keeps what it hears, in words.
+#[derive(Default)]
+struct Recorder {
+    calls: std::sync::Mutex<Vec<String>>,
+}
+
+impl copper_bulk::Journal<copper_bulk::Person> for Recorder {
+    fn sending(&self, indices: &[usize]) {
+        self.calls
+            .lock()
+            .unwrap()
+            .push(format!("sending {indices:?}"));
+    }
+
+    fn settled(&self, outcome: &copper_bulk::Outcome<copper_bulk::Person>) {
+        self.calls
+            .lock()
+            .unwrap()
+            .push(format!("settled {}", outcome.index));
+    }
+
+    fn settled_as(&self, outcome: &copper_bulk::Outcome<copper_bulk::Person>, action: Action) {
+        self.calls
+            .lock()
+            .unwrap()
+            .push(format!("settled {} as {action:?}", outcome.index));
+    }
+}
+
+#[tokio::test]
+async fn an_upsert_of_entries_tells_its_journal_what_it_sent_for_each_record() {
+    let sandbox = sandbox(3).await;
+    let copper = copper(&sandbox);
+    let journal = std::sync::Arc::new(Recorder::default());
+    // Record 1 was settled by an earlier run; the others are new to this one.
+    let entries = [
+        (0, person("Ada", &["person2@example.com"])),
+        (2, person("Grace", &["grace@example.com"])),
+        (3, person("Third", &["PERSON3@example.com"])),
+    ]
+    .map(|(index, record)| copper_bulk::Entry::new(index, record));
+    let outcomes: Vec<_> = copper
+        .people()
+        .bulk_upsert_entries(
+            futures_util::stream::iter(entries),
+            Match::Email,
+            Some(journal.clone()),
+        )
+        .collect()
+        .await;
+    assert_eq!(
+        summary(&outcomes),
+        [
+            (0, "updated", vec![2]),
+            (2, "created", vec![4]),
+            (3, "updated", vec![3]),
+        ]
+    );
+    let mut calls = journal.calls.lock().unwrap().clone();
+    calls.sort();
+    assert_eq!(
+        calls,
+        [
+            "sending [0, 3]",
+            "sending [2]",
+            "settled 0 as Update(2)",
+            "settled 2 as Create",
+            "settled 3 as Update(3)",
+        ]
+    );
+}

@@ -9,6 +9,7 @@ use copper_bulk_raw::types::{
     PeopleSearchRequest, Person, PersonCreate, PersonUpdate, SortDirection,
 };
 use std::collections::BTreeMap;
+use std::sync::Arc;
 
 use futures_util::stream::{self, Stream};
 
@@ -19,6 +20,7 @@ use crate::error::Error;
 use crate::matching::Compare;
 use crate::outcome::Outcomes;
 use crate::record::IntoRecord;
+use crate::resume::{Entry, Journal};
 use crate::upsert::{Match, MatchedOutcomes, Mode};
 
 /// `POST /people/bulk_update`: [`PersonUpdate`] records, [`Person`]
@@ -319,6 +321,54 @@ impl People {
             Match::Email => self
                 .0
                 .matched::<PeopleCreate, PeopleUpdate, _>(records, Mode::UpdateOnly),
+        }
+    }
+
+    /// [`People::bulk_upsert`] of a job that may take up where an earlier
+    /// run stopped, as [`Copper::bulk_entries`](crate::Copper::bulk_entries)
+    /// does for the other operations: each [`Entry`] carries its input
+    /// index, and one an earlier run sent without learning its outcome
+    /// says when. Such a record is looked up like the others (an earlier
+    /// create that landed is found, and updated, never created twice); one
+    /// still found nowhere is looked up again once the earlier request
+    /// cannot be in flight any more, and sent only if it is still not
+    /// there. `journal` learns of every request before it is sent and of
+    /// every outcome, with what was sent for it ([`Journal::settled_as`]).
+    pub fn bulk_upsert_entries<S>(
+        &self,
+        entries: S,
+        by: Match,
+        journal: Option<Arc<dyn Journal<Person>>>,
+    ) -> MatchedOutcomes<Person>
+    where
+        S: Stream<Item = Entry<PersonCreate>> + Send + 'static,
+    {
+        match by {
+            Match::Email => self.0.matched_entries::<PeopleCreate, PeopleUpdate, _>(
+                entries,
+                journal,
+                Mode::Upsert,
+            ),
+        }
+    }
+
+    /// [`People::bulk_update_matched`] of a job that may take up where an
+    /// earlier run stopped: see [`People::bulk_upsert_entries`].
+    pub fn bulk_update_matched_entries<S>(
+        &self,
+        entries: S,
+        by: Match,
+        journal: Option<Arc<dyn Journal<Person>>>,
+    ) -> MatchedOutcomes<Person>
+    where
+        S: Stream<Item = Entry<PersonCreate>> + Send + 'static,
+    {
+        match by {
+            Match::Email => self.0.matched_entries::<PeopleCreate, PeopleUpdate, _>(
+                entries,
+                journal,
+                Mode::UpdateOnly,
+            ),
         }
     }
 
