@@ -25,8 +25,8 @@ use std::path::{Path, PathBuf};
 use std::sync::{Arc, Mutex, OnceLock};
 use std::time::{Duration, SystemTime, UNIX_EPOCH};
 
-use copper_bulk::ops::Operation;
-use copper_bulk::{Journal, Outcome, Stopper};
+use copper_bulk::ops::{Kind, Operation};
+use copper_bulk::{Action, Journal, Outcome, Stopper};
 use serde::{Deserialize, Serialize};
 use serde_json::value::RawValue;
 
@@ -393,7 +393,22 @@ impl<O: Operation> Journal<O::Output> for JournalFile<O> {
             .expect("not poisoned")
             .get(&outcome.index)
             .copied();
-        let line = line(outcome, O::KIND, sent_id, O::returned_id);
+        self.settle(outcome, O::KIND, sent_id);
+    }
+
+    fn settled_as(&self, outcome: &Outcome<O::Output>, action: Action) {
+        match action {
+            Action::Update(id) => self.settle(outcome, Kind::Update, Some(id)),
+            Action::Create => self.settle(outcome, Kind::Create, None),
+        }
+    }
+}
+
+impl<O: Operation> JournalFile<O> {
+    /// Writes the line of a record sent as an update or a create (`kind`)
+    /// that named `sent_id`.
+    fn settle(&self, outcome: &Outcome<O::Output>, kind: Kind, sent_id: Option<i64>) {
+        let line = line(outcome, kind, sent_id, O::returned_id);
         let mut state = self.state.lock().expect("not poisoned");
         // A request's outcomes reach the disk once all of them are known;
         // the others (invalid records, records looked up) are written with

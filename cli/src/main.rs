@@ -8,8 +8,8 @@ use std::time::Duration;
 
 use clap::{Args, Parser, Subcommand};
 use copper_bulk::ops::{self, Operation};
-use copper_bulk::{Config, Copper};
-use copper_bulk_cli::input::{self, Format, InputRecord, Skip, Source};
+use copper_bulk::{Config, Copper, PersonCreate};
+use copper_bulk_cli::input::{self, Format, Input, InputRecord, Skip, Source};
 use copper_bulk_cli::journal::{Header, InputId, JournalFile, journal_path, resuming_path};
 use copper_bulk_cli::output::{Output, Summary};
 use copper_bulk_cli::resume::{self, Next};
@@ -300,28 +300,13 @@ where
         return Err(Usage("the batch size must be at least 1".into()));
     }
     let source = Source::from_arg(&io.input);
-    let job = Job::check::<O>(options, io, &source)?;
+    let job = Job::check(O::OPERATION, options, io, &source)?;
     // The input is opened once: a named pipe or standard input cannot be
     // read twice.
     let (reader, size) = source.open()?;
     let mut summary = Summary::start(size, options.quiet);
     let reader = summary.track(reader);
-    let started = if job.resume {
-        // The records settled before are not even parsed: a resumed job of
-        // a million records is at its first request in seconds.
-        job.start().and_then(|started| {
-            let skip = started.1.as_ref().map(|resume| {
-                let mut plan = resume.plan.clone();
-                Box::new(move |index| plan.next(index) == Next::Skip) as Skip
-            });
-            let input = input::read_skipping::<O::Record>(reader, io.format, skip)?;
-            Ok((input, started))
-        })
-    } else {
-        // The output and its journal are created once the input proved
-        // readable (a CSV header is checked first).
-        input::read::<O::Record>(reader, io.format).and_then(|input| Ok((input, job.start()?)))
-    };
+    let started = start::<O::Record>(&job, reader, io.format);
     let (input, (mut out, resume, journal)) = match started {
         Ok(started) => started,
         Err(error) => {
@@ -382,12 +367,7 @@ where
         return Ok(stopped(stop, &summary, Some(applied)));
     }
     eprintln!("copper-bulk: {}", summary.finish(applied));
-    let next = if job.journaled {
-        "run the same command with --resume to send the rest"
-    } else {
-        "the records not sent have their lines as not_applied"
-    };
-    Ok(exit_status(received.get().copied(), &summary, next))
+    Ok(exit_status(received.get().copied(), &summary, next(&job)))
 }
 
 /// The exit status of a run that wrote every line: the signal's when one
@@ -415,29 +395,16 @@ fn exit_status(signal: Option<Received>, summary: &Summary, next: &str) -> ExitC
 
 /// Runs people matched by e-mail over the input named by `io`.
 async fn matched(options: &Options, io: &Io, matched: run::Matched) -> Result<ExitCode, Usage> {
-    // Not yet: a resumed run must look up again what an earlier run may
-    // have sent, and a dry run would have to search to say what it sends.
-    if io.resume {
-        return Err(Usage(
-            "--resume is not available with --match yet: run the command again without it on the records not applied".into(),
-        ));
-    }
     if options.dry_run {
         return Err(Usage("--dry-run is not available with --match yet".into()));
     }
     let source = Source::from_arg(&io.input);
-    // No journal: a run matched by key is not resumed.
-    let job = Job {
-        header: None,
-        journaled: false,
-        ..Job::check::<ops::PeopleCreate>(options, io, &source)?
-    };
+    let job = Job::check(matched.operation(), options, io, &source)?;
     let (reader, size) = source.open()?;
     let mut summary = Summary::start(size, options.quiet);
     let reader = summary.track(reader);
-    let started = input::read::<copper_bulk::PersonCreate>(reader, io.format)
-        .and_then(|input| Ok((input, job.start()?)));
-    let (input, (mut out, _, _)) = match started {
+    let started = start::<PersonCreate>(&job, reader, io.format);
+    let (input, (mut out, resume, journal)) = match started {
         Ok(started) => started,
         Err(error) => {
             summary.clear();
@@ -446,6 +413,10 @@ async fn matched(options: &Options, io: &Io, matched: run::Matched) -> Result<Ex
     };
     let (config, _sandbox) = config(options).await?;
     let copper = Copper::new(config)?;
+    let journal = match journal {
+        Some(path) => Some(JournalFile::<ops::PeopleCreate>::append(&path)?),
+        None => None,
+    };
     let signals = Signals::listen().map_err(|e| format!("cannot listen for signals: {e}"))?;
     let received = signals.received();
     let stopping = "stopping: the lookups and requests in flight are finishing, then every record not sent gets its line as not_applied (Ctrl-C again to quit at once)".to_owned();
@@ -453,6 +424,8 @@ async fn matched(options: &Options, io: &Io, matched: run::Matched) -> Result<Ex
         &copper,
         input,
         matched,
+        resume,
+        journal,
         out.writer(),
         &mut summary,
         |stopper| signals.stop(stopper, stopping),
@@ -463,11 +436,41 @@ async fn matched(options: &Options, io: &Io, matched: run::Matched) -> Result<Ex
         return Ok(stopped(stop, &summary, Some("updated or created")));
     }
     eprintln!("copper-bulk: {}", summary.finish_matched());
-    Ok(exit_status(
-        received.get().copied(),
-        &summary,
-        "the records not sent have their lines as not_applied",
-    ))
+    Ok(exit_status(received.get().copied(), &summary, next(&job)))
+}
+
+/// What to do about the records a stopped run did not send.
+fn next(job: &Job) -> &'static str {
+    if job.journaled {
+        "run the same command with --resume to send the rest"
+    } else {
+        "the records not sent have their lines as not_applied"
+    }
+}
+
+/// Opens the input and the output of `job`: when it resumes, the records
+/// settled before are not even parsed, and a resumed job of a million
+/// records is at its first request in seconds; otherwise the output and
+/// its journal are created once the input proved readable (a CSV header
+/// is checked first).
+#[allow(clippy::type_complexity)]
+fn start<R: InputRecord>(
+    job: &Job,
+    reader: Box<dyn std::io::Read + Send>,
+    format: Format,
+) -> Result<(Input<R>, (Output, Option<Resume>, Option<PathBuf>)), String> {
+    if job.resume {
+        job.start().and_then(|started| {
+            let skip = started.1.as_ref().map(|resume| {
+                let mut plan = resume.plan.clone();
+                Box::new(move |index| plan.next(index) == Next::Skip) as Skip
+            });
+            let input = input::read_skipping::<R>(reader, format, skip)?;
+            Ok((input, started))
+        })
+    } else {
+        input::read::<R>(reader, format).and_then(|input| Ok((input, job.start()?)))
+    }
 }
 
 /// Where a run's lines go, and what it takes up from earlier runs.
@@ -486,7 +489,7 @@ impl Job {
     /// Checks what the options ask of the files before anything is read:
     /// `--resume` needs an output file and an input file, and an output
     /// with a journal is taken up only with `--resume`.
-    fn check<O: Operation>(options: &Options, io: &Io, source: &Source) -> Result<Self, Usage> {
+    fn check(operation: &str, options: &Options, io: &Io, source: &Source) -> Result<Self, Usage> {
         let output = io.output.clone();
         let regular = |path: &Path| std::fs::metadata(path).map(|m| m.is_file());
         let journal = output.as_deref().map(journal_path);
@@ -526,7 +529,7 @@ impl Job {
             ));
         }
         let header = match input_file {
-            Some(path) if journaled => Some(Header::new(O::OPERATION, InputId::of(path)?)),
+            Some(path) if journaled => Some(Header::new(operation, InputId::of(path)?)),
             _ => None,
         };
         Ok(Job {

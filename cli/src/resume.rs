@@ -36,11 +36,11 @@ use crate::journal::{
 use crate::output::{Line, write_line};
 
 /// Whether an outcome is final: a record with a final outcome is never
-/// sent again. `not_applied` records are sent again; `unknown` ones are
-/// looked up first.
+/// sent again, nor looked up again by a run matched by key. `not_applied`
+/// records are sent again; `unknown` ones are looked up first.
 pub fn is_final(outcome: &str) -> Result<bool, String> {
     match outcome {
-        "created" | "updated" | "rejected" | "invalid" => Ok(true),
+        "created" | "updated" | "rejected" | "invalid" | "not_found" | "ambiguous" => Ok(true),
         "not_applied" | "unknown" => Ok(false),
         other => Err(format!("`{other}` is not an outcome of this tool")),
     }

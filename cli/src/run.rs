@@ -6,13 +6,15 @@ use std::fs::File;
 use std::io::{BufReader, Write};
 use std::sync::Arc;
 
-use copper_bulk::ops::Operation;
-use copper_bulk::{Copper, Entry, Journal, Match, Person, PersonCreate, Planned, Stopper, plan};
+use copper_bulk::ops::{self, Operation};
+use copper_bulk::{
+    Copper, Entry, InvalidRecord, Journal, Match, Person, PersonCreate, Planned, Stopper, plan,
+};
 use futures_util::StreamExt;
 use serde_json::json;
 use tokio_stream::wrappers::ReceiverStream;
 
-use crate::input::{Input, InputRecord};
+use crate::input::{Input, InputRecord, Reading};
 use crate::journal::{Head, JournalFile, LineReader};
 use crate::output::{Line, Summary, line, matched_line, outcome_name, write_line};
 use crate::resume::{Next, Plan};
@@ -73,31 +75,11 @@ where
         .as_ref()
         .map_or_else(Default::default, JournalFile::ids);
     let noted = ids.clone();
-    let (mut plan, mut earlier) = match resume {
-        Some(Resume { plan, earlier }) => {
-            let len = plan.len();
-            (plan, Some(Earlier::new(earlier, len)))
+    let (entries, mut earlier, reading) = entries(input, resume, move |index, record| {
+        if let Some(id) = record.as_ref().ok().and_then(O::sent_id) {
+            noted.lock().expect("not poisoned").insert(index, id);
         }
-        None => (Plan::fresh(), None),
-    };
-    let Input { records, reading } = input;
-    let entries = ReceiverStream::new(records)
-        .enumerate()
-        .filter_map(move |(index, record)| {
-            let sent_before = match plan.next(index) {
-                Next::Skip => return std::future::ready(None),
-                Next::Send => None,
-                Next::SentBefore(sent) => Some(sent),
-            };
-            if let Some(id) = record.as_ref().ok().and_then(O::sent_id) {
-                noted.lock().expect("not poisoned").insert(index, id);
-            }
-            std::future::ready(Some(Entry {
-                index,
-                record,
-                sent_before,
-            }))
-        });
+    });
     let journal = journal.map(Arc::new);
     let told = journal
         .clone()
@@ -116,11 +98,63 @@ where
         summary.add(line.outcome);
         write_line(out, &line)?;
     }
+    finish(earlier, journal.as_deref(), reading, out, summary)
+}
+
+/// The entries of a run over `input`, leaving out the records `resume`
+/// says were settled before, and the earlier output to copy their lines
+/// from. `noting` sees each record sent.
+#[allow(clippy::type_complexity)]
+fn entries<R: Send + 'static>(
+    input: Input<R>,
+    resume: Option<Resume>,
+    mut noting: impl FnMut(usize, &Result<R, InvalidRecord>) + Send + 'static,
+) -> (
+    impl futures_util::Stream<Item = Entry<R>> + Send + 'static,
+    Option<Earlier>,
+    Reading,
+) {
+    let (mut plan, earlier) = match resume {
+        Some(Resume { plan, earlier }) => {
+            let len = plan.len();
+            (plan, Some(Earlier::new(earlier, len)))
+        }
+        None => (Plan::fresh(), None),
+    };
+    let Input { records, reading } = input;
+    let entries = ReceiverStream::new(records)
+        .enumerate()
+        .filter_map(move |(index, record)| {
+            let sent_before = match plan.next(index) {
+                Next::Skip => return std::future::ready(None),
+                Next::Send => None,
+                Next::SentBefore(sent) => Some(sent),
+            };
+            noting(index, &record);
+            std::future::ready(Some(Entry {
+                index,
+                record,
+                sent_before,
+            }))
+        });
+    (entries, earlier, reading)
+}
+
+/// Ends a run whose outcomes were all written: copies the earlier output's
+/// lines left after the last record sent, and makes sure the output, the
+/// journal and the input came through whole.
+fn finish<O: Operation>(
+    mut earlier: Option<Earlier>,
+    journal: Option<&JournalFile<O>>,
+    reading: Reading,
+    out: &mut dyn Write,
+    summary: &mut Summary,
+) -> Result<(), Stop> {
     if let Some(earlier) = &mut earlier {
         earlier.copy_until(usize::MAX, out, summary)?;
     }
     out.flush()?;
-    if let Some(journal) = &journal {
+    if let Some(journal) = journal {
         journal.finish().map_err(Stop::Journal)?;
     }
     reading.end().map_err(Stop::Input)
@@ -135,37 +169,59 @@ pub enum Matched {
     Update,
 }
 
+impl Matched {
+    /// The operation's name in the journal: a job is resumed only by the
+    /// command that started it.
+    pub fn operation(self) -> &'static str {
+        match self {
+            Matched::Upsert => "people_upsert_by_email",
+            Matched::Update => "people_update_by_email",
+        }
+    }
+}
+
 /// Sends people matched by e-mail (`people upsert|update --match email`)
 /// and writes one line per record, in input order. The records read before
 /// a failure of the input are still sent, and the failure is returned once
-/// they have their lines. `started` receives the run's [`Stopper`].
+/// they have their lines. `started` receives the run's [`Stopper`]. As
+/// [`send`] does, it takes up what `resume` says an earlier run left, and
+/// tells `journal` what it sends and settles.
+#[allow(clippy::too_many_arguments)]
 pub async fn send_matched(
     copper: &Copper,
     input: Input<PersonCreate>,
     matched: Matched,
+    resume: Option<Resume>,
+    journal: Option<JournalFile<ops::PeopleCreate>>,
     out: &mut dyn Write,
     summary: &mut Summary,
     started: impl FnOnce(Stopper),
 ) -> Result<(), Stop> {
-    let Input { records, reading } = input;
-    let records = ReceiverStream::new(records);
+    let (entries, mut earlier, reading) = entries(input, resume, |_, _| {});
+    let journal = journal.map(Arc::new);
+    let told = journal
+        .clone()
+        .map(|journal| journal as Arc<dyn Journal<Person>>);
     let people = copper.people();
     let mut outcomes = match matched {
-        Matched::Upsert => people.bulk_upsert_stream(records, Match::Email),
-        Matched::Update => people.bulk_update_matched_stream(records, Match::Email),
+        Matched::Upsert => people.bulk_upsert_entries(entries, Match::Email, told),
+        Matched::Update => people.bulk_update_matched_entries(entries, Match::Email, told),
     };
+    if let Some(journal) = &journal {
+        journal.stops(outcomes.stopper());
+    }
     started(outcomes.stopper());
     while let Some(outcome) = outcomes.next().await {
+        if let Some(earlier) = &mut earlier {
+            earlier.copy_until(outcome.index, out, summary)?;
+        }
         let line = matched_line(&outcome, |person: &Person| person.id);
         summary.add(line.outcome);
         write_line(out, &line)?;
     }
-    out.flush()?;
-    reading.end().map_err(Stop::Input)
+    finish(earlier, journal.as_deref(), reading, out, summary)
 }
 
-/// The output earlier runs left, read in step with the outcomes of a
-/// resumed run.
 struct Earlier {
     lines: LineReader<BufReader<File>>,
     /// The index of the next line.

@@ -750,17 +750,17 @@ fn update_by_email_reports_who_was_not_found() {
 }
 
 #[test]
-fn resume_with_match_is_a_usage_error() {
+fn a_dry_run_with_match_is_a_usage_error() {
     let dir = tempfile::tempdir().unwrap();
     let out = dir.path().join("out.ndjson");
     let output = bin()
         .args([
             "--sandbox",
+            "--dry-run",
             "people",
             "upsert",
             "--match",
             "email",
-            "--resume",
             "--input",
         ])
         .arg(example("people-upsert.ndjson"))
@@ -771,7 +771,7 @@ fn resume_with_match_is_a_usage_error() {
     assert_eq!(output.status.code(), Some(2));
     let stderr = stderr(&output);
     assert!(
-        stderr.contains("--resume is not available with --match"),
+        stderr.contains("--dry-run is not available with --match"),
         "{stderr}"
     );
     assert!(!out.exists());

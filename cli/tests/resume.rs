@@ -38,7 +38,9 @@ impl Server {
             .env_remove("COPPER_BASE_URL")
             .args(["--base-url", self.sandbox.url()])
             .args(["--rate", "0", "--quiet", "--batch-size", "5"])
-            .args(["--concurrency", "1", "people", verb.name(), "--input"])
+            .args(["--concurrency", "1", "people", verb.name()])
+            .args(verb.matching())
+            .arg("--input")
             .arg(&job.input)
             .arg("--output")
             .arg(&job.output)
@@ -91,22 +93,45 @@ fn wait_until(mut done: impl FnMut() -> bool, what: &str) {
 enum Verb {
     Create,
     Update,
+    /// `people upsert --match email`.
+    Upsert,
+    /// `people update --match email`, of records that match one person,
+    /// nobody, or two people in turn.
+    UpdateMatched,
 }
 
 impl Verb {
     fn name(self) -> &'static str {
         match self {
             Verb::Create => "create",
-            Verb::Update => "update",
+            Verb::Update | Verb::UpdateMatched => "update",
+            Verb::Upsert => "upsert",
         }
     }
 
-    fn applied(self) -> &'static str {
+    fn matching(self) -> &'static [&'static str] {
+        match self {
+            Verb::Upsert | Verb::UpdateMatched => &["--match", "email"],
+            _ => &[],
+        }
+    }
+
+    /// What the line of record `i` says once it was applied.
+    fn applied(self, i: usize) -> &'static str {
         match self {
             Verb::Create => "created",
             Verb::Update => "updated",
+            Verb::Upsert if existing(i).is_some() => "updated",
+            Verb::Upsert => "created",
+            Verb::UpdateMatched => ["updated", "not_found", "ambiguous"][i % 3],
         }
     }
+}
+
+/// The seeded person an upsert's record `i` matches: every other record
+/// has the e-mail of one of the seeded people, the others a new one.
+fn existing(i: usize) -> Option<usize> {
+    i.is_multiple_of(2).then_some(i / 2 + 1)
 }
 
 /// An input file and the output beside it.
@@ -133,6 +158,32 @@ impl Job {
                 Verb::Update => {
                     assert!(records <= 100, "the sandbox seeds 100 people");
                     json!({"id": i + 1, "title": title(i)})
+                }
+                Verb::Upsert => {
+                    let address = match existing(i) {
+                        Some(id) => format!("Person{id}@Example.com"),
+                        None => email(i),
+                    };
+                    json!({
+                        "name": format!("Person {i}"),
+                        "title": title(i),
+                        "emails": [{"email": address, "category": "work"}],
+                    })
+                }
+                Verb::UpdateMatched => {
+                    let addresses = match i % 3 {
+                        0 => vec![format!("person{}@example.com", i + 1)],
+                        1 => vec![email(i)],
+                        _ => vec![
+                            format!("person{}@example.com", i + 50),
+                            format!("person{}@example.com", i + 51),
+                        ],
+                    };
+                    let emails: Vec<Value> = addresses
+                        .into_iter()
+                        .map(|email| json!({"email": email}))
+                        .collect();
+                    json!({"name": format!("Person {i}"), "title": title(i), "emails": emails})
                 }
             })
             .map(|record| record.to_string() + "\n")
@@ -201,14 +252,32 @@ fn outcomes(lines: &[Value]) -> Vec<&str> {
 /// given its title.
 fn assert_applied_once(server: &Server, verb: Verb, job: &Job) {
     let lines = job.assert_complete();
-    assert!(
-        outcomes(&lines).iter().all(|o| *o == verb.applied()),
-        "{:?}",
-        outcomes(&lines)
-    );
+    for (i, outcome) in outcomes(&lines).into_iter().enumerate() {
+        // An upsert's create that a cut-off run sent and Copper applied is
+        // found by the resumed run's lookup, and updated with the same
+        // values.
+        let found_again = verb == Verb::Upsert && outcome == "updated";
+        assert!(
+            outcome == verb.applied(i) || found_again,
+            "record {i}: {:?}",
+            outcomes(&lines)
+        );
+    }
     let people = server.people();
     for (i, line) in lines.iter().enumerate() {
         match verb {
+            Verb::Upsert => {
+                let found: Vec<&Value> = match existing(i) {
+                    Some(id) => people.iter().filter(|p| p["id"] == id).collect(),
+                    None => people
+                        .iter()
+                        .filter(|person| person["emails"][0]["email"] == email(i))
+                        .collect(),
+                };
+                assert_eq!(found.len(), 1, "record {i} created once");
+                assert_eq!(found[0]["id"], line["id"], "record {i}");
+                assert_eq!(found[0]["title"], title(i), "record {i}");
+            }
             Verb::Create => {
                 let found: Vec<&Value> = people
                     .iter()
@@ -217,7 +286,9 @@ fn assert_applied_once(server: &Server, verb: Verb, job: &Job) {
                 assert_eq!(found.len(), 1, "record {i} created once");
                 assert_eq!(found[0]["id"], line["id"], "record {i}");
             }
-            Verb::Update => {
+            // Records that match nobody, or two people, change nobody.
+            Verb::UpdateMatched if i % 3 != 0 => {}
+            Verb::Update | Verb::UpdateMatched => {
                 let person = people.iter().find(|p| p["id"] == i + 1).unwrap();
                 assert_eq!(person["title"], title(i), "record {i}");
             }
@@ -281,6 +352,96 @@ fn ctrl_c_finishes_the_requests_in_flight_and_resume_sends_the_rest_once() {
     assert_eq!(resumed.status.code(), Some(0), "{}", stderr(&resumed));
     assert_applied_once(&server, Verb::Create, &job);
     assert_eq!(server.sandbox.stats().received, 12, "no record sent twice");
+}
+
+#[test]
+fn ctrl_c_stops_an_upsert_and_resume_finishes_it_without_a_second_lookup_of_settled_records() {
+    let server = Server::start();
+    let job = Job::new(Verb::Upsert, 60);
+    // Request 3 is slow: Ctrl-C comes while it is in flight. The window's
+    // updates and creates go out side by side, one request each at a time.
+    server.delay_request(3, Duration::from_secs(1));
+    let child = server.tool(Verb::Upsert, &job, &[]).spawn().unwrap();
+    server.wait_for_requests(3);
+    signal(&child, "INT");
+    let stopped = child.wait_with_output().unwrap();
+    assert_eq!(stopped.status.code(), Some(130), "{}", stderr(&stopped));
+    assert!(
+        stderr(&stopped).contains("not sent; run the same command with --resume"),
+        "{}",
+        stderr(&stopped)
+    );
+    let lines = job.assert_complete();
+    let sent = outcomes(&lines)
+        .iter()
+        .filter(|outcome| **outcome != "not_applied")
+        .count();
+    assert!((15..=20).contains(&sent), "{:?}", outcomes(&lines));
+    for (i, outcome) in outcomes(&lines).into_iter().enumerate() {
+        assert!(
+            outcome == "not_applied" || outcome == Verb::Upsert.applied(i),
+            "record {i}: {outcome}"
+        );
+    }
+    let searches = server.sandbox.stats().searches;
+
+    let resumed = server
+        .tool(Verb::Upsert, &job, &["--resume"])
+        .output()
+        .unwrap();
+    assert_eq!(resumed.status.code(), Some(0), "{}", stderr(&resumed));
+    assert_applied_once(&server, Verb::Upsert, &job);
+    assert_eq!(server.people().len(), 100 + 30, "nobody created twice");
+    assert_eq!(server.bulk_requests(), 12, "no record sent twice");
+    // The records not sent take one search (a window's addresses go in
+    // one); the settled ones are not looked up again.
+    assert_eq!(server.sandbox.stats().searches, searches + 1);
+}
+
+#[test]
+fn a_resumed_update_matched_by_e_mail_keeps_what_the_lookup_settled() {
+    let server = Server::start();
+    let job = Job::new(Verb::UpdateMatched, 30);
+    // Ten records match one person each: two requests, the first slow.
+    server.delay_request(1, Duration::from_secs(1));
+    let child = server.tool(Verb::UpdateMatched, &job, &[]).spawn().unwrap();
+    server.wait_for_requests(1);
+    signal(&child, "INT");
+    let stopped = child.wait_with_output().unwrap();
+    assert_eq!(stopped.status.code(), Some(130), "{}", stderr(&stopped));
+    let expected = |i: usize, stopped: bool| match Verb::UpdateMatched.applied(i) {
+        "updated" if stopped && i >= 15 => "not_applied",
+        outcome => outcome,
+    };
+    let lines = job.assert_complete();
+    let first: Vec<&str> = (0..30).map(|i| expected(i, true)).collect();
+    assert_eq!(outcomes(&lines), first);
+    let searches = server.sandbox.stats().searches;
+
+    // The job is resumed only by the command that started it: updates by
+    // id would read its records differently.
+    let by_id = server
+        .tool(Verb::Update, &job, &["--resume"])
+        .output()
+        .unwrap();
+    assert_eq!(by_id.status.code(), Some(2), "{}", stderr(&by_id));
+    assert!(
+        stderr(&by_id).contains("is the journal of people_update_by_email"),
+        "{}",
+        stderr(&by_id)
+    );
+
+    let resumed = server
+        .tool(Verb::UpdateMatched, &job, &["--resume"])
+        .output()
+        .unwrap();
+    assert_eq!(resumed.status.code(), Some(1), "{}", stderr(&resumed));
+    assert_applied_once(&server, Verb::UpdateMatched, &job);
+    // The ambiguous lines still name the two people.
+    assert_eq!(job.lines()[2]["ids"], json!([52, 53]));
+    // Only the five records not sent were looked up again.
+    assert_eq!(server.sandbox.stats().searches, searches + 1);
+    assert_eq!(server.bulk_requests(), 2);
 }
 
 #[test]
@@ -451,6 +612,48 @@ fn kill_and_resume_updates(first: usize, second: Option<usize>) {
 
 fn kill_and_resume_creates_in_flight(first: usize, second: Option<usize>) {
     kill_and_resume(Verb::Create, first, second, &["--timeout", "1"]);
+}
+
+#[test]
+fn upserts_killed_at_any_request_are_finished_by_resume_once() {
+    for (first, second) in [(1, None), (4, Some(2)), (11, None)] {
+        kill_and_resume(Verb::Upsert, first, second, &["--timeout", "1"]);
+    }
+}
+
+#[test]
+fn an_upsert_killed_with_creates_in_flight_looks_them_up_once_they_landed() {
+    let server = Server::start();
+    let job = Job::new(Verb::Upsert, 20);
+    // The first update and the first create go out together, and are
+    // held for longer than the resumed run takes to look its window up.
+    server
+        .sandbox
+        .inject_times(Fault::Delay(Duration::from_secs(2)), 2);
+    let mut child = server.tool(Verb::Upsert, &job, &[]).spawn().unwrap();
+    server.wait_for_requests(2);
+    child.kill().unwrap();
+    child.wait().unwrap();
+    // The resumed run's first requests land after the held ones, and are
+    // answered within its timeout: a create sent again at once would find
+    // its e-mail taken by the first.
+    server
+        .sandbox
+        .inject_times(Fault::Delay(Duration::from_millis(2500)), 2);
+    let resumed = server
+        .tool(Verb::Upsert, &job, &["--resume", "--timeout", "3"])
+        .output()
+        .unwrap();
+    assert_eq!(resumed.status.code(), Some(0), "{}", stderr(&resumed));
+    wait_until(
+        || {
+            let stats = server.sandbox.stats();
+            stats.by_status.values().sum::<usize>() >= stats.received
+        },
+        "every request to be answered",
+    );
+    assert_applied_once(&server, Verb::Upsert, &job);
+    assert_eq!(server.people().len(), 100 + 10, "nobody created twice");
 }
 
 #[test]
