@@ -11,11 +11,11 @@ use futures_util::stream::{self, Stream, StreamExt};
 use crate::config::{Config, ConfigError};
 use crate::engine::run;
 use crate::error::Error;
-use crate::ops::Operation;
+use crate::ops::{Operation, Upsert};
 use crate::outcome::Outcomes;
 use crate::record::IntoRecord;
 use crate::resume::{Entry, Journal, Stopper};
-use crate::upsert::{self, MatchedOutcomes, Mode};
+use crate::upsert::{self, Match, MatchedOutcomes, Mode};
 
 pub use crate::ops::activities::Activities;
 pub use crate::ops::companies::Companies;
@@ -128,6 +128,67 @@ impl Copper {
         )
     }
 
+    /// Updates the record of `C`'s entity that holds each record's key
+    /// `by`, or creates one when none does: the generic form of
+    /// [`People::bulk_upsert`] (and of leads' and companies'), for code
+    /// written once for every entity. `by` must be the entity's key,
+    /// [`Upsert::MATCH`]; with another, every record is
+    /// [`MatchedResult::Invalid`](crate::MatchedResult::Invalid).
+    pub fn bulk_upsert_stream<C, S>(
+        &self,
+        records: S,
+        by: Match,
+        computed_values: bool,
+    ) -> MatchedOutcomes<C::Output>
+    where
+        C: Upsert,
+        S: Stream + Send + 'static,
+        S::Item: IntoRecord<C::Record>,
+    {
+        self.matched::<C, S>(records, by, Mode::Upsert, computed_values)
+    }
+
+    /// [`Copper::bulk_upsert_stream`] without the creates: a record whose
+    /// key no record holds is
+    /// [`MatchedResult::NotFound`](crate::MatchedResult::NotFound).
+    pub fn bulk_update_matched_stream<C, S>(
+        &self,
+        records: S,
+        by: Match,
+        computed_values: bool,
+    ) -> MatchedOutcomes<C::Output>
+    where
+        C: Upsert,
+        S: Stream + Send + 'static,
+        S::Item: IntoRecord<C::Record>,
+    {
+        self.matched::<C, S>(records, by, Mode::UpdateOnly, computed_values)
+    }
+
+    fn matched<C, S>(
+        &self,
+        records: S,
+        by: Match,
+        mode: Mode,
+        computed_values: bool,
+    ) -> MatchedOutcomes<C::Output>
+    where
+        C: Upsert,
+        S: Stream + Send + 'static,
+        S::Item: IntoRecord<C::Record>,
+    {
+        let entries = records
+            .enumerate()
+            .map(|(index, record)| Entry::new(index, record));
+        upsert::run::<C>(
+            self.shared.clone(),
+            (computed_values && C::COMPUTED_VALUES).then_some(true),
+            entries.boxed(),
+            by,
+            mode,
+        )
+    }
+
     /// The bulk operations on people.
     pub fn people(&self) -> People {
         People(Handle::new(self))
@@ -215,25 +276,21 @@ impl Handle {
             .bulk_stream::<O, _>(records, self.computed_values)
     }
 
-    /// Runs records of create operation `C` matched by key (module
+    /// Runs records of create operation `C` matched by key `by` (module
     /// `upsert`).
-    pub(crate) fn matched<C, U, S>(&self, records: S, mode: Mode) -> MatchedOutcomes<C::Output>
+    pub(crate) fn matched<C, S>(
+        &self,
+        records: S,
+        by: Match,
+        mode: Mode,
+    ) -> MatchedOutcomes<C::Output>
     where
-        C: Operation,
-        U: Operation<Output = C::Output>,
-        U::Record: serde::de::DeserializeOwned,
+        C: Upsert,
         S: Stream + Send + 'static,
         S::Item: IntoRecord<C::Record>,
     {
-        let entries = records
-            .enumerate()
-            .map(|(index, record)| Entry::new(index, record));
-        upsert::run::<C, U>(
-            self.client.shared.clone(),
-            (self.computed_values && C::COMPUTED_VALUES).then_some(true),
-            entries.boxed(),
-            mode,
-        )
+        self.client
+            .matched::<C, S>(records, by, mode, self.computed_values)
     }
 
     /// For each of `keys`, the ids of the records of `C` that hold it.

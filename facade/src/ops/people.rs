@@ -13,7 +13,7 @@ use std::collections::BTreeMap;
 use futures_util::stream::{self, Stream};
 
 use super::sealed::Sealed;
-use super::{Kind, Operation, Page, RawResult, SearchResult, email_key};
+use super::{Kind, Operation, Page, RawResult, SearchResult, Upsert, email_key, email_keys};
 use crate::client::Handle;
 use crate::error::Error;
 use crate::matching::Compare;
@@ -178,6 +178,11 @@ impl Operation for PeopleCreate {
     }
 }
 
+impl Upsert for PeopleCreate {
+    type Update = PeopleUpdate;
+    const MATCH: Match = Match::Email;
+}
+
 /// Bulk creates and updates of people: [`Copper::people`](crate::Copper::people). E-mail
 /// addresses are unique across an account.
 ///
@@ -233,20 +238,15 @@ impl People {
     /// For each e-mail address, the ids of the people who hold it, in
     /// increasing order (none for an address nobody holds). Addresses are
     /// the map's keys as Copper compares them: trimmed and in lower case.
-    /// Fifty addresses go in one search, and each search's pages (two
-    /// hundred people each) are read to the end; searches count toward
+    /// Two hundred addresses go in one search, and each search's pages
+    /// (two hundred people each) are read to the end; searches count toward
     /// Copper's 180 requests a minute.
     pub async fn ids_by_email<I>(&self, emails: I) -> Result<BTreeMap<String, Vec<i64>>, Error>
     where
         I: IntoIterator,
         I::Item: AsRef<str>,
     {
-        let keys = emails
-            .into_iter()
-            .map(|email| email_key(email.as_ref()))
-            .filter(|key| !key.is_empty())
-            .collect();
-        self.0.ids_by_key::<PeopleCreate>(keys).await
+        self.0.ids_by_key::<PeopleCreate>(email_keys(emails)).await
     }
 
     /// Updates the person who holds each record's e-mail addresses, or
@@ -291,11 +291,7 @@ impl People {
         S: Stream + Send + 'static,
         S::Item: IntoRecord<PersonCreate>,
     {
-        match by {
-            Match::Email => self
-                .0
-                .matched::<PeopleCreate, PeopleUpdate, _>(records, Mode::Upsert),
-        }
+        self.0.matched::<PeopleCreate, _>(records, by, Mode::Upsert)
     }
 
     /// [`People::bulk_upsert`] without the creates: a record whose
@@ -315,11 +311,8 @@ impl People {
         S: Stream + Send + 'static,
         S::Item: IntoRecord<PersonCreate>,
     {
-        match by {
-            Match::Email => self
-                .0
-                .matched::<PeopleCreate, PeopleUpdate, _>(records, Mode::UpdateOnly),
-        }
+        self.0
+            .matched::<PeopleCreate, _>(records, by, Mode::UpdateOnly)
     }
 
     /// [`People::bulk_create`], from a stream of records.
