@@ -6,8 +6,8 @@ use std::fs::File;
 use std::io::{BufReader, Write};
 use std::sync::Arc;
 
-use copper_bulk::ops::Operation;
-use copper_bulk::{Copper, Entry, Journal, Match, Person, PersonCreate, Planned, Stopper, plan};
+use copper_bulk::ops::{Operation, Upsert};
+use copper_bulk::{Copper, Entry, Journal, Match, Planned, Stopper, plan};
 use futures_util::StreamExt;
 use serde_json::json;
 use tokio_stream::wrappers::ReceiverStream;
@@ -126,37 +126,39 @@ where
     reading.end().map_err(Stop::Input)
 }
 
-/// Which records a run matched by e-mail sends.
+/// Which records a run matched by key sends.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub enum Matched {
-    /// Updates the person found, or creates one.
+    /// Updates the record found, or creates one.
     Upsert,
-    /// Updates the person found; a record nobody matches is `not_found`.
+    /// Updates the record found; a record no record matches is `not_found`.
     Update,
 }
 
-/// Sends people matched by e-mail (`people upsert|update --match email`)
-/// and writes one line per record, in input order. The records read before
-/// a failure of the input are still sent, and the failure is returned once
-/// they have their lines. `started` receives the run's [`Stopper`].
-pub async fn send_matched(
+/// Sends records of create operation `C` matched by key `by` (`people
+/// upsert|update --match email`, the same for leads, and companies'
+/// `--match email_domain`) and writes one line per record, in input order.
+/// The records read before a failure of the input are still sent, and the
+/// failure is returned once they have their lines. `started` receives the
+/// run's [`Stopper`].
+pub async fn send_matched<C: Upsert>(
     copper: &Copper,
-    input: Input<PersonCreate>,
+    input: Input<C::Record>,
     matched: Matched,
+    by: Match,
     out: &mut dyn Write,
     summary: &mut Summary,
     started: impl FnOnce(Stopper),
 ) -> Result<(), Stop> {
     let Input { records, reading } = input;
     let records = ReceiverStream::new(records);
-    let people = copper.people();
     let mut outcomes = match matched {
-        Matched::Upsert => people.bulk_upsert_stream(records, Match::Email),
-        Matched::Update => people.bulk_update_matched_stream(records, Match::Email),
+        Matched::Upsert => copper.bulk_upsert_stream::<C, _>(records, by, false),
+        Matched::Update => copper.bulk_update_matched_stream::<C, _>(records, by, false),
     };
     started(outcomes.stopper());
     while let Some(outcome) = outcomes.next().await {
-        let line = matched_line(&outcome, |person: &Person| person.id);
+        let line = matched_line(&outcome, C::returned_id);
         summary.add(line.outcome);
         write_line(out, &line)?;
     }
