@@ -180,7 +180,7 @@ impl Copper {
         let entries = records
             .enumerate()
             .map(|(index, record)| Entry::new(index, record));
-        upsert::run::<C>(
+        upsert::run::<C, C::Update>(
             self.shared.clone(),
             (computed_values && C::COMPUTED_VALUES).then_some(true),
             entries.boxed(),

@@ -1,7 +1,7 @@
 //! Updates or creates records the caller knows by a key (an e-mail
-//! address, a company's e-mail domain) rather than by Copper's id: looks the keys of a window of
-//! records up in bulk, then sends each record as an update of the one
-//! record found, as a create, or not at all.
+//! address, a company's e-mail domain) rather than by Copper's id: looks
+//! the keys of a window of records up in bulk, then sends each record as
+//! an update of the one record found, as a create, or not at all.
 //!
 //! Copper has no upsert of people or companies (and its upsert of leads
 //! takes one lead a request), so it is built from its search and its bulk
@@ -238,34 +238,39 @@ struct Keyed<R> {
 }
 
 /// Runs records of create operation `C` matched by key `by`: updates (with
-/// its update operation) the one record that holds a record's key, and
+/// its update operation `U`) the one record that holds a record's key, and
 /// creates (upsert) or reports [`MatchedResult::NotFound`] (update only)
 /// when none does.
-pub(crate) fn run<C: Upsert>(
+pub(crate) fn run<C, U>(
     shared: Arc<Shared>,
     computed_values: Option<bool>,
     input: BoxStream<'static, Entry<C::Record>>,
     by: Match,
     mode: Mode,
-) -> MatchedOutcomes<C::Output> {
-    type U<C> = <C as Upsert>::Update;
-    debug_assert!(C::KIND == Kind::Create && U::<C>::KIND == Kind::Update);
+) -> MatchedOutcomes<C::Output>
+where
+    C: Upsert<Update = U>,
+    U: Operation<Output = C::Output>,
+    U::Record: DeserializeOwned,
+{
+    debug_assert!(C::KIND == Kind::Create && U::KIND == Kind::Update);
     let stopper = Stopper::default();
     let run_stopper = stopper.clone();
     // The first index of each key seen, for the rule on duplicate keys.
     let mut seen: HashMap<String, usize> = HashMap::new();
     let checked = input.map(move |entry| check::<C>(entry, by, &mut seen));
-    let outcomes = checked
-        .chunks(WINDOW)
-        .map(move |window| {
-            let shared = shared.clone();
-            let stopper = run_stopper.clone();
-            async move {
-                window_outcomes::<C, U<C>>(shared, computed_values, stopper, window, mode).await
-            }
-        })
-        .buffered(WINDOWS_IN_FLIGHT)
-        .flat_map(stream::iter);
+    let outcomes =
+        checked
+            .chunks(WINDOW)
+            .map(move |window| {
+                let shared = shared.clone();
+                let stopper = run_stopper.clone();
+                async move {
+                    window_outcomes::<C, U>(shared, computed_values, stopper, window, mode).await
+                }
+            })
+            .buffered(WINDOWS_IN_FLIGHT)
+            .flat_map(stream::iter);
     MatchedOutcomes {
         inner: outcomes.boxed(),
         stopper,
