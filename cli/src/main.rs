@@ -7,8 +7,8 @@ use std::process::ExitCode;
 use std::time::Duration;
 
 use clap::{Args, Parser, Subcommand};
-use copper_bulk::ops::{self, Operation};
-use copper_bulk::{Config, Copper, PersonCreate};
+use copper_bulk::ops::{self, Operation, Upsert};
+use copper_bulk::{Config, Copper, Match};
 use copper_bulk_cli::input::{self, Format, Input, InputRecord, Skip, Source};
 use copper_bulk_cli::journal::{Header, InputId, JournalFile, journal_path, resuming_path};
 use copper_bulk_cli::output::{Output, Summary};
@@ -94,20 +94,21 @@ struct Options {
 
 #[derive(Debug, Subcommand)]
 enum Command {
-    /// Bulk operations on people.
+    /// Bulk operations on people, matched by e-mail address with --match email.
     People {
         #[command(subcommand)]
-        action: PeopleAction,
+        action: Matchable<ByEmail>,
     },
-    /// Bulk operations on leads.
+    /// Bulk operations on leads, matched by e-mail address with --match email.
     Leads {
         #[command(subcommand)]
-        action: Action,
+        action: Matchable<ByEmail>,
     },
-    /// Bulk operations on companies.
+    /// Bulk operations on companies, matched by e-mail domain with --match
+    /// email_domain.
     Companies {
         #[command(subcommand)]
-        action: Action,
+        action: Matchable<ByDomain>,
     },
     /// Bulk creates of opportunities (Copper has no bulk update of them).
     Opportunities {
@@ -123,55 +124,76 @@ enum Command {
     Sandbox(SandboxArgs),
 }
 
+/// The actions on an entity whose records can be matched by key `K`
+/// (people, leads, companies).
 #[derive(Debug, Subcommand)]
-enum Action {
+enum Matchable<K: Key> {
     /// Update existing records: each names its record by `id` and carries
-    /// only the fields to change (`null` clears a field).
-    Update(Io),
+    /// only the fields to change (`null` clears a field). With --match,
+    /// records carry no id: each updates the record that holds its key,
+    /// and one no record holds is `not_found`.
+    Update(MatchableIo<K>),
     /// Create records.
     Create(Io),
+    /// Update the record that holds each record's key, or create one when
+    /// none does. Records are records to create (no id). A record without
+    /// the key, or with a key an earlier record has, is `invalid`; one
+    /// whose key several records hold is `ambiguous`, and nothing is sent
+    /// for it.
+    Upsert(UpsertIo<K>),
 }
 
-#[derive(Debug, Subcommand)]
-enum PeopleAction {
-    /// Update existing people: each record names its person by `id` and
-    /// carries only the fields to change (`null` clears a field). With
-    /// --match email, records carry no id: each updates the person who
-    /// holds its e-mail addresses, and one nobody holds is `not_found`.
-    Update(MatchableIo),
-    /// Create people.
-    Create(Io),
-    /// Update the person who holds each record's e-mail addresses, or
-    /// create one when nobody does. Records are people to create (no id).
-    /// A record without an address, or with an address an earlier record
-    /// has, is `invalid`; one whose addresses several people hold is
-    /// `ambiguous`, and nothing is sent for it.
-    Upsert(UpsertIo),
+/// A key records can be matched by, as `--match` takes it: each entity's
+/// command accepts only its own.
+trait Key: clap::ValueEnum + Clone + Send + Sync + 'static {
+    /// The key, as the library names it.
+    fn by(&self) -> Match;
 }
 
-/// What records are matched to Copper's by.
+/// The keys of people and leads.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, clap::ValueEnum)]
-enum MatchBy {
+enum ByEmail {
     /// The e-mail addresses, without regard to case.
     Email,
 }
 
-#[derive(Debug, Args)]
-struct MatchableIo {
-    #[command(flatten)]
-    io: Io,
-    /// Find each record's person by this key instead of by `id`.
-    #[arg(long = "match", value_enum, value_name = "KEY")]
-    by: Option<MatchBy>,
+impl Key for ByEmail {
+    fn by(&self) -> Match {
+        Match::Email
+    }
+}
+
+/// The keys of companies.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, clap::ValueEnum)]
+enum ByDomain {
+    /// The e-mail domain, without regard to case: Copper's unique key for
+    /// companies.
+    #[value(name = "email_domain")]
+    EmailDomain,
+}
+
+impl Key for ByDomain {
+    fn by(&self) -> Match {
+        Match::EmailDomain
+    }
 }
 
 #[derive(Debug, Args)]
-struct UpsertIo {
+struct MatchableIo<K: Key> {
     #[command(flatten)]
     io: Io,
-    /// What finds each record's person.
+    /// Find each record's Copper record by this key instead of by `id`.
     #[arg(long = "match", value_enum, value_name = "KEY")]
-    by: MatchBy,
+    by: Option<K>,
+}
+
+#[derive(Debug, Args)]
+struct UpsertIo<K: Key> {
+    #[command(flatten)]
+    io: Io,
+    /// What finds each record's Copper record.
+    #[arg(long = "match", value_enum, value_name = "KEY")]
+    by: K,
 }
 
 #[derive(Debug, Subcommand)]
@@ -259,34 +281,38 @@ fn main() -> ExitCode {
 async fn run(cli: Cli) -> Result<ExitCode, Usage> {
     match cli.command {
         Command::Sandbox(args) => serve_sandbox(args).await,
-        Command::People { action } => match action {
-            PeopleAction::Update(MatchableIo { io, by: None }) => {
-                bulk::<ops::PeopleUpdate>(&cli.options, &io).await
-            }
-            PeopleAction::Update(MatchableIo {
-                io,
-                by: Some(MatchBy::Email),
-            }) => matched(&cli.options, &io, run::Matched::Update).await,
-            PeopleAction::Create(io) => bulk::<ops::PeopleCreate>(&cli.options, &io).await,
-            PeopleAction::Upsert(UpsertIo {
-                io,
-                by: MatchBy::Email,
-            }) => matched(&cli.options, &io, run::Matched::Upsert).await,
-        },
-        Command::Leads { action } => match action {
-            Action::Update(io) => bulk::<ops::LeadsUpdate>(&cli.options, &io).await,
-            Action::Create(io) => bulk::<ops::LeadsCreate>(&cli.options, &io).await,
-        },
-        Command::Companies { action } => match action {
-            Action::Update(io) => bulk::<ops::CompaniesUpdate>(&cli.options, &io).await,
-            Action::Create(io) => bulk::<ops::CompaniesCreate>(&cli.options, &io).await,
-        },
+        Command::People { action } => matchable::<ops::PeopleCreate, _>(&cli.options, action).await,
+        Command::Leads { action } => matchable::<ops::LeadsCreate, _>(&cli.options, action).await,
+        Command::Companies { action } => {
+            matchable::<ops::CompaniesCreate, _>(&cli.options, action).await
+        }
         Command::Opportunities {
             action: CreateOnly::Create(io),
         } => bulk::<ops::OpportunitiesCreate>(&cli.options, &io).await,
         Command::Activities {
             action: CreateOnly::Create(io),
         } => bulk::<ops::ActivitiesCreate>(&cli.options, &io).await,
+    }
+}
+
+/// Runs an action on the entity of create operation `C`: its update or
+/// its create, or either matched by key.
+async fn matchable<C, K>(options: &Options, action: Matchable<K>) -> Result<ExitCode, Usage>
+where
+    C: Upsert,
+    C::Record: InputRecord,
+    <C::Update as Operation>::Record: InputRecord,
+    K: Key,
+{
+    match action {
+        Matchable::Update(MatchableIo { io, by: None }) => bulk::<C::Update>(options, &io).await,
+        Matchable::Update(MatchableIo { io, by: Some(by) }) => {
+            matched::<C>(options, &io, run::Matched::Update, by.by()).await
+        }
+        Matchable::Create(io) => bulk::<C>(options, &io).await,
+        Matchable::Upsert(UpsertIo { io, by }) => {
+            matched::<C>(options, &io, run::Matched::Upsert, by.by()).await
+        }
     }
 }
 
@@ -393,17 +419,27 @@ fn exit_status(signal: Option<Received>, summary: &Summary, next: &str) -> ExitC
     }
 }
 
-/// Runs people matched by e-mail over the input named by `io`.
-async fn matched(options: &Options, io: &Io, matched: run::Matched) -> Result<ExitCode, Usage> {
+/// Runs records of create operation `C` matched by key `by` over the
+/// input named by `io`.
+async fn matched<C>(
+    options: &Options,
+    io: &Io,
+    matched: run::Matched,
+    by: Match,
+) -> Result<ExitCode, Usage>
+where
+    C: Upsert,
+    C::Record: InputRecord,
+{
     if options.dry_run {
         return Err(Usage("--dry-run is not available with --match yet".into()));
     }
     let source = Source::from_arg(&io.input);
-    let job = Job::check(matched.operation(), options, io, &source)?;
+    let job = Job::check(&matched.operation::<C>(by), options, io, &source)?;
     let (reader, size) = source.open()?;
     let mut summary = Summary::start(size, options.quiet);
     let reader = summary.track(reader);
-    let started = start::<PersonCreate>(&job, reader, io.format);
+    let started = start::<C::Record>(&job, reader, io.format);
     let (input, (mut out, resume, journal)) = match started {
         Ok(started) => started,
         Err(error) => {
@@ -414,16 +450,17 @@ async fn matched(options: &Options, io: &Io, matched: run::Matched) -> Result<Ex
     let (config, _sandbox) = config(options).await?;
     let copper = Copper::new(config)?;
     let journal = match journal {
-        Some(path) => Some(JournalFile::<ops::PeopleCreate>::append(&path)?),
+        Some(path) => Some(JournalFile::<C>::append(&path)?),
         None => None,
     };
     let signals = Signals::listen().map_err(|e| format!("cannot listen for signals: {e}"))?;
     let received = signals.received();
     let stopping = "stopping: the lookups and requests in flight are finishing, then every record not sent gets its line as not_applied (Ctrl-C again to quit at once)".to_owned();
-    let sent = run::send_matched(
+    let sent = run::send_matched::<C>(
         &copper,
         input,
         matched,
+        by,
         resume,
         journal,
         out.writer(),

@@ -6,10 +6,8 @@ use std::fs::File;
 use std::io::{BufReader, Write};
 use std::sync::Arc;
 
-use copper_bulk::ops::{self, Operation};
-use copper_bulk::{
-    Copper, Entry, InvalidRecord, Journal, Match, Person, PersonCreate, Planned, Stopper, plan,
-};
+use copper_bulk::ops::{Operation, Upsert};
+use copper_bulk::{Copper, Entry, InvalidRecord, Journal, Match, Planned, Stopper, plan};
 use futures_util::StreamExt;
 use serde_json::json;
 use tokio_stream::wrappers::ReceiverStream;
@@ -160,39 +158,48 @@ fn finish<O: Operation>(
     reading.end().map_err(Stop::Input)
 }
 
-/// Which records a run matched by e-mail sends.
+/// Which records a run matched by key sends.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub enum Matched {
-    /// Updates the person found, or creates one.
+    /// Updates the record found, or creates one.
     Upsert,
-    /// Updates the person found; a record nobody matches is `not_found`.
+    /// Updates the record found; a record no record matches is `not_found`.
     Update,
 }
 
 impl Matched {
-    /// The operation's name in the journal: a job is resumed only by the
+    /// The operation's name in the journal of a run of `C` matched by
+    /// `by`, such as `people_upsert_by_email`: a job is resumed only by the
     /// command that started it.
-    pub fn operation(self) -> &'static str {
-        match self {
-            Matched::Upsert => "people_upsert_by_email",
-            Matched::Update => "people_update_by_email",
-        }
+    pub fn operation<C: Upsert>(self, by: Match) -> String {
+        let entity = C::OPERATION.trim_end_matches("_bulk_create");
+        let verb = match self {
+            Matched::Upsert => "upsert",
+            Matched::Update => "update",
+        };
+        let key = match by {
+            Match::EmailDomain => "email_domain",
+            _ => "email",
+        };
+        format!("{entity}_{verb}_by_{key}")
     }
 }
 
-/// Sends people matched by e-mail (`people upsert|update --match email`)
-/// and writes one line per record, in input order. The records read before
-/// a failure of the input are still sent, and the failure is returned once
-/// they have their lines. `started` receives the run's [`Stopper`]. As
-/// [`send`] does, it takes up what `resume` says an earlier run left, and
-/// tells `journal` what it sends and settles.
+/// Sends records of create operation `C` matched by key `by` (`people
+/// upsert|update --match email`, the same for leads, and companies'
+/// `--match email_domain`) and writes one line per record, in input order.
+/// The records read before a failure of the input are still sent, and the
+/// failure is returned once they have their lines. `started` receives the
+/// run's [`Stopper`]. As [`send`] does, it takes up what `resume` says an
+/// earlier run left, and tells `journal` what it sends and settles.
 #[allow(clippy::too_many_arguments)]
-pub async fn send_matched(
+pub async fn send_matched<C: Upsert>(
     copper: &Copper,
-    input: Input<PersonCreate>,
+    input: Input<C::Record>,
     matched: Matched,
+    by: Match,
     resume: Option<Resume>,
-    journal: Option<JournalFile<ops::PeopleCreate>>,
+    journal: Option<JournalFile<C>>,
     out: &mut dyn Write,
     summary: &mut Summary,
     started: impl FnOnce(Stopper),
@@ -201,11 +208,10 @@ pub async fn send_matched(
     let journal = journal.map(Arc::new);
     let told = journal
         .clone()
-        .map(|journal| journal as Arc<dyn Journal<Person>>);
-    let people = copper.people();
+        .map(|journal| journal as Arc<dyn Journal<C::Output>>);
     let mut outcomes = match matched {
-        Matched::Upsert => people.bulk_upsert_entries(entries, Match::Email, told),
-        Matched::Update => people.bulk_update_matched_entries(entries, Match::Email, told),
+        Matched::Upsert => copper.bulk_upsert_entries::<C, _>(entries, by, false, told),
+        Matched::Update => copper.bulk_update_matched_entries::<C, _>(entries, by, false, told),
     };
     if let Some(journal) = &journal {
         journal.stops(outcomes.stopper());
@@ -215,7 +221,7 @@ pub async fn send_matched(
         if let Some(earlier) = &mut earlier {
             earlier.copy_until(outcome.index, out, summary)?;
         }
-        let line = matched_line(&outcome, |person: &Person| person.id);
+        let line = matched_line(&outcome, C::returned_id);
         summary.add(line.outcome);
         write_line(out, &line)?;
     }

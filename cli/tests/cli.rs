@@ -795,3 +795,165 @@ fn a_record_with_an_id_is_invalid_when_matched_by_email() {
     assert_eq!(outcomes(&output), ["invalid"]);
     assert_eq!(lines(&output)[0]["message"], "line 1: unknown field `id`");
 }
+
+#[test]
+fn the_readme_leads_and_companies_upsert_examples_update_create_and_refuse() {
+    for (entity, key, file, missing) in [
+        ("leads", "email", "leads-upsert.ndjson", "no e-mail address"),
+        (
+            "companies",
+            "email_domain",
+            "companies-upsert.ndjson",
+            "no e-mail domain",
+        ),
+    ] {
+        let output = sandbox_run(&[entity, "upsert", "--match", key], file);
+        assert_eq!(output.status.code(), Some(1), "{entity}: {output:?}");
+        assert_eq!(
+            outcomes(&output),
+            ["updated", "created", "invalid", "invalid"],
+            "{entity}"
+        );
+        let lines = lines(&output);
+        assert_eq!(lines[0]["id"], 1, "{entity}");
+        assert_eq!(lines[1]["id"], 11, "{entity}: the sandbox seeds 10");
+        let message = |line: &Value| line["message"].as_str().unwrap().to_owned();
+        assert!(message(&lines[2]).contains("record 0"), "{}", lines[2]);
+        assert!(message(&lines[3]).contains(missing), "{}", lines[3]);
+        assert!(
+            stderr(&output).contains("1 updated, 1 created"),
+            "{}",
+            stderr(&output)
+        );
+    }
+}
+
+/// Runs `copper-bulk ENTITY ARGS` against `server` with `input` on
+/// standard input.
+fn run_against(server: &Server, entity: &str, args: &[&str], input: &str) -> Output {
+    run_with_stdin(
+        bin()
+            .args(["--base-url", server.sandbox.url(), entity])
+            .args(args)
+            .args(["--input", "-"])
+            .env("COPPER_API_TOKEN", TOKEN)
+            .env("COPPER_USER_EMAIL", "me@example.com"),
+        input,
+    )
+}
+
+#[test]
+fn csv_upsert_of_leads_and_companies_by_key_counts_one_search_a_key() {
+    for (entity, key, twins, records, repeated) in [
+        (
+            "leads",
+            "email",
+            "name,email\nTwin A,twin@example.com\nTwin B,TWIN@example.com\n",
+            "name,email,status\n\
+             Lead Two,LEAD2@example.com,Qualified\n\
+             Ada Lovelace,ada@example.com,New\n\
+             Which Twin,twin@example.com,\n\
+             Lead Two Again,lead2@example.com,\n\
+             No Address,,\n",
+            "record 0 of the input already has the e-mail address lead2@example.com",
+        ),
+        (
+            "companies",
+            "email_domain",
+            "name,email_domain\nTwin A,twin.example.com\nTwin B,Twin.Example.com\n",
+            "name,email_domain,city\n\
+             Company Two,COMPANY2.example.com,Boston\n\
+             Initech,initech.example.com,Austin\n\
+             Which Twin,twin.example.com,\n\
+             Company Two Again,company2.example.com,\n\
+             Initrode,,\n",
+            "record 0 of the input already has the e-mail domain company2.example.com",
+        ),
+    ] {
+        let server = server(TOKEN);
+        // Copper lets two leads share an address; an account can hold two
+        // companies of one domain too (made before the rule, or merged).
+        let created = run_against(&server, entity, &["create", "--format", "csv"], twins);
+        assert_eq!(outcomes(&created), ["created", "created"], "{entity}");
+        let searches = server.sandbox.stats().searches;
+        let output = run_against(
+            &server,
+            entity,
+            &["upsert", "--match", key, "--format", "csv"],
+            records,
+        );
+        assert_eq!(output.status.code(), Some(1), "{entity}: {output:?}");
+        assert_eq!(
+            outcomes(&output),
+            ["updated", "created", "ambiguous", "invalid", "invalid"],
+            "{entity}"
+        );
+        let lines = lines(&output);
+        assert_eq!(lines[0]["id"], 2, "{entity}");
+        assert_eq!(lines[2]["ids"], serde_json::json!([11, 12]), "{entity}");
+        assert_eq!(lines[3]["message"], repeated);
+        // Three distinct keys, one search each: Copper's lead and company
+        // searches take one address or domain.
+        assert_eq!(server.sandbox.stats().searches - searches, 3, "{entity}");
+        let stderr = stderr(&output);
+        assert!(stderr.contains("1 ambiguous"), "{entity}: {stderr}");
+    }
+}
+
+#[test]
+fn leads_and_companies_update_by_key_report_what_was_not_found() {
+    for (entity, key, input) in [
+        (
+            "leads",
+            "email",
+            "name,email\nLead Three,lead3@example.com\nNobody,nobody@example.com\n",
+        ),
+        (
+            "companies",
+            "email_domain",
+            "name,email_domain\nCompany Three,company3.example.com\nNobody,nobody.example.com\n",
+        ),
+    ] {
+        let output = run_with_stdin(
+            bin().args([
+                "--sandbox",
+                entity,
+                "update",
+                "--match",
+                key,
+                "--format",
+                "csv",
+                "--input",
+                "-",
+            ]),
+            input,
+        );
+        assert_eq!(output.status.code(), Some(1), "{entity}: {output:?}");
+        assert_eq!(outcomes(&output), ["updated", "not_found"], "{entity}");
+        assert_eq!(lines(&output)[0]["id"], 3, "{entity}");
+    }
+}
+
+#[test]
+fn match_takes_only_the_key_of_the_entity() {
+    for (entity, action, key) in [
+        ("leads", "upsert", "email_domain"),
+        ("companies", "upsert", "email"),
+        ("companies", "update", "email"),
+        ("people", "update", "email_domain"),
+        ("companies", "upsert", "name"),
+    ] {
+        let output = bin()
+            .args(["--sandbox", entity, action, "--match", key, "--input"])
+            .arg(example("companies-upsert.ndjson"))
+            .output()
+            .unwrap();
+        assert_eq!(output.status.code(), Some(2), "{entity} {action} {key}");
+        let stderr = stderr(&output);
+        assert!(
+            stderr.contains(&format!("invalid value '{key}' for '--match <KEY>'")),
+            "{stderr}"
+        );
+        assert!(output.stdout.is_empty());
+    }
+}

@@ -11,11 +11,11 @@ use futures_util::stream::{self, Stream, StreamExt};
 use crate::config::{Config, ConfigError};
 use crate::engine::run;
 use crate::error::Error;
-use crate::ops::Operation;
+use crate::ops::{Operation, Upsert};
 use crate::outcome::Outcomes;
 use crate::record::IntoRecord;
 use crate::resume::{Entry, Journal, Stopper};
-use crate::upsert::{self, MatchedOutcomes, Mode};
+use crate::upsert::{self, Match, MatchedOutcomes, Mode};
 
 pub use crate::ops::activities::Activities;
 pub use crate::ops::companies::Companies;
@@ -128,6 +128,123 @@ impl Copper {
         )
     }
 
+    /// Updates the record of `C`'s entity that holds each record's key
+    /// `by`, or creates one when none does: the generic form of
+    /// [`People::bulk_upsert`] (and of leads' and companies'), for code
+    /// written once for every entity. `by` must be the entity's key,
+    /// [`Upsert::MATCH`]; with another, every record is
+    /// [`MatchedResult::Invalid`](crate::MatchedResult::Invalid).
+    pub fn bulk_upsert_stream<C, S>(
+        &self,
+        records: S,
+        by: Match,
+        computed_values: bool,
+    ) -> MatchedOutcomes<C::Output>
+    where
+        C: Upsert,
+        S: Stream + Send + 'static,
+        S::Item: IntoRecord<C::Record>,
+    {
+        self.matched::<C, S>(records, by, Mode::Upsert, computed_values)
+    }
+
+    /// [`Copper::bulk_upsert_stream`] without the creates: a record whose
+    /// key no record holds is
+    /// [`MatchedResult::NotFound`](crate::MatchedResult::NotFound).
+    pub fn bulk_update_matched_stream<C, S>(
+        &self,
+        records: S,
+        by: Match,
+        computed_values: bool,
+    ) -> MatchedOutcomes<C::Output>
+    where
+        C: Upsert,
+        S: Stream + Send + 'static,
+        S::Item: IntoRecord<C::Record>,
+    {
+        self.matched::<C, S>(records, by, Mode::UpdateOnly, computed_values)
+    }
+
+    /// [`Copper::bulk_upsert_stream`] of a job that may take up where an
+    /// earlier run stopped, as [`Copper::bulk_entries`] does for the other
+    /// operations: each [`Entry`] carries its input index, and one an
+    /// earlier run sent without learning its outcome says when. Such a
+    /// record is looked up like the others (an earlier create that landed
+    /// is found, and updated, never created twice); one still found nowhere
+    /// is looked up again once the earlier request cannot be in flight any
+    /// more, and sent only if it is still not there. `journal` learns of
+    /// every request before it is sent and of every outcome, with what was
+    /// sent for it ([`Journal::settled_as`]).
+    pub fn bulk_upsert_entries<C, S>(
+        &self,
+        entries: S,
+        by: Match,
+        computed_values: bool,
+        journal: Option<Arc<dyn Journal<C::Output>>>,
+    ) -> MatchedOutcomes<C::Output>
+    where
+        C: Upsert,
+        S: Stream<Item = Entry<C::Record>> + Send + 'static,
+    {
+        self.matched_entries::<C, S>(entries, by, Mode::Upsert, computed_values, journal)
+    }
+
+    /// [`Copper::bulk_update_matched_stream`] of a job that may take up
+    /// where an earlier run stopped: see [`Copper::bulk_upsert_entries`].
+    pub fn bulk_update_matched_entries<C, S>(
+        &self,
+        entries: S,
+        by: Match,
+        computed_values: bool,
+        journal: Option<Arc<dyn Journal<C::Output>>>,
+    ) -> MatchedOutcomes<C::Output>
+    where
+        C: Upsert,
+        S: Stream<Item = Entry<C::Record>> + Send + 'static,
+    {
+        self.matched_entries::<C, S>(entries, by, Mode::UpdateOnly, computed_values, journal)
+    }
+
+    fn matched<C, S>(
+        &self,
+        records: S,
+        by: Match,
+        mode: Mode,
+        computed_values: bool,
+    ) -> MatchedOutcomes<C::Output>
+    where
+        C: Upsert,
+        S: Stream + Send + 'static,
+        S::Item: IntoRecord<C::Record>,
+    {
+        let entries = records
+            .enumerate()
+            .map(|(index, record)| Entry::new(index, record));
+        self.matched_entries::<C, _>(entries, by, mode, computed_values, None)
+    }
+
+    fn matched_entries<C, S>(
+        &self,
+        entries: S,
+        by: Match,
+        mode: Mode,
+        computed_values: bool,
+        journal: Option<Arc<dyn Journal<C::Output>>>,
+    ) -> MatchedOutcomes<C::Output>
+    where
+        C: Upsert,
+        S: Stream<Item = Entry<C::Record>> + Send + 'static,
+    {
+        upsert::run::<C, C::Update>(
+            self.shared.clone(),
+            (computed_values && C::COMPUTED_VALUES).then_some(true),
+            entries.boxed(),
+            journal,
+            by,
+            mode,
+        )
+    }
+
     /// The bulk operations on people.
     pub fn people(&self) -> People {
         People(Handle::new(self))
@@ -215,43 +332,21 @@ impl Handle {
             .bulk_stream::<O, _>(records, self.computed_values)
     }
 
-    /// Runs records of create operation `C` matched by key (module
+    /// Runs records of create operation `C` matched by key `by` (module
     /// `upsert`).
-    pub(crate) fn matched<C, U, S>(&self, records: S, mode: Mode) -> MatchedOutcomes<C::Output>
-    where
-        C: Operation,
-        U: Operation<Output = C::Output>,
-        U::Record: serde::de::DeserializeOwned,
-        S: Stream + Send + 'static,
-        S::Item: IntoRecord<C::Record>,
-    {
-        let entries = records
-            .enumerate()
-            .map(|(index, record)| Entry::new(index, record));
-        self.matched_entries::<C, U, _>(entries, None, mode)
-    }
-
-    /// Runs entries of create operation `C` matched by key, telling
-    /// `journal` what is sent and settled (module `upsert`).
-    pub(crate) fn matched_entries<C, U, S>(
+    pub(crate) fn matched<C, S>(
         &self,
-        entries: S,
-        journal: Option<Arc<dyn Journal<C::Output>>>,
+        records: S,
+        by: Match,
         mode: Mode,
     ) -> MatchedOutcomes<C::Output>
     where
-        C: Operation,
-        U: Operation<Output = C::Output>,
-        U::Record: serde::de::DeserializeOwned,
-        S: Stream<Item = Entry<C::Record>> + Send + 'static,
+        C: Upsert,
+        S: Stream + Send + 'static,
+        S::Item: IntoRecord<C::Record>,
     {
-        upsert::run::<C, U>(
-            self.client.shared.clone(),
-            (self.computed_values && C::COMPUTED_VALUES).then_some(true),
-            entries.boxed(),
-            journal,
-            mode,
-        )
+        self.client
+            .matched::<C, S>(records, by, mode, self.computed_values)
     }
 
     /// For each of `keys`, the ids of the records of `C` that hold it.

@@ -10,6 +10,7 @@
 //! types and whether it may be sent twice, and its handle. Batching, rate
 //! limiting, retries and outcomes are the engine's.
 
+use std::collections::BTreeSet;
 use std::future::Future;
 use std::num::NonZeroU64;
 
@@ -17,9 +18,11 @@ use copper_bulk_raw::bulk::BulkItem;
 use copper_bulk_raw::types::{BulkCreateFailure, BulkUpdateFailure};
 use copper_bulk_raw::{Client, ResponseValue};
 use serde::Serialize;
+use serde::de::DeserializeOwned;
 
 use crate::matching::Compare;
 use crate::outcome::Rejection;
+use crate::upsert::Match;
 
 pub(crate) mod activities;
 pub(crate) mod companies;
@@ -146,6 +149,32 @@ pub trait Operation: sealed::Sealed + Send + Sync + 'static {
     }
 }
 
+/// A create whose records can instead update the record Copper holds with
+/// the same key, the upsert Copper lacks: people's, leads' and
+/// companies'. [`Copper::bulk_upsert_stream`](crate::Copper::bulk_upsert_stream)
+/// takes one as a type parameter; each entity's handle offers the same as
+/// methods ([`People::bulk_upsert`](crate::People::bulk_upsert), ...).
+pub trait Upsert: Operation {
+    /// The update of the same entity, which changes the record found.
+    type Update: Operation<Output = Self::Output, Record: DeserializeOwned>;
+    /// The key the records are matched by: [`Match::Email`] for people
+    /// and leads, [`Match::EmailDomain`] for companies.
+    const MATCH: Match;
+
+    /// The keys of a record to match by [`Self::MATCH`], normalized as
+    /// [`Operation::keys`] (so that [`Operation::search`] finds them);
+    /// empty when it has none.
+    #[doc(hidden)]
+    fn match_keys(record: &Self::Record) -> Vec<String> {
+        Self::keys(record)
+    }
+    /// A key of [`Self::match_keys`] as a message shows it.
+    #[doc(hidden)]
+    fn key_text(key: &str) -> &str {
+        key
+    }
+}
+
 /// Which page of a search to read, and how many records a page holds.
 #[doc(hidden)]
 #[derive(Clone, Copy, Debug)]
@@ -158,6 +187,20 @@ pub struct Page {
 /// and in lower case.
 pub(crate) fn email_key(email: &str) -> String {
     email.trim().to_lowercase()
+}
+
+/// Addresses (or domains) as lookups take them: each as [`email_key`]
+/// makes it, blank ones left out.
+pub(crate) fn email_keys<I>(emails: I) -> BTreeSet<String>
+where
+    I: IntoIterator,
+    I::Item: AsRef<str>,
+{
+    emails
+        .into_iter()
+        .map(|email| email_key(email.as_ref()))
+        .filter(|key| !key.is_empty())
+        .collect()
 }
 
 /// A name as a lookup compares them: spacing and case aside.

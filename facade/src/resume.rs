@@ -73,7 +73,7 @@ pub trait Journal<T>: Send + Sync {
     fn settled(&self, outcome: &Outcome<T>);
 
     /// The outcome of one record of a run matched by key (such as
-    /// [`People::bulk_upsert_entries`](crate::People::bulk_upsert_entries))
+    /// [`Copper::bulk_upsert_entries`](crate::Copper::bulk_upsert_entries))
     /// is known, and `action` is what was sent for it: an update of the
     /// record found, or a create. A journal that writes the outcome should
     /// say which, since an applied update and an applied create look alike.

@@ -1,12 +1,14 @@
 //! Updates or creates records the caller knows by a key (an e-mail
-//! address) rather than by Copper's id: looks the keys of a window of
-//! records up in bulk, then sends each record as an update of the one
-//! record found, as a create, or not at all.
+//! address, a company's e-mail domain) rather than by Copper's id: looks
+//! the keys of a window of records up in bulk, then sends each record as
+//! an update of the one record found, as a create, or not at all.
 //!
-//! Copper has no upsert of people, so it is built from its search and its
-//! bulk endpoints. The input is read a window at a time
-//! ([`WINDOW`] records): the window's keys are looked up with as few
-//! searches as Copper allows (two hundred e-mail addresses a search, two
+//! Copper has no upsert of people or companies (and its upsert of leads
+//! takes one lead a request), so it is built from its search and its bulk
+//! endpoints. The input is read a window at a time ([`WINDOW`] records):
+//! the window's keys are looked up with as few searches as Copper allows
+//! (two hundred e-mail addresses a search for people, one address or domain
+//! a search for leads and companies, whose filters take one string; two
 //! hundred records a page), then its updates and its creates are handed to the
 //! engine as two runs that go out together, with the same retries,
 //! reconciliation and graceful stop as any other bulk operation. The next
@@ -38,18 +40,42 @@ use serde_json::Value;
 use crate::client::Shared;
 use crate::engine;
 use crate::error::{Error, InvalidRecord, RequestFailure};
-use crate::ops::{Kind, Operation};
+use crate::ops::{Kind, Operation, Upsert};
 use crate::outcome::{Outcome, RecordResult};
 use crate::reconcile::search;
 use crate::resume::{Entry, Journal, Stopper};
 
-/// What input records are matched to Copper's records by.
+/// What input records are matched to Copper's records by. Each entity is
+/// matched by one key ([`Upsert::MATCH`]); a run asked to match by another
+/// leaves every record [`MatchedResult::Invalid`], saying which key to use.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 #[non_exhaustive]
 pub enum Match {
-    /// The e-mail addresses, compared as Copper compares them: without
-    /// surrounding spaces and without regard to case.
+    /// The e-mail addresses (people's and leads'), compared as Copper
+    /// compares them: without surrounding spaces and without regard to
+    /// case.
     Email,
+    /// A company's e-mail domain, Copper's unique key for companies,
+    /// compared as the addresses are.
+    EmailDomain,
+}
+
+impl Match {
+    /// What the key is called in messages.
+    fn key_name(self) -> &'static str {
+        match self {
+            Match::Email => "e-mail address",
+            Match::EmailDomain => "e-mail domain",
+        }
+    }
+
+    /// The name of the variant, as the caller wrote it.
+    fn variant(self) -> &'static str {
+        match self {
+            Match::Email => "Match::Email",
+            Match::EmailDomain => "Match::EmailDomain",
+        }
+    }
 }
 
 /// Whether a record that matches nobody is created or left alone.
@@ -62,8 +88,9 @@ pub(crate) enum Mode {
 }
 
 /// How many records are looked up together. Two hundred people's e-mail
-/// addresses take four searches, and their updates and creates two bulk
-/// requests or so.
+/// addresses take a search or two, two hundred leads' addresses or
+/// companies' domains two hundred; their updates and creates take twenty
+/// bulk requests.
 pub(crate) const WINDOW: usize = 200;
 
 /// How many windows are worked on at once: one looked up while the one
@@ -236,8 +263,8 @@ impl<T> Journal<T> for Acting<T> {
     }
 }
 
-/// Runs records of create operation `C` matched by key: updates (with
-/// update operation `U`) the one record that holds a record's key, and
+/// Runs records of create operation `C` matched by key `by`: updates (with
+/// its update operation `U`) the one record that holds a record's key, and
 /// creates (upsert) or reports [`MatchedResult::NotFound`] (update only)
 /// when none does. `journal` learns of what is sent and settled, as in
 /// [`Copper::bulk_entries`](crate::Copper::bulk_entries), with what was
@@ -247,10 +274,11 @@ pub(crate) fn run<C, U>(
     computed_values: Option<bool>,
     input: BoxStream<'static, Entry<C::Record>>,
     journal: Option<Arc<dyn Journal<C::Output>>>,
+    by: Match,
     mode: Mode,
 ) -> MatchedOutcomes<C::Output>
 where
-    C: Operation,
+    C: Upsert<Update = U>,
     U: Operation<Output = C::Output>,
     U::Record: DeserializeOwned,
 {
@@ -259,7 +287,7 @@ where
     let run_stopper = stopper.clone();
     // The first index of each key seen, for the rule on duplicate keys.
     let mut seen = Seen::default();
-    let checked = input.map(move |entry| check::<C>(entry, &mut seen));
+    let checked = input.map(move |entry| check::<C>(entry, by, &mut seen));
     let outcomes = checked
         .chunks(WINDOW)
         .map(move |window| {
@@ -314,9 +342,13 @@ impl Seen {
     }
 }
 
-/// Checks one input entry: it must hold a record with a key no earlier
-/// record had.
-fn check<C: Operation>(entry: Entry<C::Record>, seen: &mut Seen) -> Checked<C::Record, C::Output> {
+/// Checks one input entry: it must hold a record with a key `by` (the key
+/// its entity is matched by) that no earlier record had.
+fn check<C: Upsert>(
+    entry: Entry<C::Record>,
+    by: Match,
+    seen: &mut Seen,
+) -> Checked<C::Record, C::Output> {
     let index = entry.index;
     let invalid = |reason: String| MatchedOutcome {
         index,
@@ -326,19 +358,32 @@ fn check<C: Operation>(entry: Entry<C::Record>, seen: &mut Seen) -> Checked<C::R
         index,
         result: MatchedResult::Invalid(invalid),
     })?;
-    let mut keys = C::keys(&record);
+    if by != C::MATCH {
+        return Err(invalid(format!(
+            "{} are matched by {} ({}), not by {}",
+            C::ENTITY,
+            C::MATCH.key_name(),
+            C::MATCH.variant(),
+            by.key_name()
+        )));
+    }
+    let mut keys = C::match_keys(&record);
     keys.sort();
     keys.dedup();
     if keys.is_empty() {
-        return Err(invalid(format!("the record has no {} to match", C::KEY)));
+        return Err(invalid(format!(
+            "the record has no {} to match",
+            by.key_name()
+        )));
     }
     if let Some((key, earlier)) = keys
         .iter()
         .find_map(|key| seen.get(key).map(|earlier| (key, earlier)))
     {
         return Err(invalid(format!(
-            "record {earlier} of the input already has the {} {key}",
-            C::KEY
+            "record {earlier} of the input already has the {} {}",
+            by.key_name(),
+            C::key_text(key)
         )));
     }
     for key in &keys {
@@ -525,11 +570,56 @@ where
 
 #[cfg(test)]
 mod tests {
-    use copper_bulk_raw::types::PersonCreate;
     use serde_json::json;
 
     use super::*;
-    use crate::ops::{PeopleCreate, PeopleUpdate};
+    use crate::ops::{CompaniesCreate, LeadsCreate, PeopleCreate};
+
+    /// Checks that the update made of the create with `fields` (every
+    /// field a create of `C` takes) sets each of them.
+    fn update_sets_every_field<C: Upsert>(fields: Value)
+    where
+        C::Record: DeserializeOwned,
+    {
+        let create: C::Record = serde_json::from_value(fields.clone()).unwrap();
+        assert_eq!(serde_json::to_value(&create).unwrap(), fields);
+        let update = as_update::<C, C::Update>(&create, 7).unwrap();
+        let mut expected = fields;
+        expected["id"] = json!(7);
+        assert_eq!(serde_json::to_value(&update).unwrap(), expected);
+    }
+
+    #[test]
+    fn a_lead_or_company_update_made_of_a_create_sets_every_field_the_create_sets() {
+        let common = json!({
+            "address": {"street": "123 Main Street", "city": "Savannah", "state": "Georgia",
+                        "postal_code": "31410", "country": "United States"},
+            "assignee_id": 137658, "details": "Met at the fair",
+            "phone_numbers": [{"number": "415-123-45678", "category": "mobile"}],
+            "socials": [{"url": "https://www.linkedin.com/in/mycontact", "category": "linkedin"}],
+            "websites": [{"url": "https://example.com", "category": "personal"}],
+            "tags": ["customer", "vip"],
+            "custom_fields": [{"custom_field_definition_id": 100764, "value": "A text"}],
+        });
+        let with = |more: Value| {
+            let mut fields = common.clone();
+            fields
+                .as_object_mut()
+                .unwrap()
+                .extend(more.as_object().unwrap().clone());
+            fields
+        };
+        update_sets_every_field::<LeadsCreate>(with(json!({
+            "name": "My Lead", "prefix": "Dr.", "first_name": "My", "middle_name": "Q",
+            "last_name": "Lead", "suffix": "Jr.", "title": "CTO", "company_name": "Dunder Mifflin",
+            "customer_source_id": 331242, "email": {"email": "lead@example.com", "category": "work"},
+            "monetary_unit": "USD", "monetary_value": 150.5, "status": "New", "status_id": 208231,
+        })));
+        update_sets_every_field::<CompaniesCreate>(with(json!({
+            "name": "Dunder Mifflin", "contact_type_id": 1075, "email_domain": "dundermifflin.com",
+            "primary_contact_id": 27140359,
+        })));
+    }
 
     #[test]
     fn an_update_made_of_a_create_sets_every_field_the_create_sets() {
@@ -547,11 +637,6 @@ mod tests {
             "tags": ["customer", "vip"],
             "custom_fields": [{"custom_field_definition_id": 100764, "value": "A text"}],
         });
-        let create: PersonCreate = serde_json::from_value(fields.clone()).unwrap();
-        assert_eq!(serde_json::to_value(&create).unwrap(), fields);
-        let update = as_update::<PeopleCreate, PeopleUpdate>(&create, 7).unwrap();
-        let mut expected = fields;
-        expected["id"] = json!(7);
-        assert_eq!(serde_json::to_value(&update).unwrap(), expected);
+        update_sets_every_field::<PeopleCreate>(fields);
     }
 }

@@ -1,13 +1,14 @@
-//! Updates and upserts of people matched by e-mail, against the sandbox.
+//! Updates and upserts of people and leads matched by e-mail, and of
+//! companies matched by e-mail domain, against the sandbox.
 
 use std::collections::BTreeMap;
 use std::time::Duration;
 
 use copper_bulk::{
-    Action, Config, Copper, EmailInput, Error, InvalidRecord, Match, MatchedOutcome, MatchedResult,
-    PersonCreate, Reconcile, RecordResult,
+    Action, Company, CompanyCreate, Config, Copper, EmailInput, Error, InvalidRecord, Lead,
+    LeadCreate, Match, MatchedOutcome, MatchedResult, PersonCreate, Reconcile, RecordResult,
 };
-use copper_bulk_sandbox::{Fault, Sandbox, SandboxConfig};
+use copper_bulk_sandbox::{Entity, Fault, Sandbox, SandboxConfig};
 use futures_util::StreamExt;
 
 /// A sandbox seeded with `people` people (`person<n>@example.com`).
@@ -49,24 +50,45 @@ fn person(name: &str, emails: &[&str]) -> PersonCreate {
     PersonCreate::new(name).emails(emails.iter().map(|email| EmailInput::new(*email)))
 }
 
-/// Each outcome's index, kind and the id it names (the person updated or
+/// A record Copper returns, by its id.
+trait Returned {
+    fn id(&self) -> i64;
+}
+
+impl Returned for copper_bulk::Person {
+    fn id(&self) -> i64 {
+        self.id
+    }
+}
+
+impl Returned for Lead {
+    fn id(&self) -> i64 {
+        self.id
+    }
+}
+
+impl Returned for Company {
+    fn id(&self) -> i64 {
+        self.id
+    }
+}
+
+/// Each outcome's index, kind and the id it names (the record updated or
 /// created, or the ids an ambiguous record matched).
-fn summary(
-    outcomes: &[MatchedOutcome<copper_bulk::Person>],
-) -> Vec<(usize, &'static str, Vec<i64>)> {
+fn summary<T: Returned>(outcomes: &[MatchedOutcome<T>]) -> Vec<(usize, &'static str, Vec<i64>)> {
     outcomes
         .iter()
         .map(|outcome| {
             let ids = match &outcome.result {
                 MatchedResult::Ambiguous(ids) => ids.clone(),
-                result => result.applied().map(|p| vec![p.id]).unwrap_or_default(),
+                result => result.applied().map(|p| vec![p.id()]).unwrap_or_default(),
             };
             (outcome.index, outcome.result.kind(), ids)
         })
         .collect()
 }
 
-fn reason(outcome: &MatchedOutcome<copper_bulk::Person>) -> String {
+fn reason<T: std::fmt::Debug>(outcome: &MatchedOutcome<T>) -> String {
     match &outcome.result {
         MatchedResult::Invalid(invalid) => invalid.reason().to_owned(),
         other => panic!("not invalid: {other:?}"),
@@ -353,10 +375,10 @@ async fn an_upsert_of_entries_tells_its_journal_what_it_sent_for_each_record() {
     ]
     .map(|(index, record)| copper_bulk::Entry::new(index, record));
     let outcomes: Vec<_> = copper
-        .people()
-        .bulk_upsert_entries(
+        .bulk_upsert_entries::<copper_bulk::ops::PeopleCreate, _>(
             futures_util::stream::iter(entries),
             Match::Email,
+            false,
             Some(journal.clone()),
         )
         .collect()
@@ -381,4 +403,383 @@ async fn an_upsert_of_entries_tells_its_journal_what_it_sent_for_each_record() {
             "settled 3 as Update(3)",
         ]
     );
+}
+fn lead(name: &str, email: &str) -> LeadCreate {
+    LeadCreate::new(name).email(EmailInput::new(email))
+}
+
+fn company(name: &str, domain: &str) -> CompanyCreate {
+    CompanyCreate::new(name).email_domain(domain)
+}
+
+/// The name of record `id` of `entity` in the sandbox.
+fn name_of(sandbox: &Sandbox, entity: Entity, id: i64) -> String {
+    sandbox.record(entity, id).unwrap()["name"]
+        .as_str()
+        .unwrap()
+        .to_owned()
+}
+
+fn kinds<T>(outcomes: &[MatchedOutcome<T>]) -> Vec<&'static str> {
+    outcomes.iter().map(|o| o.result.kind()).collect()
+}
+
+#[tokio::test]
+async fn leads_upsert_updates_the_lead_found_creates_the_others_and_searches_once_an_address() {
+    // The sandbox seeds leads 1 to 10, `lead<n>@example.com`.
+    let sandbox = sandbox(0).await;
+    let copper = copper(&sandbox);
+    let records = vec![
+        lead("Updated One", "LEAD1@Example.com"),
+        lead("New One", "new-lead@example.com"),
+        lead("Updated Two", " lead2@EXAMPLE.com "),
+        lead("Again", "Lead1@example.com"),
+    ];
+    let outcomes: Vec<_> = copper
+        .leads()
+        .bulk_upsert(records, Match::Email)
+        .collect()
+        .await;
+    let first = summary(&outcomes);
+    assert_eq!(first[0], (0, "updated", vec![1]));
+    assert_eq!(first[1].1, "created");
+    assert_eq!(first[2], (2, "updated", vec![2]));
+    assert_eq!(first[3].1, "invalid");
+    // Copper's lead search takes one address: three distinct addresses,
+    // three searches (the repeated one is not looked up).
+    assert_eq!(sandbox.stats().searches, 3);
+    assert_eq!(name_of(&sandbox, Entity::Leads, 1), "Updated One");
+    assert_eq!(name_of(&sandbox, Entity::Leads, 2), "Updated Two");
+    assert_eq!(sandbox.records(Entity::Leads).len(), 11);
+    // The lead created is found by the next run, whatever the case.
+    let created = first[1].2[0];
+    let again: Vec<_> = copper
+        .leads()
+        .bulk_upsert(
+            [lead("New Once More", "NEW-LEAD@example.com")],
+            Match::Email,
+        )
+        .collect()
+        .await;
+    assert_eq!(summary(&again), [(0, "updated", vec![created])]);
+    assert_eq!(sandbox.records(Entity::Leads).len(), 11);
+}
+
+#[tokio::test]
+async fn leads_update_only_reports_not_found_and_creates_nothing() {
+    let sandbox = sandbox(0).await;
+    let copper = copper(&sandbox);
+    let records = vec![
+        lead("Updated Three", "Lead3@Example.com"),
+        lead("Nobody", "nobody@example.com"),
+    ];
+    let outcomes: Vec<_> = copper
+        .leads()
+        .bulk_update_matched(records, Match::Email)
+        .collect()
+        .await;
+    assert_eq!(
+        summary(&outcomes),
+        [(0, "updated", vec![3]), (1, "not_found", vec![])]
+    );
+    assert_eq!(sandbox.records(Entity::Leads).len(), 10);
+    assert_eq!(name_of(&sandbox, Entity::Leads, 3), "Updated Three");
+}
+
+#[tokio::test]
+async fn a_lead_whose_address_several_leads_hold_is_ambiguous_and_not_sent() {
+    let sandbox = sandbox(0).await;
+    let copper = copper(&sandbox);
+    // Copper does not keep leads' addresses unique.
+    let twins = copper
+        .leads()
+        .bulk_create([
+            lead("Twin A", "twin@example.com"),
+            lead("Twin B", "TWIN@example.com"),
+        ])
+        .report()
+        .await;
+    assert_eq!(twins.applied.len(), 2);
+    let received = sandbox.stats().received;
+    let outcomes: Vec<_> = copper
+        .leads()
+        .bulk_upsert([lead("Which?", "twin@example.com")], Match::Email)
+        .collect()
+        .await;
+    assert_eq!(summary(&outcomes), [(0, "ambiguous", vec![11, 12])]);
+    assert_eq!(
+        sandbox.stats().received,
+        received + 1,
+        "only the search was sent"
+    );
+    assert_eq!(name_of(&sandbox, Entity::Leads, 11), "Twin A");
+}
+
+#[tokio::test]
+async fn leads_without_an_address_or_repeating_an_earlier_one_are_invalid() {
+    let sandbox = sandbox(0).await;
+    let copper = copper(&sandbox);
+    let records = vec![
+        LeadCreate::new("No address"),
+        lead("Blank address", "  "),
+        lead("Four", "lead4@example.com"),
+        lead("Four again", "LEAD4@example.com"),
+    ];
+    let outcomes: Vec<_> = copper
+        .leads()
+        .bulk_upsert(records, Match::Email)
+        .collect()
+        .await;
+    assert_eq!(
+        kinds(&outcomes),
+        ["invalid", "invalid", "updated", "invalid"]
+    );
+    assert_eq!(
+        reason(&outcomes[0]),
+        "the record has no e-mail address to match"
+    );
+    assert_eq!(
+        reason(&outcomes[3]),
+        "record 2 of the input already has the e-mail address lead4@example.com"
+    );
+    assert_eq!(name_of(&sandbox, Entity::Leads, 4), "Four");
+    assert_eq!(sandbox.stats().searches, 1);
+}
+
+#[tokio::test]
+async fn companies_upsert_matches_by_domain_alone_and_searches_once_a_domain() {
+    // The sandbox seeds companies 1 to 10, `company<n>.example.com`.
+    let sandbox = sandbox(0).await;
+    let copper = copper(&sandbox);
+    let seeded_three = name_of(&sandbox, Entity::Companies, 3);
+    let records = vec![
+        company("Updated One", "COMPANY1.Example.com"),
+        company("New One", "new.example.com"),
+        company("Updated Two", " company2.example.COM "),
+        // Company 3's name, another domain: a new company, as names are
+        // no key.
+        company(&seeded_three, "other.example.com"),
+    ];
+    let outcomes: Vec<_> = copper
+        .companies()
+        .bulk_upsert(records, Match::EmailDomain)
+        .collect()
+        .await;
+    let first = summary(&outcomes);
+    assert_eq!(first[0], (0, "updated", vec![1]));
+    assert_eq!(first[1].1, "created");
+    assert_eq!(first[2], (2, "updated", vec![2]));
+    assert_eq!(first[3].1, "created");
+    assert!(matches!(
+        outcomes[2].result,
+        MatchedResult::Sent {
+            action: Action::Update(2),
+            ..
+        }
+    ));
+    // Copper's company search takes one domain: four domains, four
+    // searches.
+    assert_eq!(sandbox.stats().searches, 4);
+    assert_eq!(name_of(&sandbox, Entity::Companies, 1), "Updated One");
+    assert_eq!(name_of(&sandbox, Entity::Companies, 3), seeded_three);
+    assert_eq!(sandbox.records(Entity::Companies).len(), 12);
+    // The company created is found by the next run, whatever the case.
+    let created = first[1].2[0];
+    let again: Vec<_> = copper
+        .companies()
+        .bulk_update_matched(
+            [company("New Renamed", "NEW.example.com")],
+            Match::EmailDomain,
+        )
+        .collect()
+        .await;
+    assert_eq!(summary(&again), [(0, "updated", vec![created])]);
+}
+
+#[tokio::test]
+async fn companies_update_only_reports_not_found_and_creates_nothing() {
+    let sandbox = sandbox(0).await;
+    let copper = copper(&sandbox);
+    let records = vec![
+        company("Updated Three", "Company3.example.com"),
+        company("Nobody", "nobody.example.com"),
+    ];
+    let outcomes: Vec<_> = copper
+        .companies()
+        .bulk_update_matched(records, Match::EmailDomain)
+        .collect()
+        .await;
+    assert_eq!(
+        summary(&outcomes),
+        [(0, "updated", vec![3]), (1, "not_found", vec![])]
+    );
+    assert_eq!(sandbox.records(Entity::Companies).len(), 10);
+}
+
+#[tokio::test]
+async fn a_company_whose_domain_several_companies_have_is_ambiguous_and_not_sent() {
+    let sandbox = sandbox(0).await;
+    let copper = copper(&sandbox);
+    // An account can hold two companies of one domain (made before the
+    // rule, or merged); the sandbox does not refuse them.
+    let twins = copper
+        .companies()
+        .bulk_create([
+            company("Twin A", "twin.example.com"),
+            company("Twin B", "Twin.Example.com"),
+        ])
+        .report()
+        .await;
+    assert_eq!(twins.applied.len(), 2);
+    let received = sandbox.stats().received;
+    let outcomes: Vec<_> = copper
+        .companies()
+        .bulk_upsert([company("Which?", "twin.example.com")], Match::EmailDomain)
+        .collect()
+        .await;
+    assert_eq!(summary(&outcomes), [(0, "ambiguous", vec![11, 12])]);
+    assert_eq!(
+        sandbox.stats().received,
+        received + 1,
+        "only the search was sent"
+    );
+}
+
+#[tokio::test]
+async fn companies_without_a_domain_or_repeating_an_earlier_one_are_invalid() {
+    let sandbox = sandbox(0).await;
+    let copper = copper(&sandbox);
+    let seeded_six = name_of(&sandbox, Entity::Companies, 6);
+    let records = vec![
+        // A seeded company's name, but no domain: names are no key.
+        CompanyCreate::new(seeded_six.as_str()),
+        company("Blank domain", "  "),
+        company("Five", "company5.example.com"),
+        company("Five again", "Company5.Example.com"),
+    ];
+    let outcomes: Vec<_> = copper
+        .companies()
+        .bulk_upsert(records, Match::EmailDomain)
+        .collect()
+        .await;
+    assert_eq!(
+        kinds(&outcomes),
+        ["invalid", "invalid", "updated", "invalid"]
+    );
+    assert_eq!(
+        reason(&outcomes[0]),
+        "the record has no e-mail domain to match"
+    );
+    assert_eq!(
+        reason(&outcomes[3]),
+        "record 2 of the input already has the e-mail domain company5.example.com"
+    );
+    assert_eq!(sandbox.records(Entity::Companies).len(), 10);
+    assert_eq!(sandbox.stats().searches, 1);
+}
+
+#[tokio::test]
+async fn domains_compare_without_case_beyond_ascii_in_the_client_and_the_sandbox() {
+    let sandbox = sandbox(0).await;
+    let copper = copper(&sandbox);
+    let created = copper
+        .companies()
+        .bulk_create([company("Bücher", "BÜCHER.example")])
+        .report()
+        .await;
+    assert_eq!(created.applied.len(), 1);
+    let ids = copper
+        .companies()
+        .ids_by_email_domain(["Bücher.EXAMPLE", "Company7.example.com", " "])
+        .await
+        .unwrap();
+    assert_eq!(
+        ids,
+        BTreeMap::from([
+            ("bücher.example".to_owned(), vec![11]),
+            ("company7.example.com".to_owned(), vec![7]),
+        ])
+    );
+    assert_eq!(sandbox.stats().searches, 2);
+    let outcomes: Vec<_> = copper
+        .companies()
+        .bulk_upsert(
+            [company("Bücher & Co", "bücher.example")],
+            Match::EmailDomain,
+        )
+        .collect()
+        .await;
+    assert_eq!(summary(&outcomes), [(0, "updated", vec![11])]);
+}
+
+#[tokio::test]
+async fn leads_ids_by_email_search_once_an_address() {
+    let sandbox = sandbox(0).await;
+    let copper = copper(&sandbox);
+    let ids = copper
+        .leads()
+        .ids_by_email([
+            "Lead8@Example.com",
+            "lead9@example.com",
+            "nobody@example.com",
+        ])
+        .await
+        .unwrap();
+    assert_eq!(ids["lead8@example.com"], vec![8]);
+    assert_eq!(ids["lead9@example.com"], vec![9]);
+    assert_eq!(ids["nobody@example.com"], Vec::<i64>::new());
+    assert_eq!(sandbox.stats().searches, 3);
+}
+
+#[tokio::test]
+async fn a_key_the_entity_is_not_matched_by_leaves_every_record_invalid_unsent() {
+    let sandbox = sandbox(100).await;
+    let copper = copper(&sandbox);
+    let leads: Vec<_> = copper
+        .leads()
+        .bulk_upsert([lead("One", "lead1@example.com")], Match::EmailDomain)
+        .collect()
+        .await;
+    assert_eq!(
+        reason(&leads[0]),
+        "leads are matched by e-mail address (Match::Email), not by e-mail domain"
+    );
+    let companies: Vec<_> = copper
+        .companies()
+        .bulk_update_matched([company("One", "company1.example.com")], Match::Email)
+        .collect()
+        .await;
+    assert_eq!(
+        reason(&companies[0]),
+        "companies are matched by e-mail domain (Match::EmailDomain), not by e-mail address"
+    );
+    let people: Vec<_> = copper
+        .people()
+        .bulk_upsert(
+            [person("One", &["person1@example.com"])],
+            Match::EmailDomain,
+        )
+        .collect()
+        .await;
+    assert_eq!(kinds(&people), ["invalid"]);
+    assert_eq!(sandbox.stats().received, 0);
+}
+
+#[tokio::test]
+async fn the_generic_upsert_runs_any_entity_by_its_key() {
+    use copper_bulk::ops::{CompaniesCreate, LeadsCreate, Upsert};
+    let sandbox = sandbox(0).await;
+    let copper = copper(&sandbox);
+    let records = futures_util::stream::iter([lead("Lead Ten", "lead10@example.com")]);
+    let leads: Vec<_> = copper
+        .bulk_upsert_stream::<LeadsCreate, _>(records, LeadsCreate::MATCH, false)
+        .collect()
+        .await;
+    assert_eq!(summary(&leads), [(0, "updated", vec![10])]);
+    let records = futures_util::stream::iter([company("Nobody", "nobody.example.com")]);
+    let companies: Vec<_> = copper
+        .bulk_update_matched_stream::<CompaniesCreate, _>(records, CompaniesCreate::MATCH, false)
+        .collect()
+        .await;
+    assert_eq!(summary(&companies), [(0, "not_found", vec![])]);
 }

@@ -8,14 +8,21 @@ use copper_bulk_raw::types::{
     BulkCreateFailure, BulkUpdateFailure, CompaniesBulkCreateRequest, CompaniesBulkUpdateRequest,
     CompaniesSearchRequest, Company, CompanyCreate, CompanyUpdate, SortDirection,
 };
-use futures_util::stream::Stream;
+use std::collections::BTreeMap;
+
+use futures_util::stream::{self, Stream};
 
 use super::sealed::Sealed;
-use super::{Kind, Operation, Page, RawResult, SearchResult, email_key, name_key, search_token};
+use super::{
+    Kind, Operation, Page, RawResult, SearchResult, Upsert, email_key, email_keys, name_key,
+    search_token,
+};
 use crate::client::Handle;
+use crate::error::Error;
 use crate::matching::Compare;
 use crate::outcome::Outcomes;
 use crate::record::IntoRecord;
+use crate::upsert::{Match, MatchedOutcomes, Mode};
 
 /// `POST /companies/bulk_update`: [`CompanyUpdate`] records, [`Company`]
 /// results.
@@ -135,9 +142,9 @@ impl Operation for CompaniesCreate {
     }
 
     fn keys(record: &CompanyCreate) -> Vec<String> {
-        match record.email_domain.as_deref().map(email_key) {
-            Some(domain) if !domain.is_empty() => vec![format!("{DOMAIN}{domain}")],
-            _ => vec![format!("{NAME}{}", name_key(&record.name))],
+        match domain_key(record) {
+            Some(domain) => vec![domain],
+            None => vec![format!("{NAME}{}", name_key(&record.name))],
         }
     }
 
@@ -171,6 +178,27 @@ impl Operation for CompaniesCreate {
         }
         client.companies_search(None, &body).await
     }
+}
+
+// Matched by the e-mail domain alone: it is Copper's unique key for
+// companies, where a name can be shared by any number of them.
+impl Upsert for CompaniesCreate {
+    type Update = CompaniesUpdate;
+    const MATCH: Match = Match::EmailDomain;
+
+    fn match_keys(record: &CompanyCreate) -> Vec<String> {
+        domain_key(record).into_iter().collect()
+    }
+
+    fn key_text(key: &str) -> &str {
+        key.strip_prefix(DOMAIN).unwrap_or(key)
+    }
+}
+
+/// The key of a company's e-mail domain, if it has one.
+fn domain_key(record: &CompanyCreate) -> Option<String> {
+    let domain = email_key(record.email_domain.as_deref()?);
+    (!domain.is_empty()).then(|| format!("{DOMAIN}{domain}"))
 }
 
 /// Bulk creates and updates of companies: [`Copper::companies`](crate::Copper::companies).
@@ -225,6 +253,84 @@ impl Companies {
         S::Item: IntoRecord<CompanyCreate>,
     {
         self.0.bulk_stream::<CompaniesCreate, _>(records)
+    }
+
+    /// For each e-mail domain, the ids of the companies that have it, in
+    /// increasing order (none for a domain no company has). Domains are
+    /// the map's keys as Copper compares them: trimmed and in lower case.
+    /// Copper's company search takes one domain, so each domain costs a
+    /// search; searches count toward Copper's 180 requests a minute.
+    pub async fn ids_by_email_domain<I>(
+        &self,
+        domains: I,
+    ) -> Result<BTreeMap<String, Vec<i64>>, Error>
+    where
+        I: IntoIterator,
+        I::Item: AsRef<str>,
+    {
+        let keys = email_keys(domains)
+            .into_iter()
+            .map(|domain| format!("{DOMAIN}{domain}"))
+            .collect();
+        let ids = self.0.ids_by_key::<CompaniesCreate>(keys).await?;
+        Ok(ids
+            .into_iter()
+            .map(|(key, ids)| (CompaniesCreate::key_text(&key).to_owned(), ids))
+            .collect())
+    }
+
+    /// Updates the company that has each record's e-mail domain (Copper's
+    /// unique key for companies), or creates one when none does: an upsert
+    /// by domain, which Copper lacks. `by` must be [`Match::EmailDomain`];
+    /// domains compare as addresses do (see [`Match`]). A record without
+    /// an `email_domain`, or with the domain of an earlier record of the
+    /// input, is invalid; a record whose domain several companies have is
+    /// [`Ambiguous`](crate::MatchedResult::Ambiguous), and nothing is sent
+    /// for it. The name is not a key: two companies may share one. The
+    /// update sets every field the record sets.
+    ///
+    /// Records are looked up two hundred at a time, with one search per
+    /// domain (Copper's company search takes one), and sent as bulk updates
+    /// and creates with the retries and reconciliation of
+    /// [`Companies::bulk_update`] and [`Companies::bulk_create`].
+    pub fn bulk_upsert<I>(&self, records: I, by: Match) -> MatchedOutcomes<Company>
+    where
+        I: IntoIterator,
+        I::IntoIter: Send + 'static,
+        I::Item: IntoRecord<CompanyCreate>,
+    {
+        self.bulk_upsert_stream(stream::iter(records), by)
+    }
+
+    /// [`Companies::bulk_upsert`], from a stream of records.
+    pub fn bulk_upsert_stream<S>(&self, records: S, by: Match) -> MatchedOutcomes<Company>
+    where
+        S: Stream + Send + 'static,
+        S::Item: IntoRecord<CompanyCreate>,
+    {
+        self.0
+            .matched::<CompaniesCreate, _>(records, by, Mode::Upsert)
+    }
+
+    /// [`Companies::bulk_upsert`] without the creates: a record whose
+    /// domain no company has is [`MatchedResult::NotFound`](crate::MatchedResult::NotFound).
+    pub fn bulk_update_matched<I>(&self, records: I, by: Match) -> MatchedOutcomes<Company>
+    where
+        I: IntoIterator,
+        I::IntoIter: Send + 'static,
+        I::Item: IntoRecord<CompanyCreate>,
+    {
+        self.bulk_update_matched_stream(stream::iter(records), by)
+    }
+
+    /// [`Companies::bulk_update_matched`], from a stream of records.
+    pub fn bulk_update_matched_stream<S>(&self, records: S, by: Match) -> MatchedOutcomes<Company>
+    where
+        S: Stream + Send + 'static,
+        S::Item: IntoRecord<CompanyCreate>,
+    {
+        self.0
+            .matched::<CompaniesCreate, _>(records, by, Mode::UpdateOnly)
     }
 }
 

@@ -8,14 +8,18 @@ use copper_bulk_raw::types::{
     BulkCreateFailure, BulkUpdateFailure, Lead, LeadCreate, LeadUpdate, LeadsBulkCreateRequest,
     LeadsBulkUpdateRequest, LeadsSearchRequest, SortDirection,
 };
-use futures_util::stream::Stream;
+use std::collections::BTreeMap;
+
+use futures_util::stream::{self, Stream};
 
 use super::sealed::Sealed;
-use super::{Kind, Operation, Page, RawResult, SearchResult, email_key};
+use super::{Kind, Operation, Page, RawResult, SearchResult, Upsert, email_key, email_keys};
 use crate::client::Handle;
+use crate::error::Error;
 use crate::matching::Compare;
 use crate::outcome::Outcomes;
 use crate::record::IntoRecord;
+use crate::upsert::{Match, MatchedOutcomes, Mode};
 
 /// `POST /leads/bulk_update`: [`LeadUpdate`] records, [`Lead`] results.
 #[derive(Clone, Copy, Debug, Default)]
@@ -168,6 +172,11 @@ impl Operation for LeadsCreate {
     }
 }
 
+impl Upsert for LeadsCreate {
+    type Update = LeadsUpdate;
+    const MATCH: Match = Match::Email;
+}
+
 /// Bulk creates and updates of leads: [`Copper::leads`](crate::Copper::leads). An account can
 /// have Leads switched off: every request is then refused with a 403
 /// `Feature not enabled`, and the run stops at the first.
@@ -228,5 +237,73 @@ impl Leads {
         S::Item: IntoRecord<LeadCreate>,
     {
         self.0.bulk_stream::<LeadsCreate, _>(records)
+    }
+
+    /// For each e-mail address, the ids of the leads that hold it, in
+    /// increasing order (none for an address no lead holds). Addresses are
+    /// the map's keys as Copper compares them: trimmed and in lower case.
+    /// Copper's lead search takes one address, so each address costs a
+    /// search (and more when over two hundred leads hold it); searches
+    /// count toward Copper's 180 requests a minute. Converted leads are
+    /// left out, as Copper's search leaves them out.
+    pub async fn ids_by_email<I>(&self, emails: I) -> Result<BTreeMap<String, Vec<i64>>, Error>
+    where
+        I: IntoIterator,
+        I::Item: AsRef<str>,
+    {
+        self.0.ids_by_key::<LeadsCreate>(email_keys(emails)).await
+    }
+
+    /// Updates the lead that holds each record's e-mail address, or creates
+    /// one when no lead does: an upsert by e-mail in bulk. `by` must be
+    /// [`Match::Email`]. Copper does not keep leads' addresses unique, so a
+    /// record whose address several leads hold is
+    /// [`Ambiguous`](crate::MatchedResult::Ambiguous), and nothing is sent
+    /// for it; a record without an address, or with an address an earlier
+    /// record of the input has, is invalid. The update sets every field
+    /// the record sets. Converted leads are not matched (Copper's search
+    /// leaves them out).
+    ///
+    /// Records are looked up two hundred at a time, with one search per
+    /// address (Copper's lead search takes one), and sent as bulk updates
+    /// and creates with the retries and reconciliation of
+    /// [`Leads::bulk_update`] and [`Leads::bulk_create`].
+    pub fn bulk_upsert<I>(&self, records: I, by: Match) -> MatchedOutcomes<Lead>
+    where
+        I: IntoIterator,
+        I::IntoIter: Send + 'static,
+        I::Item: IntoRecord<LeadCreate>,
+    {
+        self.bulk_upsert_stream(stream::iter(records), by)
+    }
+
+    /// [`Leads::bulk_upsert`], from a stream of records.
+    pub fn bulk_upsert_stream<S>(&self, records: S, by: Match) -> MatchedOutcomes<Lead>
+    where
+        S: Stream + Send + 'static,
+        S::Item: IntoRecord<LeadCreate>,
+    {
+        self.0.matched::<LeadsCreate, _>(records, by, Mode::Upsert)
+    }
+
+    /// [`Leads::bulk_upsert`] without the creates: a record whose address
+    /// no lead holds is [`MatchedResult::NotFound`](crate::MatchedResult::NotFound).
+    pub fn bulk_update_matched<I>(&self, records: I, by: Match) -> MatchedOutcomes<Lead>
+    where
+        I: IntoIterator,
+        I::IntoIter: Send + 'static,
+        I::Item: IntoRecord<LeadCreate>,
+    {
+        self.bulk_update_matched_stream(stream::iter(records), by)
+    }
+
+    /// [`Leads::bulk_update_matched`], from a stream of records.
+    pub fn bulk_update_matched_stream<S>(&self, records: S, by: Match) -> MatchedOutcomes<Lead>
+    where
+        S: Stream + Send + 'static,
+        S::Item: IntoRecord<LeadCreate>,
+    {
+        self.0
+            .matched::<LeadsCreate, _>(records, by, Mode::UpdateOnly)
     }
 }

@@ -9,18 +9,16 @@ use copper_bulk_raw::types::{
     PeopleSearchRequest, Person, PersonCreate, PersonUpdate, SortDirection,
 };
 use std::collections::BTreeMap;
-use std::sync::Arc;
 
 use futures_util::stream::{self, Stream};
 
 use super::sealed::Sealed;
-use super::{Kind, Operation, Page, RawResult, SearchResult, email_key};
+use super::{Kind, Operation, Page, RawResult, SearchResult, Upsert, email_key, email_keys};
 use crate::client::Handle;
 use crate::error::Error;
 use crate::matching::Compare;
 use crate::outcome::Outcomes;
 use crate::record::IntoRecord;
-use crate::resume::{Entry, Journal};
 use crate::upsert::{Match, MatchedOutcomes, Mode};
 
 /// `POST /people/bulk_update`: [`PersonUpdate`] records, [`Person`]
@@ -180,6 +178,11 @@ impl Operation for PeopleCreate {
     }
 }
 
+impl Upsert for PeopleCreate {
+    type Update = PeopleUpdate;
+    const MATCH: Match = Match::Email;
+}
+
 /// Bulk creates and updates of people: [`Copper::people`](crate::Copper::people). E-mail
 /// addresses are unique across an account.
 ///
@@ -235,20 +238,15 @@ impl People {
     /// For each e-mail address, the ids of the people who hold it, in
     /// increasing order (none for an address nobody holds). Addresses are
     /// the map's keys as Copper compares them: trimmed and in lower case.
-    /// Fifty addresses go in one search, and each search's pages (two
-    /// hundred people each) are read to the end; searches count toward
+    /// Two hundred addresses go in one search, and each search's pages
+    /// (two hundred people each) are read to the end; searches count toward
     /// Copper's 180 requests a minute.
     pub async fn ids_by_email<I>(&self, emails: I) -> Result<BTreeMap<String, Vec<i64>>, Error>
     where
         I: IntoIterator,
         I::Item: AsRef<str>,
     {
-        let keys = emails
-            .into_iter()
-            .map(|email| email_key(email.as_ref()))
-            .filter(|key| !key.is_empty())
-            .collect();
-        self.0.ids_by_key::<PeopleCreate>(keys).await
+        self.0.ids_by_key::<PeopleCreate>(email_keys(emails)).await
     }
 
     /// Updates the person who holds each record's e-mail addresses, or
@@ -293,11 +291,7 @@ impl People {
         S: Stream + Send + 'static,
         S::Item: IntoRecord<PersonCreate>,
     {
-        match by {
-            Match::Email => self
-                .0
-                .matched::<PeopleCreate, PeopleUpdate, _>(records, Mode::Upsert),
-        }
+        self.0.matched::<PeopleCreate, _>(records, by, Mode::Upsert)
     }
 
     /// [`People::bulk_upsert`] without the creates: a record whose
@@ -317,59 +311,8 @@ impl People {
         S: Stream + Send + 'static,
         S::Item: IntoRecord<PersonCreate>,
     {
-        match by {
-            Match::Email => self
-                .0
-                .matched::<PeopleCreate, PeopleUpdate, _>(records, Mode::UpdateOnly),
-        }
-    }
-
-    /// [`People::bulk_upsert`] of a job that may take up where an earlier
-    /// run stopped, as [`Copper::bulk_entries`](crate::Copper::bulk_entries)
-    /// does for the other operations: each [`Entry`] carries its input
-    /// index, and one an earlier run sent without learning its outcome
-    /// says when. Such a record is looked up like the others (an earlier
-    /// create that landed is found, and updated, never created twice); one
-    /// still found nowhere is looked up again once the earlier request
-    /// cannot be in flight any more, and sent only if it is still not
-    /// there. `journal` learns of every request before it is sent and of
-    /// every outcome, with what was sent for it ([`Journal::settled_as`]).
-    pub fn bulk_upsert_entries<S>(
-        &self,
-        entries: S,
-        by: Match,
-        journal: Option<Arc<dyn Journal<Person>>>,
-    ) -> MatchedOutcomes<Person>
-    where
-        S: Stream<Item = Entry<PersonCreate>> + Send + 'static,
-    {
-        match by {
-            Match::Email => self.0.matched_entries::<PeopleCreate, PeopleUpdate, _>(
-                entries,
-                journal,
-                Mode::Upsert,
-            ),
-        }
-    }
-
-    /// [`People::bulk_update_matched`] of a job that may take up where an
-    /// earlier run stopped: see [`People::bulk_upsert_entries`].
-    pub fn bulk_update_matched_entries<S>(
-        &self,
-        entries: S,
-        by: Match,
-        journal: Option<Arc<dyn Journal<Person>>>,
-    ) -> MatchedOutcomes<Person>
-    where
-        S: Stream<Item = Entry<PersonCreate>> + Send + 'static,
-    {
-        match by {
-            Match::Email => self.0.matched_entries::<PeopleCreate, PeopleUpdate, _>(
-                entries,
-                journal,
-                Mode::UpdateOnly,
-            ),
-        }
+        self.0
+            .matched::<PeopleCreate, _>(records, by, Mode::UpdateOnly)
     }
 
     /// [`People::bulk_create`], from a stream of records.
