@@ -108,7 +108,8 @@ impl Copper {
     /// outcome as soon as it is known, which is what a resumed run needs to
     /// know.
     ///
-    /// Outcomes come in the order of the entries, one per entry.
+    /// Outcomes come in the order of the entries, one per entry, except
+    /// for [`Entry::settled`] ones, which yield none.
     pub fn bulk_entries<O, S>(
         &self,
         entries: S,

@@ -51,7 +51,11 @@ pub(crate) fn run<O: Operation>(
         recent: Mutex::new(VecDeque::new()),
     });
     let outcomes = Batcher::new(
-        checked_entries::<O>(input),
+        checked_entries::<O>(
+            input
+                .filter(|entry| std::future::ready(!entry.settled))
+                .boxed(),
+        ),
         batch_size,
         Some(in_flight.clone()),
     )

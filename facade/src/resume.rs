@@ -99,6 +99,9 @@ pub struct Entry<R> {
     /// then, so it is looked up before it is sent again (see
     /// [`Reconcile`](crate::Reconcile)).
     pub sent_before: Option<SystemTime>,
+    /// Whether an earlier run settled the record (see [`Entry::settled`]):
+    /// it is neither sent nor looked up, and yields no outcome.
+    pub settled: bool,
 }
 
 impl<R> Entry<R> {
@@ -108,6 +111,20 @@ impl<R> Entry<R> {
             index,
             record: record.into_record(),
             sent_before: None,
+            settled: false,
+        }
+    }
+
+    /// A record an earlier run settled, given only so that a run matched by
+    /// key knows its keys: a later record with one of them is then
+    /// [`Invalid`](crate::MatchedResult::Invalid), as in a run never
+    /// interrupted, and never updates or creates what this one did. It is
+    /// not sent and yields no outcome; a run that is not matched by key
+    /// passes over it.
+    pub fn settled(index: usize, record: impl IntoRecord<R>) -> Self {
+        Entry {
+            settled: true,
+            ..Entry::new(index, record)
         }
     }
 

@@ -20,22 +20,27 @@
 //!   [`MatchedResult::Ambiguous`], listing them; nothing is sent for it.
 //! - A record that has a key an earlier record of the same run has is
 //!   [`MatchedResult::Invalid`], naming the earlier record's index: two
-//!   records of one input never create two records, and never update one
-//!   record twice in an order Copper does not promise to keep. Remembering
-//!   the keys seen takes some 32 bytes a key (a hash of it and an index),
-//!   the only memory of a run that grows with its input.
+//!   records of one input never create two records. Remembering the keys
+//!   seen takes some 32 bytes a key (a hash of it and an index).
+//! - A record whose key finds the Copper record an earlier record of the
+//!   run updates is [`MatchedResult::Invalid`], naming the earlier record:
+//!   one input never updates one record twice, in an order Copper does not
+//!   promise to keep. Windows decide what they send in input order for
+//!   this. Remembering the records updated takes some 24 bytes an update.
+//!   With the keys, the only memory of a run that grows with its input.
 
 use std::collections::{BTreeMap, BTreeSet, HashMap};
 use std::fmt;
 use std::hash::{Hash, Hasher};
 use std::pin::Pin;
-use std::sync::Arc;
+use std::sync::{Arc, Mutex};
 use std::task::{Context, Poll};
 use std::time::SystemTime;
 
 use futures_util::stream::{self, BoxStream, Stream, StreamExt};
 use serde::de::DeserializeOwned;
 use serde_json::Value;
+use tokio::sync::oneshot;
 
 use crate::client::Shared;
 use crate::engine;
@@ -139,12 +144,18 @@ pub enum MatchedResult<T> {
     /// The record was not sent because its lookup failed or the run was
     /// stopped first; sending it again is safe.
     NotApplied(Arc<RequestFailure>),
+    /// An earlier run sent the record without learning what became of it
+    /// ([`Entry::sent_before`]), and this run could not look it up (the
+    /// lookup failed, or the run was stopped first): it may have been
+    /// applied then, so it is looked up again before it is ever sent again.
+    Unknown(Arc<RequestFailure>),
 }
 
 impl<T> MatchedResult<T> {
     /// A short name of what became of the record: `updated`, `created`,
     /// `not_found`, `ambiguous`, `invalid`, or the kind of the sent
-    /// record's [`RecordResult`] (`rejected`, `not_applied`, `unknown`).
+    /// record's [`RecordResult`] (`rejected`, `not_applied`, `unknown`);
+    /// `unknown` also for [`MatchedResult::Unknown`].
     pub fn kind(&self) -> &'static str {
         match self {
             MatchedResult::Sent {
@@ -160,6 +171,7 @@ impl<T> MatchedResult<T> {
             MatchedResult::Ambiguous(_) => "ambiguous",
             MatchedResult::Invalid(_) => "invalid",
             MatchedResult::NotApplied(_) => "not_applied",
+            MatchedResult::Unknown(_) => "unknown",
         }
     }
 
@@ -285,25 +297,36 @@ where
     debug_assert!(C::KIND == Kind::Create && U::KIND == Kind::Update);
     let stopper = Stopper::default();
     let run_stopper = stopper.clone();
-    // The first index of each key seen, for the rule on duplicate keys.
+    // The first index of each key seen, for the rule on duplicate keys. A
+    // record an earlier run settled is checked too, for its keys, then
+    // left out.
     let mut seen = Seen::default();
-    let checked = input.map(move |entry| check::<C>(entry, by, &mut seen));
+    let checked = input.filter_map(move |entry| {
+        let settled = entry.settled;
+        let checked = check::<C>(entry, by, &mut seen);
+        std::future::ready((!settled).then_some(checked))
+    });
+    let claims = Arc::new(Mutex::new(HashMap::new()));
+    // Each window decides what to send once the window before it has: a
+    // Copper record two windows' records match goes to the earlier one.
+    let mut decided: Option<oneshot::Receiver<()>> = None;
     let outcomes = checked
         .chunks(WINDOW)
         .map(move |window| {
-            let shared = shared.clone();
-            let stopper = run_stopper.clone();
-            let journal = journal.clone();
-            async move {
-                let run = Window {
-                    shared,
-                    computed_values,
-                    stopper,
-                    journal,
-                    mode,
-                };
-                run.outcomes::<C, U>(window).await
-            }
+            let (done, next) = oneshot::channel();
+            let turn = Turn {
+                after: decided.replace(next),
+                done,
+                claims: claims.clone(),
+            };
+            let run = Window {
+                shared: shared.clone(),
+                computed_values,
+                stopper: run_stopper.clone(),
+                journal: journal.clone(),
+                mode,
+            };
+            run.outcomes::<C, U>(window, turn)
         })
         .buffered(WINDOWS_IN_FLIGHT)
         .flat_map(stream::iter);
@@ -397,6 +420,17 @@ fn check<C: Upsert>(
     })
 }
 
+/// A window's turn to decide what it sends, after the window before it.
+struct Turn {
+    /// Resolves once the window before this one decided (or is gone).
+    after: Option<oneshot::Receiver<()>>,
+    /// Tells the next window that this one decided.
+    done: oneshot::Sender<()>,
+    /// The Copper records the run's updates change, each with the index of
+    /// the input record that updates it: a record is updated once a run.
+    claims: Arc<Mutex<HashMap<i64, usize>>>,
+}
+
 /// What each window of a run shares.
 struct Window<T> {
     shared: Arc<Shared>,
@@ -411,9 +445,10 @@ impl<T: Send + 'static> Window<T> {
     async fn outcomes<C, U>(
         self,
         window: Vec<Checked<C::Record, C::Output>>,
+        turn: Turn,
     ) -> Vec<MatchedOutcome<C::Output>>
     where
-        C: Operation<Output = T>,
+        C: Upsert<Output = T>,
         U: Operation<Output = T>,
         U::Record: DeserializeOwned,
     {
@@ -445,61 +480,90 @@ impl<T: Send + 'static> Window<T> {
         let found = match found {
             Ok(found) => found,
             Err(failure) => {
+                // Nothing of this window claims a record: the next one may
+                // decide at once.
+                drop(turn);
                 let failure = Arc::new(failure);
                 outcomes.extend(keyed.into_iter().map(|k| MatchedOutcome {
                     index: k.index,
-                    result: MatchedResult::NotApplied(failure.clone()),
+                    result: match k.sent_before {
+                        Some(_) => MatchedResult::Unknown(failure.clone()),
+                        None => MatchedResult::NotApplied(failure.clone()),
+                    },
                 }));
                 outcomes.sort_by_key(|outcome| outcome.index);
                 return outcomes;
             }
         };
+        let Turn {
+            after,
+            done,
+            claims,
+        } = turn;
+        if let Some(after) = after {
+            // An error only says the window before is gone.
+            let _ = after.await;
+        }
         let mut updates = Vec::new();
         let mut update_ids = HashMap::new();
         let mut creates = Vec::new();
-        for Keyed {
-            index,
-            record,
-            keys,
-            sent_before,
-        } in keyed
         {
-            let ids: BTreeSet<i64> = keys
-                .iter()
-                .filter_map(|key| found.get(key))
-                .flatten()
-                .copied()
-                .collect();
-            let mut ids = ids.into_iter();
-            let result = match (ids.next(), ids.next()) {
-                (Some(id), None) => match as_update::<C, U>(&record, id) {
-                    Ok(update) => {
-                        update_ids.insert(index, id);
-                        updates.push(Entry {
+            // A block, so that the guard is not held across an await.
+            let mut claims = claims.lock().expect("not poisoned");
+            for Keyed {
+                index,
+                record,
+                keys,
+                sent_before,
+            } in keyed
+            {
+                let ids: BTreeSet<i64> = keys
+                    .iter()
+                    .filter_map(|key| found.get(key))
+                    .flatten()
+                    .copied()
+                    .collect();
+                let mut ids = ids.into_iter();
+                let result = match (ids.next(), ids.next()) {
+                    (Some(id), None) if claims.contains_key(&id) => {
+                        MatchedResult::Invalid(InvalidRecord::new(format!(
+                            "record {} of the input already updates record {id} of copper, which holds this record's {} too",
+                            claims[&id],
+                            C::MATCH.key_name(),
+                        )))
+                    }
+                    (Some(id), None) => match as_update::<C, U>(&record, id) {
+                        Ok(update) => {
+                            claims.insert(id, index);
+                            update_ids.insert(index, id);
+                            updates.push(Entry {
+                                sent_before,
+                                ..Entry::new(index, update)
+                            });
+                            continue;
+                        }
+                        Err(invalid) => MatchedResult::Invalid(invalid),
+                    },
+                    // A create an earlier run may have sent is looked up again
+                    // after the longest its request could have taken, before it is
+                    // sent again (see `Reconcile`).
+                    (None, _) if mode == Mode::Upsert => {
+                        creates.push(Entry {
                             sent_before,
-                            ..Entry::new(index, update)
+                            ..Entry::new(index, record)
                         });
                         continue;
                     }
-                    Err(invalid) => MatchedResult::Invalid(invalid),
-                },
-                // A create an earlier run may have sent is looked up again
-                // after the longest its request could have taken, before it is
-                // sent again (see `Reconcile`).
-                (None, _) if mode == Mode::Upsert => {
-                    creates.push(Entry {
-                        sent_before,
-                        ..Entry::new(index, record)
-                    });
-                    continue;
-                }
-                (None, _) => MatchedResult::NotFound,
-                (Some(first), Some(second)) => {
-                    MatchedResult::Ambiguous([first, second].into_iter().chain(ids).collect())
-                }
-            };
-            outcomes.push(MatchedOutcome { index, result });
+                    (None, _) => MatchedResult::NotFound,
+                    (Some(first), Some(second)) => {
+                        MatchedResult::Ambiguous([first, second].into_iter().chain(ids).collect())
+                    }
+                };
+                outcomes.push(MatchedOutcome { index, result });
+            }
         }
+        // The next window may decide now; a receiver gone is no matter.
+        let _ = done.send(());
         let sent = |outcome: Outcome<C::Output>, action: Action| MatchedOutcome {
             index: outcome.index,
             result: MatchedResult::Sent {

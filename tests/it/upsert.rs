@@ -333,6 +333,23 @@ async fn creates_cut_off_after_copper_applied_them_are_read_back_not_sent_twice(
     assert_eq!(sandbox.people().len(), 102, "nobody created twice");
 }
 
+/// The outcomes of an upsert of `entries`, told to `journal`.
+async fn upsert_entries(
+    copper: &Copper,
+    entries: Vec<copper_bulk::Entry<PersonCreate>>,
+    journal: Option<std::sync::Arc<dyn copper_bulk::Journal<copper_bulk::Person>>>,
+) -> Vec<MatchedOutcome<copper_bulk::Person>> {
+    copper
+        .bulk_upsert_entries::<copper_bulk::ops::PeopleCreate, _>(
+            futures_util::stream::iter(entries),
+            Match::Email,
+            false,
+            journal,
+        )
+        .collect()
+        .await
+}
+
 /// A journal that keeps what it hears, in words.
 #[derive(Default)]
 struct Recorder {
@@ -374,15 +391,7 @@ async fn an_upsert_of_entries_tells_its_journal_what_it_sent_for_each_record() {
         (3, person("Third", &["PERSON3@example.com"])),
     ]
     .map(|(index, record)| copper_bulk::Entry::new(index, record));
-    let outcomes: Vec<_> = copper
-        .bulk_upsert_entries::<copper_bulk::ops::PeopleCreate, _>(
-            futures_util::stream::iter(entries),
-            Match::Email,
-            false,
-            Some(journal.clone()),
-        )
-        .collect()
-        .await;
+    let outcomes = upsert_entries(&copper, entries.into(), Some(journal.clone())).await;
     assert_eq!(
         summary(&outcomes),
         [
@@ -782,4 +791,80 @@ async fn the_generic_upsert_runs_any_entity_by_its_key() {
         .collect()
         .await;
     assert_eq!(summary(&companies), [(0, "not_found", vec![])]);
+}
+
+#[tokio::test]
+async fn a_record_an_earlier_run_settled_still_makes_a_later_duplicate_invalid() {
+    let sandbox = sandbox(3).await;
+    let copper = copper(&sandbox);
+    let entries = vec![
+        copper_bulk::Entry::settled(0, person("Settled", &["ada@example.com"])),
+        copper_bulk::Entry::new(1, person("Again", &["ADA@example.com"])),
+        copper_bulk::Entry::new(2, person("Grace", &["grace@example.com"])),
+    ];
+    let outcomes = upsert_entries(&copper, entries, None).await;
+    let kinds: Vec<_> = outcomes
+        .iter()
+        .map(|o| (o.index, o.result.kind()))
+        .collect();
+    assert_eq!(kinds, [(1, "invalid"), (2, "created")]);
+    assert!(
+        reason(&outcomes[0]).contains("record 0"),
+        "{}",
+        reason(&outcomes[0])
+    );
+    assert_eq!(sandbox.people().len(), 4, "only grace created");
+}
+
+#[tokio::test]
+async fn a_record_sent_before_whose_lookup_fails_stays_unknown() {
+    let sandbox = sandbox(3).await;
+    let copper = copper(&sandbox);
+    sandbox.inject_search(Fault::Status(400));
+    let sent = std::time::SystemTime::now();
+    let entries = vec![
+        copper_bulk::Entry::new(0, person("Sent", &["sent@example.com"])).sent_before(sent),
+        copper_bulk::Entry::new(1, person("Fresh", &["fresh@example.com"])),
+    ];
+    let outcomes = upsert_entries(&copper, entries, None).await;
+    let kinds: Vec<_> = outcomes.iter().map(|o| o.result.kind()).collect();
+    assert_eq!(kinds, ["unknown", "not_applied"]);
+    assert_eq!(sandbox.people().len(), 3);
+}
+
+#[tokio::test]
+async fn two_records_whose_keys_one_person_holds_update_it_once() {
+    let sandbox = sandbox(3).await;
+    let copper = copper(&sandbox);
+    let both: Vec<_> = copper
+        .people()
+        .bulk_create([person(
+            "All Three",
+            &["one@example.com", "two@example.com", "three@example.com"],
+        )])
+        .collect()
+        .await;
+    let id = both[0].result.applied().unwrap().id;
+    // The second record is in the first's window, the third in the next
+    // window, looked up before the first window's update lands (which
+    // would leave the person with the first record's address alone).
+    let mut records = vec![
+        person("First", &["one@example.com"]),
+        person("Second", &["Two@example.com"]),
+    ];
+    records.extend((2..201).map(|i| person("Filler", &[&format!("filler{i}@example.com")])));
+    records.push(person("Third", &["THREE@example.com"]));
+    let outcomes = run(&copper, records, false).await;
+    assert_eq!(summary(&outcomes[..1]), [(0, "updated", vec![id])]);
+    for outcome in [&outcomes[1], &outcomes[201]] {
+        assert_eq!(outcome.result.kind(), "invalid");
+        let reason = reason(outcome);
+        assert!(
+            reason.contains(&format!(
+                "record 0 of the input already updates record {id}"
+            )),
+            "{reason}"
+        );
+    }
+    assert_eq!(sandbox.person(id).unwrap().name, "First");
 }
