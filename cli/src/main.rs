@@ -332,7 +332,7 @@ where
     let (reader, size) = source.open()?;
     let mut summary = Summary::start(size, options.quiet);
     let reader = summary.track(reader);
-    let started = start::<O::Record>(&job, reader, io.format);
+    let started = start::<O::Record>(&job, reader, io.format, true);
     let (input, (mut out, resume, journal)) = match started {
         Ok(started) => started,
         Err(error) => {
@@ -439,7 +439,9 @@ where
     let (reader, size) = source.open()?;
     let mut summary = Summary::start(size, options.quiet);
     let reader = summary.track(reader);
-    let started = start::<C::Record>(&job, reader, io.format);
+    // A resumed run reads every record, the ones settled before too: their
+    // keys decide whether a later record is a duplicate.
+    let started = start::<C::Record>(&job, reader, io.format, false);
     let (input, (mut out, resume, journal)) = match started {
         Ok(started) => started,
         Err(error) => {
@@ -486,16 +488,23 @@ fn next(job: &Job) -> &'static str {
 }
 
 /// Opens the input and the output of `job`: when it resumes, the records
-/// settled before are not even parsed, and a resumed job of a million
-/// records is at its first request in seconds; otherwise the output and
-/// its journal are created once the input proved readable (a CSV header
-/// is checked first).
+/// settled before are not even parsed (with `skip`), and a resumed job of
+/// a million records is at its first request in seconds; otherwise the
+/// output and its journal are created once the input proved readable (a
+/// CSV header is checked first).
 #[allow(clippy::type_complexity)]
 fn start<R: InputRecord>(
     job: &Job,
     reader: Box<dyn std::io::Read + Send>,
     format: Format,
+    skip: bool,
 ) -> Result<(Input<R>, (Output, Option<Resume>, Option<PathBuf>)), String> {
+    if job.resume && !skip {
+        return job.start().and_then(|started| {
+            let input = input::read::<R>(reader, format)?;
+            Ok((input, started))
+        });
+    }
     if job.resume {
         job.start().and_then(|started| {
             let skip = started.1.as_ref().map(|resume| {

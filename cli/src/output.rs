@@ -119,6 +119,7 @@ pub fn matched_line<T>(outcome: &MatchedOutcome<T>, returned_id: impl Fn(&T) -> 
         },
         MatchedResult::Invalid(invalid) => plain("invalid", Some(invalid.to_string())),
         MatchedResult::NotApplied(failure) => plain("not_applied", Some(failure.to_string())),
+        MatchedResult::Unknown(failure) => plain("unknown", Some(failure.to_string())),
         _ => plain(
             "unknown",
             Some("an outcome this tool does not know".to_owned()),

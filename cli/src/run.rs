@@ -73,7 +73,7 @@ where
         .as_ref()
         .map_or_else(Default::default, JournalFile::ids);
     let noted = ids.clone();
-    let (entries, mut earlier, reading) = entries(input, resume, move |index, record| {
+    let (entries, mut earlier, reading) = entries(input, resume, false, move |index, record| {
         if let Some(id) = record.as_ref().ok().and_then(O::sent_id) {
             noted.lock().expect("not poisoned").insert(index, id);
         }
@@ -100,12 +100,14 @@ where
 }
 
 /// The entries of a run over `input`, leaving out the records `resume`
-/// says were settled before, and the earlier output to copy their lines
-/// from. `noting` sees each record sent.
+/// says were settled before (or giving them as [`Entry::settled`], with
+/// `settled`), and the earlier output to copy their lines from. `noting`
+/// sees each record sent.
 #[allow(clippy::type_complexity)]
 fn entries<R: Send + 'static>(
     input: Input<R>,
     resume: Option<Resume>,
+    settled: bool,
     mut noting: impl FnMut(usize, &Result<R, InvalidRecord>) + Send + 'static,
 ) -> (
     impl futures_util::Stream<Item = Entry<R>> + Send + 'static,
@@ -124,15 +126,17 @@ fn entries<R: Send + 'static>(
         .enumerate()
         .filter_map(move |(index, record)| {
             let sent_before = match plan.next(index) {
+                Next::Skip if settled => {
+                    return std::future::ready(Some(Entry::settled(index, record)));
+                }
                 Next::Skip => return std::future::ready(None),
                 Next::Send => None,
                 Next::SentBefore(sent) => Some(sent),
             };
             noting(index, &record);
             std::future::ready(Some(Entry {
-                index,
-                record,
                 sent_before,
+                ..Entry::new(index, record)
             }))
         });
     (entries, earlier, reading)
@@ -204,7 +208,8 @@ pub async fn send_matched<C: Upsert>(
     summary: &mut Summary,
     started: impl FnOnce(Stopper),
 ) -> Result<(), Stop> {
-    let (entries, mut earlier, reading) = entries(input, resume, |_, _| {});
+    // The records settled before go to the run too, for their keys.
+    let (entries, mut earlier, reading) = entries(input, resume, true, |_, _| {});
     let journal = journal.map(Arc::new);
     let told = journal
         .clone()

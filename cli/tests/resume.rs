@@ -657,6 +657,49 @@ fn an_upsert_killed_with_creates_in_flight_looks_them_up_once_they_landed() {
 }
 
 #[test]
+fn a_resumed_upsert_keeps_the_duplicate_rule_for_records_settled_before() {
+    let server = Server::start();
+    let job = Job::new(Verb::Upsert, 20);
+    // The last record repeats record 1's new address: an upsert never
+    // interrupted finds it invalid.
+    let mut lines: Vec<String> = std::fs::read_to_string(&job.input)
+        .unwrap()
+        .lines()
+        .map(str::to_owned)
+        .collect();
+    lines[19] =
+        json!({"name": "Again", "emails": [{"email": email(1).to_uppercase()}]}).to_string();
+    std::fs::write(&job.input, lines.join("\n") + "\n").unwrap();
+    // Killed with its third request held, once the first update and the
+    // first create (record 1's) are settled in the journal but before the
+    // window's lines are written.
+    kill_at_request(&server, Verb::Upsert, &job, 3, &[]);
+    std::thread::sleep(Duration::from_millis(400));
+    let resumed = server
+        .tool(Verb::Upsert, &job, &["--resume"])
+        .output()
+        .unwrap();
+    assert_eq!(resumed.status.code(), Some(1), "{}", stderr(&resumed));
+    let lines = job.assert_complete();
+    assert_eq!(lines[1]["outcome"], "created", "{}", lines[1]);
+    assert_eq!(lines[19]["outcome"], "invalid", "{}", lines[19]);
+    assert!(
+        lines[19]["message"]
+            .as_str()
+            .unwrap()
+            .contains("record 1 of the input already has"),
+        "{}",
+        lines[19]
+    );
+    let person = server
+        .people()
+        .into_iter()
+        .find(|person| person["id"] == lines[1]["id"])
+        .unwrap();
+    assert_eq!(person["name"], "Person 1", "record 19 changed nobody");
+}
+
+#[test]
 fn updates_killed_at_any_request_are_finished_by_resume() {
     for (first, second) in [(1, None), (5, None), (12, None), (3, Some(2))] {
         kill_and_resume_updates(first, second);
