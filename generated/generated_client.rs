@@ -3836,12 +3836,21 @@ Behaviour every bulk endpoint shares:
   at most 200 records, and only the first 100,000 matches can be
   reached. A search counts toward the 180 requests a minute but not
   toward the 3 bulk requests a second.
+- Copper has no upsert. A client that knows records by a key rather
+  than by id looks the keys up with the searches, then updates the one
+  record found or creates one. Copper's "Managing duplicates" page
+  (https://support.copper.com/en/articles/8823258-managing-duplicates)
+  says people are identified by their e-mail address and companies by
+  their e-mail domain, while leads have no unique key (two may share an
+  address), so several leads can match one key. The people search takes
+  a list of addresses (a page of 200 people answers up to 200 of them);
+  the leads and companies searches take one address or domain each.
 - Copper may add response fields, response objects and category values at
   any time (its change policy): clients should ignore unknown fields and
   keep unknown category values.
 
 
-Version: 2.1.0*/
+Version: 2.1.1*/
 pub struct Client {
     pub(crate) baseurl: String,
     pub(crate) client: reqwest::Client,
@@ -3883,7 +3892,7 @@ impl Client {
 }
 impl ClientInfo<crate::hooks::Inner> for Client {
     fn api_version() -> &'static str {
-        "2.1.0"
+        "2.1.1"
     }
     fn baseurl(&self) -> &str {
         self.baseurl.as_str()
