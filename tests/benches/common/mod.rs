@@ -74,20 +74,65 @@ pub async fn facade(url: &str, records: usize, rate_limited: bool) -> Run {
 /// to an output file, which keeps the journal `--resume` needs (written
 /// and synced before and after every request). `None` when it cannot run.
 pub fn tool(tool: &str, url: &str, records: usize) -> Option<Run> {
+    let lines: Vec<String> = updates(records)
+        .iter()
+        .map(|record| serde_json::to_string(record).expect("records serialize"))
+        .collect();
+    let ran = run_tool(tool, url, &["people", "update"], &lines)?;
+    let applied = ran.outcomes("updated");
+    if !ran.success && applied == 0 {
+        return None;
+    }
+    Some(Run {
+        client: format!(
+            "copper-bulk tool (--output{})",
+            if ran.journaled { ", journal" } else { "" }
+        ),
+        records,
+        applied,
+        seconds: ran.seconds,
+        cpu_seconds: None,
+    })
+}
+
+/// What one run of the tool left.
+pub struct ToolRun {
+    /// Whether it exited with status 0.
+    pub success: bool,
+    /// From its start to its exit.
+    pub seconds: f64,
+    /// Its outcome lines.
+    pub output: String,
+    /// Whether it wrote a journal beside its output.
+    pub journaled: bool,
+}
+
+impl ToolRun {
+    /// How many outcome lines say `outcome` (`updated`, `created`, ...).
+    pub fn outcomes(&self, outcome: &str) -> usize {
+        let field = format!("\"outcome\":\"{outcome}\"");
+        self.output
+            .lines()
+            .filter(|line| line.contains(&field))
+            .count()
+    }
+}
+
+/// Runs the tool at `tool` against the sandbox at `url` as a user does:
+/// `command` (such as `people update`) with `lines` as its input file and
+/// an output file. `None` when it cannot run or leaves no output.
+pub fn run_tool(tool: &str, url: &str, command: &[&str], lines: &[String]) -> Option<ToolRun> {
     let dir = std::env::temp_dir().join(format!("copper-bench-tool-{}", std::process::id()));
     std::fs::create_dir_all(&dir).ok()?;
     let input = dir.join("in.ndjson");
     let output = dir.join("out.ndjson");
     let _ = std::fs::remove_file(&output);
     let _ = std::fs::remove_file(dir.join("out.ndjson.journal"));
-    let lines: Vec<String> = updates(records)
-        .iter()
-        .map(|record| serde_json::to_string(record).expect("records serialize"))
-        .collect();
     std::fs::write(&input, lines.join("\n") + "\n").ok()?;
     let started = Instant::now();
     let status = Command::new(tool)
-        .args(["people", "update", "--quiet", "--base-url", url, "--input"])
+        .args(command)
+        .args(["--quiet", "--base-url", url, "--input"])
         .arg(&input)
         .arg("--output")
         .arg(&output)
@@ -98,24 +143,13 @@ pub fn tool(tool: &str, url: &str, records: usize) -> Option<Run> {
         .ok()?;
     let seconds = started.elapsed().as_secs_f64();
     let written = std::fs::read_to_string(&output).ok()?;
-    let applied = written
-        .lines()
-        .filter(|line| line.contains("\"outcome\":\"updated\""))
-        .count();
     let journaled = dir.join("out.ndjson.journal").exists();
     let _ = std::fs::remove_dir_all(&dir);
-    if !status.success() && applied == 0 {
-        return None;
-    }
-    Some(Run {
-        client: format!(
-            "copper-bulk tool (--output{})",
-            if journaled { ", journal" } else { "" }
-        ),
-        records,
-        applied,
+    Some(ToolRun {
+        success: status.success(),
         seconds,
-        cpu_seconds: None,
+        output: written,
+        journaled,
     })
 }
 
