@@ -25,9 +25,14 @@
 //!    facade's upsert; their requests and seconds per record, and the time
 //!    each would take for 10,000 records, projected from the slice.
 //!
+//! 3. Leads, whose search takes one address, not a list: `Leads::bulk_upsert`
+//!    of 300 leads (10 of them the sandbox's), measured against the same
+//!    bound, to say what one search per key costs. No goal: the figures are
+//!    what they are.
+//!
 //! It exits 1 when a goal is missed. `COPPER_BENCH_RECORDS` changes the
 //! number of records (10,000 by default), `COPPER_BENCH_SLICE` the slice
-//! (600 by default).
+//! (600 by default), `COPPER_BENCH_LEADS` the leads (300 by default).
 
 mod common;
 
@@ -37,7 +42,7 @@ use std::time::{Duration, Instant};
 
 use common::records_from_env;
 use copper_bulk::types::PeopleSearchRequest;
-use copper_bulk::{Config, Copper, EmailInput, Match, PersonCreate, PersonUpdate};
+use copper_bulk::{Config, Copper, EmailInput, LeadCreate, Match, PersonCreate, PersonUpdate};
 use copper_bulk_raw::bulk::BulkItem;
 use copper_bulk_raw::hooks::{Credentials, Inner, http_client_builder};
 use copper_bulk_raw::throttle::Throttle;
@@ -354,6 +359,64 @@ where
     measured
 }
 
+/// Upserts `records` leads with the facade: the first ten hold the
+/// addresses of the sandbox's ten leads, the others new ones. Returns the
+/// table's row.
+fn leads(runtime: &tokio::runtime::Runtime, records: usize, missed: &mut Vec<String>) -> String {
+    runtime.block_on(async {
+        let config = SandboxConfig::new()
+            .with_seed(42, 0)
+            .with_latency(Duration::from_millis(LATENCY_MS))
+            .with_applied_log(false);
+        let sandbox = Sandbox::start(config).await.unwrap();
+        let copper = Copper::new(
+            Config::new(SandboxConfig::TOKEN, SandboxConfig::USER_EMAIL)
+                .unwrap()
+                .with_base_url(sandbox.url())
+                .unwrap(),
+        )
+        .unwrap();
+        let leads = (0..records).map(|i| {
+            let email = match i {
+                0..10 => format!("lead{}@example.com", i + 1),
+                _ => format!("upsert-lead-{i}@example.org"),
+            };
+            LeadCreate::new(format!("Lead {i}")).email(EmailInput::new(email))
+        });
+        let started = Instant::now();
+        let mut outcomes: BTreeMap<&str, usize> = BTreeMap::new();
+        let mut upserted = copper.leads().bulk_upsert(leads, Match::Email);
+        while let Some(outcome) = upserted.next().await {
+            *outcomes.entry(outcome.result.kind()).or_default() += 1;
+        }
+        let seconds = started.elapsed().as_secs_f64();
+        let stats = sandbox.stats();
+        let bulk = stats.received - stats.searches;
+        let bound = goal::bound_seconds(bulk, stats.searches);
+        let existing = records.min(10);
+        let held = sandbox.records(copper_bulk_sandbox::Entity::Leads).len();
+        if outcomes.get("updated") != Some(&existing)
+            || outcomes.get("created") != Some(&(records - existing))
+            || held != records.max(10)
+        {
+            missed.push(format!(
+                "leads: outcomes {outcomes:?} and {held} leads held, not {existing} updated and {} created",
+                records - existing
+            ));
+        }
+        format!(
+            "| copper-bulk facade, `Leads::bulk_upsert` | {records} | {} | {} | {bulk} | {} | {} | {} | {:.3} | {seconds:.1} | {bound:.1} | {:.3} |",
+            outcomes.get("updated").unwrap_or(&0),
+            outcomes.get("created").unwrap_or(&0),
+            stats.searches,
+            stats.received,
+            stats.with_status(429),
+            stats.received as f64 / records as f64,
+            bound / seconds
+        )
+    })
+}
+
 fn main() {
     let records = records_from_env(10_000);
     let slice = std::env::var("COPPER_BENCH_SLICE")
@@ -374,6 +437,13 @@ fn main() {
         Some(facade(&url, records).await)
     })
     .expect("the facade runs in this process");
+
+    let lead_records = std::env::var("COPPER_BENCH_LEADS")
+        .ok()
+        .and_then(|n| n.parse().ok())
+        .unwrap_or(300);
+    let leads_row = leads(&runtime, lead_records, &mut missed);
+    eprintln!("{leads_row}");
 
     // The tool as a user runs it, then the facade, on every record.
     let mut full = Vec::new();
@@ -440,6 +510,13 @@ fn main() {
             per_record * records as f64
         );
     }
+
+    println!(
+        "\nLeads, whose search takes one address: one search per distinct address, \
+         measured against the same bound (no goal):\n\n\
+         | client | records | updated | created | bulk requests | searches | requests | 429 answers | requests per record | seconds | bound (s) | bound / seconds |\n\
+         |---|---|---|---|---|---|---|---|---|---|---|---|\n{leads_row}"
+    );
 
     if !missed.is_empty() {
         eprintln!("\ngoals missed:");
