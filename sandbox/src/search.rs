@@ -7,6 +7,7 @@
 //! records, criterion by criterion, all of which must hold (Copper's AND).
 
 use std::cmp::Ordering;
+use std::collections::HashSet;
 
 use serde_json::{Map, Value};
 
@@ -65,8 +66,13 @@ pub(crate) fn search<'a>(
     paging: &Paging,
     records: impl Iterator<Item = &'a Record>,
 ) -> (Vec<&'a Record>, usize) {
+    // The addresses or domain asked for, normalized once rather than once
+    // per record: a search of 200 addresses among 10,000 people would
+    // otherwise fold case four million times, holding a server thread for
+    // long enough to delay other requests as no Copper would.
+    let wanted = Wanted::of(criteria);
     let mut found: Vec<&Record> = records
-        .filter(|record| matches(entity, criteria, record))
+        .filter(|record| matches(entity, criteria, &wanted, record))
         .collect();
     let total = found.len();
     let sort_by = paging
@@ -132,7 +138,12 @@ fn compare(a: &Value, b: &Value) -> Ordering {
 /// Whether `record` meets every criterion. A criterion the sandbox does not
 /// know is ignored, as the generated type already dropped anything the spec
 /// does not describe.
-fn matches(entity: Entity, criteria: &Map<String, Value>, record: &Record) -> bool {
+fn matches(
+    entity: Entity,
+    criteria: &Map<String, Value>,
+    wanted: &Wanted,
+    record: &Record,
+) -> bool {
     if entity == Entity::Leads
         && criteria.get("include_converted_leads") != Some(&Value::Bool(true))
         && !record.get("converted_at").is_none_or(Value::is_null)
@@ -141,10 +152,42 @@ fn matches(entity: Entity, criteria: &Map<String, Value>, record: &Record) -> bo
     }
     criteria
         .iter()
-        .all(|(key, value)| meets(entity, key, value, record))
+        .all(|(key, value)| meets(entity, key, value, wanted, record))
 }
 
-fn meets(entity: Entity, key: &str, value: &Value, record: &Record) -> bool {
+/// The e-mail addresses and domains a search asks for, as
+/// [`normalized`] makes them.
+struct Wanted {
+    emails: HashSet<String>,
+    domains: HashSet<String>,
+}
+
+impl Wanted {
+    fn of(criteria: &Map<String, Value>) -> Self {
+        let set = |key: &str| -> HashSet<String> {
+            match criteria.get(key) {
+                Some(Value::Array(values)) => values.iter().filter_map(normalized).collect(),
+                Some(value) => normalized(value).into_iter().collect(),
+                None => HashSet::new(),
+            }
+        };
+        Wanted {
+            emails: set("emails"),
+            domains: set("email_domains"),
+        }
+    }
+}
+
+/// An address or a domain as Copper compares them: without case and
+/// surrounding blanks. Copper keeps an address unique whatever its case, so
+/// it cannot tell `A@x.com` from `a@x.com` either. Case is folded beyond
+/// ASCII (`Ü` as `ü`), as the store folds the addresses it keeps unique and
+/// as the client folds the keys it looks up, so that the three agree.
+fn normalized(value: &Value) -> Option<String> {
+    value.as_str().map(|text| text.trim().to_lowercase())
+}
+
+fn meets(entity: Entity, key: &str, value: &Value, wanted: &Wanted, record: &Record) -> bool {
     let field = |name: &str| record.get(name).unwrap_or(&Value::Null);
     match key {
         "ids" => any_equal(value, field("id")),
@@ -153,10 +196,6 @@ fn meets(entity: Entity, key: &str, value: &Value, record: &Record) -> bool {
         // is a list for people and one address for leads (the generated
         // types enforce which).
         "emails" => {
-            let wanted: Vec<&Value> = match value {
-                Value::Array(addresses) => addresses.iter().collect(),
-                address => vec![address],
-            };
             let owned: Vec<&Value> = match entity {
                 Entity::People => field("emails")
                     .as_array()
@@ -166,11 +205,14 @@ fn meets(entity: Entity, key: &str, value: &Value, record: &Record) -> bool {
                     .collect(),
                 _ => vec![&field("email")["email"]],
             };
-            wanted
-                .iter()
-                .any(|wanted| owned.iter().any(|owned| same_address(owned, wanted)))
+            owned
+                .into_iter()
+                .filter_map(normalized)
+                .any(|owned| wanted.emails.contains(&owned))
         }
-        "email_domains" => same_address(field("email_domain"), value),
+        "email_domains" => {
+            normalized(field("email_domain")).is_some_and(|owned| wanted.domains.contains(&owned))
+        }
         "company_ids" => any_equal(value, field("company_id")),
         "primary_contact_ids" => any_equal(value, field("primary_contact_id")),
         "minimum_created_date" => at_least(field("date_created"), value),
@@ -205,20 +247,6 @@ fn any_equal(list: &Value, value: &Value) -> bool {
 fn at_least(larger: &Value, smaller: &Value) -> bool {
     match (larger.as_i64(), smaller.as_i64()) {
         (Some(larger), Some(smaller)) => larger >= smaller,
-        _ => false,
-    }
-}
-
-/// E-mail addresses and domains compare without case and surrounding
-/// blanks: Copper keeps an address unique whatever its case, so it cannot
-/// tell `A@x.com` from `a@x.com` either. Case is folded beyond ASCII
-/// (`Ü` as `ü`), as the store folds the addresses it keeps unique and as
-/// the client folds the keys it looks up, so that the three agree.
-fn same_address(stored: &Value, wanted: &Value) -> bool {
-    match (stored.as_str(), wanted.as_str()) {
-        (Some(stored), Some(wanted)) => {
-            stored.trim().to_lowercase() == wanted.trim().to_lowercase()
-        }
         _ => false,
     }
 }
@@ -286,10 +314,12 @@ mod tests {
     #[test]
     fn converted_leads_are_left_out_unless_asked_for() {
         let converted = record(json!({"id": 1, "converted_at": 1_700_000_000}));
-        assert!(!matches(Entity::Leads, &Map::new(), &converted));
+        let none = Wanted::of(&Map::new());
+        assert!(!matches(Entity::Leads, &Map::new(), &none, &converted));
         assert!(matches(
             Entity::Leads,
             &criteria(json!({"include_converted_leads": true})),
+            &none,
             &converted
         ));
     }
