@@ -3838,9 +3838,9 @@ Behaviour every bulk endpoint shares:
   toward the 3 bulk requests a second.
 - Copper has no upsert. A client that knows records by a key rather
   than by id looks the keys up with the searches, then updates the one
-  record found or creates one. Copper's "Managing duplicates" page
-  (https://support.copper.com/en/articles/8823258-managing-duplicates)
-  says people are identified by their e-mail address and companies by
+  record found or creates one. Copper's
+  [Managing duplicates](https://support.copper.com/en/articles/8823258-managing-duplicates)
+  page says people are identified by their e-mail address and companies by
   their e-mail domain, while leads have no unique key (two may share an
   address), so several leads can match one key. The people search takes
   a list of addresses (a page of 200 people answers up to 200 of them);
