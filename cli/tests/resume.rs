@@ -679,13 +679,25 @@ fn a_resumed_upsert_keeps_the_duplicate_rule_for_records_settled_before() {
     lines[19] =
         json!({"name": "Again", "emails": [{"email": email(1).to_uppercase()}]}).to_string();
     std::fs::write(&job.input, lines.join("\n") + "\n").unwrap();
-    // Killed with its third request held, once the first update and the
-    // first create (record 1's) are settled in the journal but before the
-    // window's lines are written.
-    kill_at_request(&server, Verb::Upsert, &job, 3, &[]);
-    std::thread::sleep(Duration::from_millis(400));
+    // The job's last request (of four: two updates, two creates) is held,
+    // so that the window's lines are never written; the tool is killed
+    // once the journal says record 1 was created.
+    server.delay_request(4, Duration::from_secs(600));
+    let mut child = server.tool(Verb::Upsert, &job, &[]).spawn().unwrap();
+    let journal = job.output.with_extension("ndjson.journal");
+    wait_until(
+        || {
+            server.bulk_requests() >= 4
+                && std::fs::read_to_string(&journal)
+                    .is_ok_and(|text| text.contains(r#""index":1,"outcome":"created""#))
+        },
+        "record 1 to be settled in the journal",
+    );
+    child.kill().unwrap();
+    child.wait().unwrap();
+    // The held request is looked up after a 1 s timeout and the grace.
     let resumed = server
-        .tool(Verb::Upsert, &job, &["--resume"])
+        .tool(Verb::Upsert, &job, &["--resume", "--timeout", "1"])
         .output()
         .unwrap();
     assert_eq!(resumed.status.code(), Some(1), "{}", stderr(&resumed));
