@@ -367,10 +367,9 @@ where
     // The sandbox lives until the records are sent.
     let (config, _sandbox) = config(options).await?;
     let copper = Copper::new(config)?;
-    let journal = match journal {
-        Some(path) => Some(JournalFile::<O>::append(&path)?),
-        None => None,
-    };
+    let journal = journal
+        .map(|path| JournalFile::<O>::append(&path))
+        .transpose()?;
     let signals = Signals::listen().map_err(|e| format!("cannot listen for signals: {e}"))?;
     let received = signals.received();
     let stopping = "stopping: the requests in flight are finishing, then every record not sent gets its line as not_applied (Ctrl-C again to quit at once)".to_owned();
@@ -451,10 +450,9 @@ where
     };
     let (config, _sandbox) = config(options).await?;
     let copper = Copper::new(config)?;
-    let journal = match journal {
-        Some(path) => Some(JournalFile::<C>::append(&path)?),
-        None => None,
-    };
+    let journal = journal
+        .map(|path| JournalFile::<C>::append(&path))
+        .transpose()?;
     let signals = Signals::listen().map_err(|e| format!("cannot listen for signals: {e}"))?;
     let received = signals.received();
     let stopping = "stopping: the lookups and requests in flight are finishing, then every record not sent gets its line as not_applied (Ctrl-C again to quit at once)".to_owned();

@@ -78,23 +78,16 @@ where
             noted.lock().expect("not poisoned").insert(index, id);
         }
     });
-    let journal = journal.map(Arc::new);
-    let told = journal
-        .clone()
-        .map(|journal| journal as Arc<dyn Journal<O::Output>>);
+    let (journal, told) = shared(journal);
     let mut outcomes = copper.bulk_entries::<O, _>(entries, false, told);
     if let Some(journal) = &journal {
         journal.stops(outcomes.stopper());
     }
     started(outcomes.stopper());
     while let Some(outcome) = outcomes.next().await {
-        if let Some(earlier) = &mut earlier {
-            earlier.copy_until(outcome.index, out, summary)?;
-        }
         let sent_id = ids.lock().expect("not poisoned").remove(&outcome.index);
         let line = line(&outcome, O::KIND, sent_id, O::returned_id);
-        summary.add(line.outcome);
-        write_line(out, &line)?;
+        write_in_order(&mut earlier, &line, out, summary)?;
     }
     finish(earlier, journal.as_deref(), reading, out, summary)
 }
@@ -140,6 +133,37 @@ fn entries<R: Send + 'static>(
             }))
         });
     (entries, earlier, reading)
+}
+
+/// The journal shared with the run, and as the run is told of it.
+#[allow(clippy::type_complexity)]
+fn shared<O: Operation>(
+    journal: Option<JournalFile<O>>,
+) -> (
+    Option<Arc<JournalFile<O>>>,
+    Option<Arc<dyn Journal<O::Output>>>,
+) {
+    let journal = journal.map(Arc::new);
+    let told = journal
+        .clone()
+        .map(|journal| journal as Arc<dyn Journal<O::Output>>);
+    (journal, told)
+}
+
+/// Writes `line`, after the lines the earlier output holds for the records
+/// before it, and counts it.
+fn write_in_order(
+    earlier: &mut Option<Earlier>,
+    line: &Line<'_>,
+    out: &mut dyn Write,
+    summary: &mut Summary,
+) -> Result<(), Stop> {
+    if let Some(earlier) = earlier {
+        earlier.copy_until(line.index, out, summary)?;
+    }
+    summary.add(line.outcome);
+    write_line(out, line)?;
+    Ok(())
 }
 
 /// Ends a run whose outcomes were all written: copies the earlier output's
@@ -210,10 +234,7 @@ pub async fn send_matched<C: Upsert>(
 ) -> Result<(), Stop> {
     // The records settled before go to the run too, for their keys.
     let (entries, mut earlier, reading) = entries(input, resume, true, |_, _| {});
-    let journal = journal.map(Arc::new);
-    let told = journal
-        .clone()
-        .map(|journal| journal as Arc<dyn Journal<C::Output>>);
+    let (journal, told) = shared(journal);
     let mut outcomes = match matched {
         Matched::Upsert => copper.bulk_upsert_entries::<C, _>(entries, by, false, told),
         Matched::Update => copper.bulk_update_matched_entries::<C, _>(entries, by, false, told),
@@ -223,12 +244,8 @@ pub async fn send_matched<C: Upsert>(
     }
     started(outcomes.stopper());
     while let Some(outcome) = outcomes.next().await {
-        if let Some(earlier) = &mut earlier {
-            earlier.copy_until(outcome.index, out, summary)?;
-        }
         let line = matched_line(&outcome, C::returned_id);
-        summary.add(line.outcome);
-        write_line(out, &line)?;
+        write_in_order(&mut earlier, &line, out, summary)?;
     }
     finish(earlier, journal.as_deref(), reading, out, summary)
 }
