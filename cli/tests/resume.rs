@@ -378,7 +378,11 @@ fn ctrl_c_stops_an_upsert_and_resume_finishes_it_without_a_second_lookup_of_sett
         .iter()
         .filter(|outcome| **outcome != "not_applied")
         .count();
-    assert!((15..=20).contains(&sent), "{:?}", outcomes(&lines));
+    // Two requests were answered before the held one, which finishes. The
+    // other run may send a few more before the signal lands, but the held
+    // run (one request at a time, six in all) has at least three left
+    // unsent.
+    assert!((15..=45).contains(&sent), "{:?}", outcomes(&lines));
     for (i, outcome) in outcomes(&lines).into_iter().enumerate() {
         assert!(
             outcome == "not_applied" || outcome == Verb::Upsert.applied(i),
