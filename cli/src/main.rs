@@ -20,10 +20,11 @@ use copper_bulk_sandbox::{Sandbox, SandboxConfig};
 /// Sends NDJSON or CSV records to Copper CRM's bulk endpoints and writes one
 /// NDJSON line per input record saying what became of it.
 ///
-/// Credentials come from COPPER_API_TOKEN (or --token-file) and
-/// COPPER_USER_EMAIL (or --email); the base URL from --base-url or
-/// COPPER_BASE_URL. With --sandbox, a local sandbox is started and no
-/// credentials are needed.
+/// Credentials are an API key, from COPPER_API_TOKEN (or --token-file) and
+/// COPPER_USER_EMAIL (or --email), or an OAuth 2.0 access token, from
+/// COPPER_OAUTH_TOKEN (or --oauth-token-file); giving both kinds is a usage
+/// error. The base URL comes from --base-url or COPPER_BASE_URL. With
+/// --sandbox, a local sandbox is started and no credentials are needed.
 ///
 /// With --output FILE and an input file, the tool keeps a journal beside
 /// the output (FILE.journal). If the run is interrupted in any way (Ctrl-C,
@@ -60,12 +61,16 @@ struct Options {
     /// Where Copper's API is [env: COPPER_BASE_URL] [default: the public API].
     #[arg(long, global = true, value_name = "URL")]
     base_url: Option<String>,
-    /// The e-mail of the token's owner [env: COPPER_USER_EMAIL].
+    /// The e-mail of the API key's owner [env: COPPER_USER_EMAIL].
     #[arg(long, global = true)]
     email: Option<String>,
-    /// A file holding the access token (otherwise COPPER_API_TOKEN).
+    /// A file holding the API key (otherwise COPPER_API_TOKEN).
     #[arg(long, global = true, value_name = "FILE")]
     token_file: Option<PathBuf>,
+    /// A file holding an OAuth 2.0 access token, instead of an API key
+    /// (otherwise COPPER_OAUTH_TOKEN).
+    #[arg(long, global = true, value_name = "FILE")]
+    oauth_token_file: Option<PathBuf>,
     /// Check the records and show the requests, without sending anything.
     #[arg(long, global = true)]
     dry_run: bool,
@@ -699,19 +704,7 @@ async fn config(options: &Options) -> Result<(Config, Option<Sandbox>), Usage> {
             .with_base_url(sandbox.url())?;
         (config, Some(sandbox))
     } else {
-        let token = match &options.token_file {
-            Some(path) => std::fs::read_to_string(path)
-                .map_err(|e| format!("cannot read the token file {}: {e}", path.display()))?,
-            None => std::env::var("COPPER_API_TOKEN").map_err(
-                |_| "no access token: set COPPER_API_TOKEN or pass --token-file (or try --sandbox)",
-            )?,
-        };
-        let email = match &options.email {
-            Some(email) => email.clone(),
-            None => std::env::var("COPPER_USER_EMAIL")
-                .map_err(|_| "no user e-mail: set COPPER_USER_EMAIL or pass --email")?,
-        };
-        let mut config = Config::new(token.trim(), &email)?;
+        let mut config = credentials(options)?;
         if let Some(url) = options
             .base_url
             .clone()
@@ -739,6 +732,63 @@ async fn config(options: &Options) -> Result<(Config, Option<Sandbox>), Usage> {
     Ok((config, sandbox))
 }
 
+/// A secret from a file (`flag` names the option) or else from the
+/// environment variable `var`, with the name of where it came from; `None`
+/// when neither is given. The file's content and the variable's value are
+/// never repeated in an error.
+fn secret(
+    path: Option<&PathBuf>,
+    flag: &'static str,
+    var: &'static str,
+) -> Result<Option<(String, &'static str)>, Usage> {
+    if let Some(path) = path {
+        return std::fs::read_to_string(path)
+            .map(|text| Some((text, flag)))
+            .map_err(|e| format!("cannot read the {flag} {}: {e}", path.display()).into());
+    }
+    match std::env::var(var) {
+        Ok(value) => Ok(Some((value, var))),
+        Err(std::env::VarError::NotPresent) => Ok(None),
+        Err(std::env::VarError::NotUnicode(_)) => Err(format!("{var} is not valid UTF-8").into()),
+    }
+}
+
+/// The client settings for the credentials given: an OAuth access token,
+/// or an API key and its owner's e-mail, never both.
+fn credentials(options: &Options) -> Result<Config, Usage> {
+    let oauth = secret(
+        options.oauth_token_file.as_ref(),
+        "--oauth-token-file",
+        "COPPER_OAUTH_TOKEN",
+    )?;
+    let key = secret(
+        options.token_file.as_ref(),
+        "--token-file",
+        "COPPER_API_TOKEN",
+    )?;
+    let email = match &options.email {
+        Some(email) => Some((email.clone(), "--email")),
+        None => std::env::var("COPPER_USER_EMAIL")
+            .ok()
+            .map(|email| (email, "COPPER_USER_EMAIL")),
+    };
+    if let Some((token, oauth_from)) = oauth {
+        let mixed = key.as_ref().or(email.as_ref()).map(|(_, from)| *from);
+        if let Some(api_key_part) = mixed {
+            return Err(format!(
+                "both an OAuth access token ({oauth_from}) and an API key's credentials ({api_key_part}) were given: give one kind only"
+            )
+            .into());
+        }
+        return Config::oauth(token.trim()).map_err(|e| format!("{e} (from {oauth_from})").into());
+    }
+    let (token, _) = key.ok_or(
+        "no credentials: set COPPER_API_TOKEN and COPPER_USER_EMAIL (or pass --token-file and --email), or COPPER_OAUTH_TOKEN (or pass --oauth-token-file); or try --sandbox",
+    )?;
+    let (email, _) = email.ok_or("no user e-mail: set COPPER_USER_EMAIL or pass --email")?;
+    Ok(Config::new(token.trim(), &email)?)
+}
+
 async fn serve_sandbox(args: SandboxArgs) -> Result<ExitCode, Usage> {
     let limit = (!args.no_rate_limit).then(|| (3, Duration::from_secs(1)));
     let config = SandboxConfig::new()
@@ -760,6 +810,13 @@ async fn serve_sandbox(args: SandboxArgs) -> Result<ExitCode, Usage> {
         sandbox.config().token(),
         sandbox.config().user_email()
     );
+    if let Some(token) = sandbox.config().oauth_token() {
+        let _ = writeln!(
+            out,
+            "or, with OAuth: COPPER_BASE_URL={} COPPER_OAUTH_TOKEN={token} copper-bulk people update --input FILE",
+            sandbox.url(),
+        );
+    }
     let _ = out.flush();
     tokio::signal::ctrl_c()
         .await

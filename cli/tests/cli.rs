@@ -10,7 +10,12 @@ const TOKEN: &str = "cli-tok-5e2d9a-secret";
 
 fn bin() -> Command {
     let mut command = Command::new(env!("CARGO_BIN_EXE_copper-bulk"));
-    for var in ["COPPER_API_TOKEN", "COPPER_USER_EMAIL", "COPPER_BASE_URL"] {
+    for var in [
+        "COPPER_API_TOKEN",
+        "COPPER_USER_EMAIL",
+        "COPPER_OAUTH_TOKEN",
+        "COPPER_BASE_URL",
+    ] {
         command.env_remove(var);
     }
     command
@@ -339,18 +344,25 @@ fn the_token_is_never_printed() {
     }
 
     // Refused: every record is reported not applied, and the token is not shown.
+    let text = refused(
+        &server,
+        &[
+            ("COPPER_API_TOKEN", "wrong-tok-123456"),
+            ("COPPER_USER_EMAIL", "me@example.com"),
+        ],
+    );
+    assert!(!text.contains("wrong-tok-123456"), "{text}");
+}
+
+/// Runs `people update` on the example at -vvv with `credentials` that
+/// `server` refuses, checks that every record is reported not applied
+/// because of a 401, and returns everything the tool printed.
+fn refused(server: &Server, credentials: &[(&str, &str)]) -> String {
     let output = bin()
-        .args([
-            "-vvv",
-            "--base-url",
-            server.sandbox.url(),
-            "people",
-            "update",
-            "--input",
-        ])
+        .args(["-vvv", "--base-url", server.sandbox.url()])
+        .args(["people", "update", "--input"])
         .arg(example("people.ndjson"))
-        .env("COPPER_API_TOKEN", "wrong-tok-123456")
-        .env("COPPER_USER_EMAIL", "me@example.com")
+        .envs(credentials.iter().copied())
         .output()
         .unwrap();
     assert_eq!(output.status.code(), Some(1));
@@ -362,7 +374,7 @@ fn the_token_is_never_printed() {
         stderr(&output)
     );
     assert!(text.contains("HTTP 401"), "{text}");
-    assert!(!text.contains("wrong-tok-123456"), "{text}");
+    text
 }
 
 /// Runs the tool on an example against its embedded sandbox.
@@ -956,4 +968,213 @@ fn match_takes_only_the_key_of_the_entity() {
         );
         assert!(output.stdout.is_empty());
     }
+}
+
+const OAUTH_TOKEN: &str = "cli-oauth-7c41f0-secret";
+
+/// A sandbox that takes the API key [`TOKEN`] of `me@example.com` and the
+/// OAuth access token [`OAUTH_TOKEN`].
+fn server_with_oauth() -> Server {
+    let runtime = tokio::runtime::Runtime::new().unwrap();
+    let config = SandboxConfig::new()
+        .with_credentials(TOKEN, "me@example.com")
+        .with_oauth_token(Some(OAUTH_TOKEN))
+        .with_rate_limit(None);
+    let sandbox = runtime.block_on(Sandbox::start(config)).unwrap();
+    Server {
+        sandbox,
+        _runtime: runtime,
+    }
+}
+
+/// Every command of the tool, with its input: an example file or inline
+/// NDJSON.
+const EVERY_COMMAND: &[(&[&str], &str)] = &[
+    (&["people", "update"], "people.ndjson"),
+    (&["people", "update", "--format", "csv"], "people.csv"),
+    (&["people", "create"], "new-people.ndjson"),
+    (
+        &["people", "upsert", "--match", "email"],
+        "people-upsert.ndjson",
+    ),
+    (
+        &["people", "update", "--match", "email"],
+        "people-upsert.ndjson",
+    ),
+    (&["leads", "update"], "leads.ndjson"),
+    (
+        &["leads", "create"],
+        r#"{"name": "Ada Lovelace", "email": {"email": "ada@example.com", "category": "work"}}"#,
+    ),
+    (
+        &["leads", "upsert", "--match", "email"],
+        "leads-upsert.ndjson",
+    ),
+    (
+        &["leads", "update", "--match", "email"],
+        "leads-upsert.ndjson",
+    ),
+    (
+        &["companies", "create", "--format", "csv"],
+        "new-companies.csv",
+    ),
+    (
+        &["companies", "update"],
+        r#"{"id": 1, "details": "Updated with OAuth"}"#,
+    ),
+    (
+        &["companies", "upsert", "--match", "email_domain"],
+        "companies-upsert.ndjson",
+    ),
+    (
+        &["companies", "update", "--match", "email_domain"],
+        "companies-upsert.ndjson",
+    ),
+    (&["opportunities", "create"], "new-opportunities.ndjson"),
+    (
+        &["activities", "create", "--format", "csv"],
+        "new-activities.csv",
+    ),
+];
+
+/// Runs every command, in order, against `server`, authenticated by
+/// `credentials` (environment variables), and returns each run's lines.
+fn every_command(server: &Server, credentials: &[(&str, &str)]) -> Vec<Vec<Value>> {
+    EVERY_COMMAND
+        .iter()
+        .map(|(args, input)| {
+            let mut command = bin();
+            command
+                .args(["--base-url", server.sandbox.url()])
+                .args(*args);
+            command.envs(credentials.iter().copied());
+            let output = if input.starts_with('{') {
+                run_with_stdin(command.args(["--input", "-"]), input)
+            } else {
+                command.arg("--input").arg(example(input)).output().unwrap()
+            };
+            assert!(
+                matches!(output.status.code(), Some(0 | 1)),
+                "{args:?}: {}",
+                stderr(&output)
+            );
+            lines(&output)
+        })
+        .collect()
+}
+
+/// An OAuth-only user runs every command, and each gives exactly the
+/// outcomes it gives an API-key user on a sandbox in the same state: with
+/// no API key anywhere, every request went out with the bearer token.
+#[test]
+fn an_oauth_only_user_runs_every_command_as_an_api_key_user_does() {
+    let by_key = server_with_oauth();
+    let with_key = every_command(
+        &by_key,
+        &[
+            ("COPPER_API_TOKEN", TOKEN),
+            ("COPPER_USER_EMAIL", "me@example.com"),
+        ],
+    );
+    let by_oauth = server_with_oauth();
+    let with_oauth = every_command(&by_oauth, &[("COPPER_OAUTH_TOKEN", OAUTH_TOKEN)]);
+    for ((args, _), (key, oauth)) in EVERY_COMMAND.iter().zip(with_key.iter().zip(&with_oauth)) {
+        assert_eq!(key, oauth, "{args:?}");
+        let outcomes: Vec<&str> = oauth
+            .iter()
+            .map(|l| l["outcome"].as_str().unwrap())
+            .collect();
+        assert!(
+            outcomes.iter().any(|o| *o == "updated" || *o == "created"),
+            "{args:?}: {outcomes:?}"
+        );
+        assert!(
+            !outcomes
+                .iter()
+                .any(|o| *o == "not_applied" || *o == "unknown"),
+            "{args:?}: {outcomes:?}"
+        );
+    }
+    let stats = by_oauth.sandbox.stats();
+    assert_eq!(stats.by_status.get(&401), None, "{stats:?}");
+    assert!(stats.requests() > EVERY_COMMAND.len(), "{stats:?}");
+}
+
+/// An OAuth access token beside any part of an API key's credentials is a
+/// usage error that sends nothing and repeats neither secret; so is an
+/// empty token file.
+#[test]
+fn an_oauth_token_with_an_api_key_is_a_usage_error() {
+    let server = server_with_oauth();
+    let dir = tempfile::tempdir().unwrap();
+    let oauth_file = dir.path().join("oauth");
+    std::fs::write(&oauth_file, format!("{OAUTH_TOKEN}\n")).unwrap();
+    let key_file = dir.path().join("key");
+    std::fs::write(&key_file, TOKEN).unwrap();
+    let empty_file = dir.path().join("empty");
+    std::fs::write(&empty_file, "\n").unwrap();
+    let oauth_file = oauth_file.to_str().unwrap();
+    let key_file = key_file.to_str().unwrap();
+    // The flags, the environment, and what the error must say.
+    type Case<'a> = (Vec<&'a str>, Vec<(&'a str, &'a str)>, &'a str);
+    let cases: Vec<Case> = vec![
+        (
+            vec![],
+            vec![
+                ("COPPER_OAUTH_TOKEN", OAUTH_TOKEN),
+                ("COPPER_API_TOKEN", TOKEN),
+            ],
+            "give one kind only",
+        ),
+        (
+            vec!["--oauth-token-file", oauth_file, "--token-file", key_file],
+            vec![],
+            "give one kind only",
+        ),
+        (
+            vec!["--email", "me@example.com"],
+            vec![("COPPER_OAUTH_TOKEN", OAUTH_TOKEN)],
+            "(--email)",
+        ),
+        (
+            vec!["--oauth-token-file", oauth_file],
+            vec![("COPPER_USER_EMAIL", "me@example.com")],
+            "(COPPER_USER_EMAIL)",
+        ),
+        (
+            vec!["--oauth-token-file", empty_file.to_str().unwrap()],
+            vec![],
+            "the OAuth access token is empty (from --oauth-token-file)",
+        ),
+    ];
+    for (args, env, message) in cases {
+        let output = run_with_stdin(
+            bin()
+                .args(["--base-url", server.sandbox.url()])
+                .args(&args)
+                .args(["people", "update", "--input", "-"])
+                .envs(env.iter().copied()),
+            "{\"id\": 1, \"title\": \"x\"}\n",
+        );
+        let text = stderr(&output);
+        assert_eq!(output.status.code(), Some(2), "{args:?} {env:?}: {text}");
+        assert!(text.contains(message), "{args:?} {env:?}: {text}");
+        assert!(
+            !text.contains(OAUTH_TOKEN) && !text.contains(TOKEN),
+            "{text}"
+        );
+        assert!(output.stdout.is_empty());
+    }
+    assert_eq!(server.sandbox.stats().requests(), 0);
+}
+
+/// A wrong OAuth access token is refused with 401: the records are not
+/// applied, the error says so, and no token is printed even at -vvv.
+#[test]
+fn a_refused_oauth_token_is_reported_and_never_printed() {
+    let server = server_with_oauth();
+    let text = refused(&server, &[("COPPER_OAUTH_TOKEN", "wrong-oauth-987654")]);
+    assert!(text.contains("OAuth access token"), "{text}");
+    assert!(!text.contains("wrong-oauth-987654"), "{text}");
+    assert!(server.sandbox.applied().is_empty());
 }

@@ -5,7 +5,7 @@ use std::net::IpAddr;
 use std::num::NonZeroUsize;
 use std::time::Duration;
 
-use copper_bulk_raw::hooks::{Credentials, InvalidCredentials};
+use copper_bulk_raw::hooks::{Credentials, InvalidCredentials, TokenSource};
 use copper_bulk_raw::throttle::RateLimit;
 use reqwest::Url;
 
@@ -15,8 +15,9 @@ use crate::retry::RetryPolicy;
 /// The settings of a client: credentials, where Copper is, and how fast and
 /// how persistently to send.
 ///
-/// [`Config::new`] starts from Copper's documented limits; every `with_*`
-/// setter changes one setting. `Debug` never shows the access token.
+/// [`Config::new`] (an API key) and [`Config::oauth`] (an OAuth 2.0 access
+/// token) start from Copper's documented limits; every `with_*` setter
+/// changes one setting. `Debug` never shows the key or the token.
 ///
 /// ```
 /// use std::time::Duration;
@@ -57,8 +58,9 @@ impl Config {
     /// How long one request may take, from sending to the end of the answer.
     pub const DEFAULT_REQUEST_TIMEOUT: Duration = Duration::from_secs(60);
 
-    /// Settings for the user with this e-mail and access token, with every
-    /// other setting at its default:
+    /// Settings for the user with this e-mail and API key (Copper's
+    /// "access token" of its API-key authentication), with every other
+    /// setting at its default:
     ///
     /// - base URL [`Config::DEFAULT_BASE_URL`];
     /// - timeouts [`Config::DEFAULT_CONNECT_TIMEOUT`] and
@@ -71,8 +73,59 @@ impl Config {
     /// - [`Config::DEFAULT_BATCH_SIZE`] records per request and
     ///   [`Config::DEFAULT_CONCURRENCY`] requests in flight.
     pub fn new(token: &str, user_email: &str) -> Result<Self, ConfigError> {
-        Ok(Config {
-            credentials: Credentials::new(token, user_email)?,
+        Ok(Self::from_credentials(Credentials::new(token, user_email)?))
+    }
+
+    /// Settings for an OAuth 2.0 access token (the `access_token` Copper's
+    /// token endpoint gave), sent as `Authorization: Bearer` with every
+    /// request; every other setting as for [`Config::new`].
+    ///
+    /// Copper documents no expiry for its access tokens. When yours can
+    /// change while a client runs, use [`Config::oauth_source`].
+    ///
+    /// ```
+    /// use copper_bulk::Config;
+    ///
+    /// let config = Config::oauth("my-access-token")?;
+    /// assert!(!format!("{config:?}").contains("my-access-token"));
+    /// assert_eq!(config.user_email(), None);
+    /// # Ok::<(), copper_bulk::ConfigError>(())
+    /// ```
+    pub fn oauth(access_token: &str) -> Result<Self, ConfigError> {
+        Ok(Self::from_credentials(Credentials::oauth(access_token)?))
+    }
+
+    /// Settings for OAuth 2.0 with the access token asked of `source`
+    /// before each request, so that a refreshed token is used from the next
+    /// request on, by this client and every clone of it, without building
+    /// them again.
+    ///
+    /// A [`SharedToken`](crate::SharedToken) is the simplest source: keep a
+    /// clone, and call `set` from the task that refreshes the token ahead
+    /// of its expiry. A request the source gives no token for is not sent;
+    /// its records are reported as not applied, safe to send again. A token
+    /// Copper refuses (401) stops the run like a refused API key, with
+    /// nothing more sent: refresh the token, then resume the job from its
+    /// journal.
+    ///
+    /// ```
+    /// use copper_bulk::{Config, SharedToken};
+    ///
+    /// let token = SharedToken::new("first-token")?;
+    /// let config = Config::oauth_source(token.clone());
+    /// // ... from the task that refreshes it:
+    /// token.set("refreshed-token")?;
+    /// # Ok::<(), copper_bulk::ConfigError>(())
+    /// ```
+    pub fn oauth_source(source: impl TokenSource) -> Self {
+        Self::from_credentials(Credentials::oauth_source(source))
+    }
+
+    /// Settings for these credentials, every other setting as for
+    /// [`Config::new`].
+    pub fn from_credentials(credentials: Credentials) -> Self {
+        Config {
+            credentials,
             base_url: Url::parse(Self::DEFAULT_BASE_URL).expect("the default base URL is valid"),
             http_client: None,
             connect_timeout: Self::DEFAULT_CONNECT_TIMEOUT,
@@ -82,7 +135,7 @@ impl Config {
             rate_limits: Self::copper_rate_limits(),
             batch_size: NonZeroUsize::new(Self::DEFAULT_BATCH_SIZE).expect("not zero"),
             concurrency: NonZeroUsize::new(Self::DEFAULT_CONCURRENCY).expect("not zero"),
-        })
+        }
     }
 
     /// The bulk requests a second Copper accepts; it answers more with 429.
@@ -202,9 +255,16 @@ impl Config {
         })
     }
 
-    /// The e-mail of the token's owner.
-    pub fn user_email(&self) -> &str {
+    /// The e-mail of the API key's owner; `None` with OAuth, whose token
+    /// names its user.
+    pub fn user_email(&self) -> Option<&str> {
         self.credentials.user_email()
+    }
+
+    /// Whether requests are authenticated with OAuth 2.0 rather than an API
+    /// key.
+    pub fn is_oauth(&self) -> bool {
+        self.credentials.is_oauth()
     }
 
     /// Where requests go.
@@ -314,7 +374,7 @@ fn is_loopback(host: &str) -> bool {
 #[derive(Debug, thiserror::Error)]
 #[non_exhaustive]
 pub enum ConfigError {
-    /// The access token or user e-mail cannot be sent.
+    /// The API key, user e-mail or OAuth access token cannot be sent.
     #[error("invalid credentials: {0}")]
     Credentials(#[from] InvalidCredentials),
     /// The base URL cannot be parsed or used.

@@ -16,7 +16,7 @@ use serde_json::Value;
 pub enum Error {
     /// Copper refused the credentials (401).
     #[error(
-        "copper refused the credentials (HTTP 401): check the access token and that the user e-mail is its owner's{}",
+        "copper refused the credentials (HTTP 401): check the API key and that the user e-mail is its owner's, or that the OAuth access token is current{}",
         suffix(.message)
     )]
     Unauthorized {

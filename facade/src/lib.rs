@@ -29,6 +29,9 @@ pub use retry::RetryPolicy;
 pub use upsert::{Action, Match, MatchedOutcome, MatchedOutcomes, MatchedResult};
 
 pub use copper_bulk_raw::custom::{CustomDate, CustomValue};
+pub use copper_bulk_raw::hooks::{
+    AccessToken, Credentials, SharedToken, TokenError, TokenFuture, TokenSource,
+};
 pub use copper_bulk_raw::patch::Patch;
 pub use copper_bulk_raw::throttle::RateLimit;
 pub use copper_bulk_raw::types::{

@@ -3,14 +3,16 @@
 //! progenitor calls these hooks around each request; they live in this
 //! crate because the generated `Client` does (Rust's orphan rule).
 
-use std::fmt;
 use std::sync::Arc;
 use std::time::{Duration, SystemTime};
 
 use progenitor_client::{ClientHooks, ClientInfo, Error, OperationInfo};
-use reqwest::header::{HeaderName, HeaderValue};
 
 use crate::Client;
+pub use crate::auth::{
+    ACCESS_TOKEN, APPLICATION, AccessToken, Credentials, InvalidCredentials, SharedToken,
+    TokenError, TokenFuture, TokenSource, USER_EMAIL,
+};
 use crate::retry_after::retry_after;
 use crate::throttle::{RequestKind, Throttle};
 
@@ -27,109 +29,6 @@ pub const PAUSE_WITHOUT_RETRY_AFTER: Duration = Duration::from_secs(1);
 /// request itself (its retry waits for it, or gives up), while the other
 /// requests try after a minute and get their own answer.
 pub const MAX_PAUSE: Duration = Duration::from_secs(60);
-
-/// The header that carries the access token.
-pub const ACCESS_TOKEN: HeaderName = HeaderName::from_static("x-pw-accesstoken");
-/// The header that names the application; always `developer_api`.
-pub const APPLICATION: HeaderName = HeaderName::from_static("x-pw-application");
-/// The header that carries the e-mail of the token's owner.
-pub const USER_EMAIL: HeaderName = HeaderName::from_static("x-pw-useremail");
-
-/// The three values Copper authenticates a request with.
-///
-/// The token is held as a header value marked sensitive, so neither this
-/// type's `Debug` nor that of a request carrying it shows the token.
-#[derive(Clone)]
-pub struct Credentials {
-    token: HeaderValue,
-    user_email: HeaderValue,
-}
-
-impl Credentials {
-    /// Credentials for the user with this e-mail and access token.
-    ///
-    /// Fails when either value cannot be sent in an HTTP header (it is empty
-    /// or holds a control character); the error never repeats the token.
-    pub fn new(token: &str, user_email: &str) -> Result<Self, InvalidCredentials> {
-        let token = token.trim();
-        if token.is_empty() {
-            return Err(InvalidCredentials::EmptyToken);
-        }
-        let mut token =
-            HeaderValue::from_str(token).map_err(|_| InvalidCredentials::TokenNotAHeaderValue)?;
-        token.set_sensitive(true);
-        let user_email = user_email.trim();
-        if user_email.is_empty() {
-            return Err(InvalidCredentials::EmptyUserEmail);
-        }
-        let user_email = HeaderValue::from_str(user_email)
-            .map_err(|_| InvalidCredentials::UserEmailNotAHeaderValue)?;
-        Ok(Credentials { token, user_email })
-    }
-
-    /// The e-mail of the token's owner.
-    pub fn user_email(&self) -> &str {
-        self.user_email.to_str().unwrap_or_default()
-    }
-
-    /// `text` with every occurrence of the access token replaced by
-    /// `<redacted>`: for text that came from elsewhere (a server's error
-    /// message) before it is shown or logged.
-    pub fn redact(&self, text: &str) -> String {
-        match self.token.to_str() {
-            Ok(token) if text.contains(token) => text.replace(token, "<redacted>"),
-            _ => text.to_owned(),
-        }
-    }
-
-    /// Sets the three authentication headers on `request`.
-    pub fn apply(&self, request: &mut reqwest::Request) {
-        let headers = request.headers_mut();
-        headers.insert(ACCESS_TOKEN, self.token.clone());
-        headers.insert(APPLICATION, HeaderValue::from_static("developer_api"));
-        headers.insert(USER_EMAIL, self.user_email.clone());
-    }
-}
-
-impl fmt::Debug for Credentials {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.debug_struct("Credentials")
-            .field("token", &"<redacted>")
-            .field("user_email", &self.user_email())
-            .finish()
-    }
-}
-
-/// Why [`Credentials::new`] refused its input.
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
-#[non_exhaustive]
-pub enum InvalidCredentials {
-    /// The access token is empty.
-    EmptyToken,
-    /// The access token holds a character an HTTP header cannot carry.
-    TokenNotAHeaderValue,
-    /// The user e-mail is empty.
-    EmptyUserEmail,
-    /// The user e-mail holds a character an HTTP header cannot carry.
-    UserEmailNotAHeaderValue,
-}
-
-impl fmt::Display for InvalidCredentials {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.write_str(match self {
-            InvalidCredentials::EmptyToken => "the access token is empty",
-            InvalidCredentials::TokenNotAHeaderValue => {
-                "the access token holds a character an HTTP header cannot carry"
-            }
-            InvalidCredentials::EmptyUserEmail => "the user e-mail is empty",
-            InvalidCredentials::UserEmailNotAHeaderValue => {
-                "the user e-mail holds a character an HTTP header cannot carry"
-            }
-        })
-    }
-}
-
-impl std::error::Error for InvalidCredentials {}
 
 /// The state the generated client carries for its hooks.
 #[derive(Clone, Debug)]
@@ -192,8 +91,13 @@ impl ClientHooks<Inner> for Client {
         // progenitor sends `api-version: <info.version>`, the version of our
         // spec, which means nothing to Copper.
         request.headers_mut().remove("api-version");
-        self.inner().credentials.apply(request);
-        Ok(())
+        // A token source that cannot give a token fails the request before
+        // it is sent, so that nothing goes out unauthenticated.
+        self.inner()
+            .credentials
+            .apply(request)
+            .await
+            .map_err(|error| Error::Custom(error.to_string()))
     }
 
     /// Waits for a rate-limit permit, then sends the request. A search

@@ -17,8 +17,8 @@
 //!   [`types`] from the values the spec lists (for example
 //!   [`types::EmailCategory`]);
 //! - [`custom::CustomValue`]: a custom field's value, of any documented kind;
-//! - [`hooks`]: what every request gets (auth headers, a rate-limit permit)
-//!   and the client's state;
+//! - [`hooks`]: what every request gets (an API key's three headers or an
+//!   OAuth bearer token, and a rate-limit permit) and the client's state;
 //! - [`throttle`]: the client-side rate limiter the hooks wait for, which a
 //!   429 pauses for every request of the client;
 //! - [`retry_after`]: the reading of `Retry-After`, clamped and never
@@ -48,6 +48,7 @@
 //! # }
 //! ```
 
+mod auth;
 pub mod bulk;
 pub mod custom;
 pub mod error_body;

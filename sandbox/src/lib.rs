@@ -20,7 +20,8 @@
 //!   unique whatever their case), names match by part, without case;
 //! - a record's `date_created` is the sandbox's clock, in unix seconds, when
 //!   it was created;
-//! - missing or wrong `X-PW-*` headers: 401;
+//! - missing or wrong `X-PW-*` headers, or a bearer token other than the
+//!   OAuth access token it was given: 401;
 //! - an e-mail that belongs to another person, a malformed e-mail, an
 //!   empty name, an unknown category, priority or status, a missing primary
 //!   contact or activity parent fail that record with field errors; an
@@ -72,6 +73,7 @@ pub use store::{Applied, Entity};
 pub struct SandboxConfig {
     token: String,
     user_email: String,
+    oauth_token: Option<String>,
     rate_limit: Option<(u32, Duration)>,
     account_rate_limit: Option<(u32, Duration)>,
     batch_limit: usize,
@@ -89,15 +91,20 @@ impl SandboxConfig {
     pub const TOKEN: &'static str = "sandbox-token";
     /// The user e-mail the sandbox accepts by default.
     pub const USER_EMAIL: &'static str = "sandbox@example.com";
+    /// The OAuth 2.0 access token the sandbox accepts by default, sent as
+    /// `Authorization: Bearer sandbox-oauth-token`.
+    pub const OAUTH_TOKEN: &'static str = "sandbox-oauth-token";
 
-    /// Copper's behaviour: [`SandboxConfig::TOKEN`] and
-    /// [`SandboxConfig::USER_EMAIL`], 3 bulk requests a second and 180
+    /// Copper's behaviour: the API key [`SandboxConfig::TOKEN`] of
+    /// [`SandboxConfig::USER_EMAIL`] or the OAuth access token
+    /// [`SandboxConfig::OAUTH_TOKEN`], 3 bulk requests a second and 180
     /// requests of any kind a minute, 10 records a request, 100 people
     /// seeded with seed 42, answers without delay.
     pub fn new() -> Self {
         SandboxConfig {
             token: Self::TOKEN.to_owned(),
             user_email: Self::USER_EMAIL.to_owned(),
+            oauth_token: Some(Self::OAUTH_TOKEN.to_owned()),
             rate_limit: Some((3, Duration::from_secs(1))),
             account_rate_limit: Some((180, Duration::from_secs(60))),
             batch_limit: 10,
@@ -110,7 +117,17 @@ impl SandboxConfig {
         }
     }
 
-    /// Accepts these credentials instead.
+    /// Accepts this OAuth access token instead (`Some`), or no bearer
+    /// token at all (`None`). A request carrying `Authorization: Bearer`
+    /// is judged by that token alone; a wrong one is answered 401.
+    pub fn with_oauth_token(self, access_token: Option<&str>) -> Self {
+        SandboxConfig {
+            oauth_token: access_token.map(str::to_owned),
+            ..self
+        }
+    }
+
+    /// Accepts this API key and user e-mail instead.
     pub fn with_credentials(self, token: &str, user_email: &str) -> Self {
         SandboxConfig {
             token: token.to_owned(),
@@ -209,6 +226,11 @@ impl SandboxConfig {
     /// The user e-mail it accepts.
     pub fn user_email(&self) -> &str {
         &self.user_email
+    }
+
+    /// The OAuth access token it accepts, if any.
+    pub fn oauth_token(&self) -> Option<&str> {
+        self.oauth_token.as_deref()
     }
 }
 

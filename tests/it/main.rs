@@ -8,6 +8,7 @@ mod faults;
 mod fuzz;
 mod limiter;
 mod matching;
+mod oauth;
 mod raw_client;
 mod reconcile;
 mod request_bodies;

@@ -156,6 +156,44 @@ async fn a_429_comes_back_with_its_status_and_retry_after() {
     assert_eq!(response.headers()["retry-after"], "2");
 }
 
+/// With OAuth, a request carries `Authorization: Bearer <token>` and no
+/// `X-PW-*` header, as Copper's OAuth quick start sends it; a redirect is
+/// not followed, so the token reaches no other host.
+#[tokio::test]
+async fn an_oauth_client_sends_only_the_bearer_token_and_follows_no_redirect() {
+    let server = server().await;
+    let elsewhere = MockServer::start().await;
+    Mock::given(method("POST"))
+        .and(path(UPDATE))
+        .and(header("authorization", format!("Bearer {TOKEN}").as_str()))
+        .respond_with(
+            ResponseTemplate::new(307)
+                .insert_header("location", format!("{}/steal", elsewhere.uri()).as_str()),
+        )
+        .expect(1)
+        .mount(&server)
+        .await;
+    let http = http_client_builder(Duration::from_secs(5), Duration::from_secs(5))
+        .build()
+        .unwrap();
+    let client = Client::new_with_client(
+        &server.uri(),
+        http,
+        Inner::new(Credentials::oauth(TOKEN).unwrap()),
+    );
+    let error = client
+        .people_bulk_update(None, &update_body())
+        .await
+        .unwrap_err();
+    assert_eq!(error.status().map(|s| s.as_u16()), Some(307));
+    let received = server.received_requests().await.unwrap();
+    assert_eq!(received.len(), 1);
+    for name in ["x-pw-accesstoken", "x-pw-application", "x-pw-useremail"] {
+        assert!(!received[0].headers.contains_key(name), "{name}");
+    }
+    assert!(elsewhere.received_requests().await.unwrap().is_empty());
+}
+
 #[tokio::test]
 async fn redirects_are_not_followed() {
     let server = server().await;
@@ -170,27 +208,31 @@ async fn redirects_are_not_followed() {
     assert!(elsewhere.received_requests().await.unwrap().is_empty());
 }
 
-#[test]
-fn debug_output_never_shows_the_token() {
-    let credentials = Credentials::new(TOKEN, "me@example.com").unwrap();
-    let inner = Inner::new(credentials.clone());
-    let client = Client::new_with_client("http://127.0.0.1:1", reqwest::Client::new(), inner);
-    for text in [
-        format!("{credentials:?}"),
-        format!("{client:?}"),
-        format!("{client:#?}"),
-    ] {
-        assert!(!text.contains(TOKEN), "{text}");
-        assert!(text.contains("me@example.com"), "{text}");
-    }
+#[tokio::test]
+async fn debug_output_never_shows_the_token() {
+    let api_key = Credentials::new(TOKEN, "me@example.com").unwrap();
+    let oauth = Credentials::oauth(TOKEN).unwrap();
+    for credentials in [api_key, oauth] {
+        let inner = Inner::new(credentials.clone());
+        let client = Client::new_with_client("http://127.0.0.1:1", reqwest::Client::new(), inner);
+        for text in [
+            format!("{credentials:?}"),
+            format!("{client:?}"),
+            format!("{client:#?}"),
+        ] {
+            assert!(!text.contains(TOKEN), "{text}");
+            assert!(text.contains("<redacted>"), "{text}");
+        }
 
-    let mut request = reqwest::Request::new(
-        reqwest::Method::POST,
-        "http://127.0.0.1:1/".parse().unwrap(),
-    );
-    credentials.apply(&mut request);
-    let text = format!("{request:?} {:?}", request.headers());
-    assert!(!text.contains(TOKEN), "{text}");
+        let mut request = reqwest::Request::new(
+            reqwest::Method::POST,
+            "http://127.0.0.1:1/".parse().unwrap(),
+        );
+        credentials.apply(&mut request).await.unwrap();
+        let text = format!("{request:?} {:?}", request.headers());
+        assert!(!text.contains(TOKEN), "{text}");
+        assert!(!request.headers().is_empty(), "{text}");
+    }
 }
 
 #[test]

@@ -165,6 +165,67 @@ async fn whole_request_refusals() {
     assert!(sandbox.applied().is_empty());
 }
 
+/// A request with `Authorization: Bearer` is judged by its token alone:
+/// the configured one is accepted without any `X-PW-*` header, and any
+/// other is refused with 401 even beside a valid API key.
+#[tokio::test]
+async fn an_oauth_bearer_token_is_accepted_only_when_it_is_the_configured_one() {
+    let sandbox = Sandbox::start(
+        SandboxConfig::new()
+            .with_rate_limit(None)
+            .with_oauth_token(Some("granted")),
+    )
+    .await
+    .unwrap();
+    let bearer = |authorization: &str| {
+        reqwest::Client::new()
+            .post(format!("{}{UPDATE}", sandbox.url()))
+            .header("authorization", authorization)
+            .json(&json!({"people": [{"id": 1, "title": "by oauth"}]}))
+    };
+    for refused in ["Bearer wrong", "Bearer ", "Basic granted", "granted"] {
+        let response = bearer(refused).send().await.unwrap();
+        assert_eq!(response.status(), 401, "{refused}");
+        let body: Value = response.json().await.unwrap();
+        assert_eq!(
+            (body["success"].clone(), body["status"].clone()),
+            (json!(false), json!(401))
+        );
+    }
+    let beside_a_key = bearer("Bearer wrong")
+        .header("x-pw-accesstoken", SandboxConfig::TOKEN)
+        .header("x-pw-application", "developer_api")
+        .header("x-pw-useremail", SandboxConfig::USER_EMAIL);
+    assert_eq!(beside_a_key.send().await.unwrap().status(), 401);
+    assert!(sandbox.applied().is_empty());
+
+    for accepted in ["Bearer granted", "bearer granted"] {
+        let response = bearer(accepted).send().await.unwrap();
+        assert_eq!(response.status(), 200, "{accepted}");
+    }
+    assert_eq!(
+        sandbox.person(1).unwrap().title.as_deref(),
+        Some("by oauth")
+    );
+
+    // Without an OAuth token configured, no bearer token is accepted.
+    let keys_only = Sandbox::start(
+        SandboxConfig::new()
+            .with_rate_limit(None)
+            .with_oauth_token(None),
+    )
+    .await
+    .unwrap();
+    let response = reqwest::Client::new()
+        .post(format!("{}{UPDATE}", keys_only.url()))
+        .bearer_auth(SandboxConfig::OAUTH_TOKEN)
+        .json(&json!({"people": [{"id": 1}]}))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(response.status(), 401);
+}
+
 #[tokio::test]
 async fn more_than_three_requests_a_second_get_429() {
     let sandbox = Sandbox::start(SandboxConfig::new()).await.unwrap();
