@@ -37,6 +37,11 @@ def client(base_url: str, token: str, email: str) -> AuthenticatedClient:
     )
 
 
+def oauth_client(base_url: str, access_token: str) -> AuthenticatedClient:
+    # OAuth 2.0: the generated client's default, `Authorization: Bearer`.
+    return AuthenticatedClient(base_url=base_url, token=access_token)
+
+
 def describe(item: BulkUpdateFailure | Person) -> str:
     """Narrows the success-or-failure item to either branch."""
     if isinstance(item, BulkUpdateFailure):
