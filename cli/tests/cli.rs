@@ -1044,19 +1044,25 @@ fn every_command(server: &Server, credentials: &[(&str, &str)]) -> Vec<Vec<Value
         .iter()
         .map(|(args, input)| {
             let mut command = bin();
+            // Every log line on, to see that none carries a secret.
             command
-                .args(["--base-url", server.sandbox.url()])
-                .args(*args);
-            command.envs(credentials.iter().copied());
+                .args(["-vvv", "--base-url", server.sandbox.url()])
+                .args(*args)
+                .envs(credentials.iter().copied());
             let output = if input.starts_with('{') {
                 run_with_stdin(command.args(["--input", "-"]), input)
             } else {
                 command.arg("--input").arg(example(input)).output().unwrap()
             };
+            let text = stderr(&output);
             assert!(
                 matches!(output.status.code(), Some(0 | 1)),
-                "{args:?}: {}",
-                stderr(&output)
+                "{args:?}: {text}"
+            );
+            assert!(text.contains("copper_request"), "{args:?}: {text}");
+            assert!(
+                !text.contains(TOKEN) && !text.contains(OAUTH_TOKEN),
+                "{text}"
             );
             lines(&output)
         })
