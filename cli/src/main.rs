@@ -332,6 +332,15 @@ where
     }
     let source = Source::from_arg(&io.input);
     let job = Job::check(O::OPERATION, options, io, &source)?;
+    // Credentials are settled before anything is written: a usage error
+    // must leave no output or journal behind. The sandbox lives until the
+    // records are sent.
+    let client = if options.dry_run {
+        given_credentials(options)?;
+        None
+    } else {
+        Some(config(options).await?)
+    };
     // The input is opened once: a named pipe or standard input cannot be
     // read twice.
     let (reader, size) = source.open()?;
@@ -369,8 +378,7 @@ where
         });
     }
 
-    // The sandbox lives until the records are sent.
-    let (config, _sandbox) = config(options).await?;
+    let (config, _sandbox) = client.expect("only a dry run has no client");
     let copper = Copper::new(config)?;
     let journal = journal
         .map(|path| JournalFile::<O>::append(&path))
@@ -440,6 +448,8 @@ where
     }
     let source = Source::from_arg(&io.input);
     let job = Job::check(&matched.operation::<C>(by), options, io, &source)?;
+    // Before anything is written, as for a run by id.
+    let (config, _sandbox) = config(options).await?;
     let (reader, size) = source.open()?;
     let mut summary = Summary::start(size, options.quiet);
     let reader = summary.track(reader);
@@ -453,7 +463,6 @@ where
             return Err(Usage(error));
         }
     };
-    let (config, _sandbox) = config(options).await?;
     let copper = Copper::new(config)?;
     let journal = journal
         .map(|path| JournalFile::<C>::append(&path))
@@ -700,11 +709,22 @@ async fn config(options: &Options) -> Result<(Config, Option<Sandbox>), Usage> {
         )
         .await
         .map_err(|e| format!("cannot start the sandbox: {e}"))?;
-        let config = Config::new(sandbox.config().token(), sandbox.config().user_email())?
-            .with_base_url(sandbox.url())?;
+        // The sandbox is reached the way the credentials given would reach
+        // Copper (with the sandbox's own secret), so that an OAuth user's
+        // trial run takes the same path as the real one.
+        let sandbox_config = sandbox.config();
+        let config = match given_credentials(options)? {
+            Some(given) if given.is_oauth() => {
+                Config::oauth(sandbox_config.oauth_token().unwrap_or_default())?
+            }
+            _ => Config::new(sandbox_config.token(), sandbox_config.user_email())?,
+        }
+        .with_base_url(sandbox.url())?;
         (config, Some(sandbox))
     } else {
-        let mut config = credentials(options)?;
+        let mut config = given_credentials(options)?.ok_or(
+            "no credentials: set COPPER_API_TOKEN and COPPER_USER_EMAIL (or pass --token-file and --email), or COPPER_OAUTH_TOKEN (or pass --oauth-token-file); or try --sandbox",
+        )?;
         if let Some(url) = options
             .base_url
             .clone()
@@ -734,8 +754,10 @@ async fn config(options: &Options) -> Result<(Config, Option<Sandbox>), Usage> {
 
 /// A secret from a file (`flag` names the option) or else from the
 /// environment variable `var`, with the name of where it came from; `None`
-/// when neither is given. The file's content and the variable's value are
-/// never repeated in an error.
+/// when neither is given. A variable set to nothing but spaces counts as
+/// not given, as shells and CI templates often leave one; an empty file is
+/// an error, since the user named it. The file's content and the
+/// variable's value are never repeated in an error.
 fn secret(
     path: Option<&PathBuf>,
     flag: &'static str,
@@ -747,15 +769,17 @@ fn secret(
             .map_err(|e| format!("cannot read the {flag} {}: {e}", path.display()).into());
     }
     match std::env::var(var) {
+        Ok(value) if value.trim().is_empty() => Ok(None),
         Ok(value) => Ok(Some((value, var))),
         Err(std::env::VarError::NotPresent) => Ok(None),
         Err(std::env::VarError::NotUnicode(_)) => Err(format!("{var} is not valid UTF-8").into()),
     }
 }
 
-/// The client settings for the credentials given: an OAuth access token,
-/// or an API key and its owner's e-mail, never both.
-fn credentials(options: &Options) -> Result<Config, Usage> {
+/// The client settings for the credentials given, checked, or `None` when
+/// neither an OAuth access token nor an API key is given: an OAuth access
+/// token, or an API key and its owner's e-mail, never parts of both.
+fn given_credentials(options: &Options) -> Result<Option<Config>, Usage> {
     let oauth = secret(
         options.oauth_token_file.as_ref(),
         "--oauth-token-file",
@@ -768,9 +792,7 @@ fn credentials(options: &Options) -> Result<Config, Usage> {
     )?;
     let email = match &options.email {
         Some(email) => Some((email.clone(), "--email")),
-        None => std::env::var("COPPER_USER_EMAIL")
-            .ok()
-            .map(|email| (email, "COPPER_USER_EMAIL")),
+        None => secret(None, "--email", "COPPER_USER_EMAIL")?,
     };
     if let Some((token, oauth_from)) = oauth {
         let mixed = key.as_ref().or(email.as_ref()).map(|(_, from)| *from);
@@ -780,13 +802,18 @@ fn credentials(options: &Options) -> Result<Config, Usage> {
             )
             .into());
         }
-        return Config::oauth(token.trim()).map_err(|e| format!("{e} (from {oauth_from})").into());
+        return Config::oauth(&token)
+            .map(Some)
+            .map_err(|e| format!("{e} (from {oauth_from})").into());
     }
-    let (token, _) = key.ok_or(
-        "no credentials: set COPPER_API_TOKEN and COPPER_USER_EMAIL (or pass --token-file and --email), or COPPER_OAUTH_TOKEN (or pass --oauth-token-file); or try --sandbox",
-    )?;
-    let (email, _) = email.ok_or("no user e-mail: set COPPER_USER_EMAIL or pass --email")?;
-    Ok(Config::new(token.trim(), &email)?)
+    let Some((token, key_from)) = key else {
+        return Ok(None);
+    };
+    let (email, email_from) =
+        email.ok_or("no user e-mail: set COPPER_USER_EMAIL or pass --email")?;
+    Config::new(&token, &email).map(Some).map_err(|e| {
+        format!("{e} (the API key from {key_from}, the e-mail from {email_from})").into()
+    })
 }
 
 async fn serve_sandbox(args: SandboxArgs) -> Result<ExitCode, Usage> {

@@ -1152,6 +1152,28 @@ fn an_oauth_token_with_an_api_key_is_a_usage_error() {
             vec![],
             "the OAuth access token is empty (from --oauth-token-file)",
         ),
+        // The embedded sandbox and a dry run check the credentials too.
+        (
+            vec!["--sandbox", "--oauth-token-file", "/no/such/token"],
+            vec![],
+            "cannot read the --oauth-token-file",
+        ),
+        (
+            vec!["--sandbox"],
+            vec![
+                ("COPPER_OAUTH_TOKEN", OAUTH_TOKEN),
+                ("COPPER_API_TOKEN", TOKEN),
+            ],
+            "give one kind only",
+        ),
+        (
+            vec!["--dry-run"],
+            vec![
+                ("COPPER_OAUTH_TOKEN", OAUTH_TOKEN),
+                ("COPPER_USER_EMAIL", "me@example.com"),
+            ],
+            "(COPPER_USER_EMAIL)",
+        ),
     ];
     for (args, env, message) in cases {
         let output = run_with_stdin(
@@ -1183,4 +1205,64 @@ fn a_refused_oauth_token_is_reported_and_never_printed() {
     assert!(text.contains("OAuth access token"), "{text}");
     assert!(!text.contains("wrong-oauth-987654"), "{text}");
     assert!(server.sandbox.applied().is_empty());
+}
+
+/// A usage error about credentials leaves no output and no journal
+/// behind, so that the corrected command runs as a new job.
+#[test]
+fn a_credentials_error_writes_no_output_or_journal() {
+    let server = server_with_oauth();
+    let dir = tempfile::tempdir().unwrap();
+    let output_file = dir.path().join("out.ndjson");
+    let run = |env: &[(&str, &str)]| {
+        bin()
+            .args([
+                "--quiet",
+                "--base-url",
+                server.sandbox.url(),
+                "people",
+                "update",
+            ])
+            .arg("--input")
+            .arg(example("people.ndjson"))
+            .arg("--output")
+            .arg(&output_file)
+            .envs(env.iter().copied())
+            .output()
+            .unwrap()
+    };
+    let for_upsert = |env: &[(&str, &str)]| {
+        bin()
+            .args(["--quiet", "--base-url", server.sandbox.url()])
+            .args(["people", "upsert", "--match", "email", "--input"])
+            .arg(example("people-upsert.ndjson"))
+            .arg("--output")
+            .arg(&output_file)
+            .envs(env.iter().copied())
+            .output()
+            .unwrap()
+    };
+    let mixed = [
+        ("COPPER_OAUTH_TOKEN", OAUTH_TOKEN),
+        ("COPPER_USER_EMAIL", "me@example.com"),
+    ];
+    for output in [run(&mixed), for_upsert(&mixed)] {
+        assert_eq!(output.status.code(), Some(2), "{}", stderr(&output));
+        assert_eq!(std::fs::read_dir(dir.path()).unwrap().count(), 0);
+    }
+    // The corrected command runs; a blank OAuth variable beside an API key
+    // counts as not given.
+    let output = run(&[
+        ("COPPER_OAUTH_TOKEN", " "),
+        ("COPPER_API_TOKEN", TOKEN),
+        ("COPPER_USER_EMAIL", "me@example.com"),
+    ]);
+    assert_eq!(output.status.code(), Some(1), "{}", stderr(&output));
+    assert_eq!(
+        std::fs::read_to_string(&output_file)
+            .unwrap()
+            .lines()
+            .count(),
+        8
+    );
 }

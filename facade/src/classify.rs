@@ -4,6 +4,7 @@
 use std::time::SystemTime;
 
 use copper_bulk_raw::error_body::ErrorBody;
+use copper_bulk_raw::hooks::Credentials;
 
 use crate::error::Error;
 use crate::retry::{AttemptFailure, parse_retry_after};
@@ -12,12 +13,13 @@ use crate::retry::{AttemptFailure, parse_retry_after};
 const MAX_MESSAGE: usize = 500;
 
 /// Turns a failed raw call into the facade's error and what the retry
-/// policy needs to know.
-/// Server text in the error goes through `redact`.
+/// policy needs to know. Server text in the error has the `credentials`'
+/// secret redacted, and a 401 says which kind of credentials was refused.
 pub(crate) async fn classify(
     error: copper_bulk_raw::Error<()>,
-    redact: &(dyn Fn(&str) -> String + Sync),
+    credentials: &Credentials,
 ) -> (Error, AttemptFailure) {
+    let redact = |text: &str| credentials.redact(text);
     use copper_bulk_raw::Error as Raw;
     match error {
         Raw::UnexpectedResponse(response) => {
@@ -36,7 +38,10 @@ pub(crate) async fn classify(
                 }
             });
             let error = match status {
-                401 => Error::Unauthorized { message },
+                401 => Error::Unauthorized {
+                    message,
+                    oauth: credentials.is_oauth(),
+                },
                 422 if matches!(body, ErrorBody::SizeLimit(_)) => {
                     Error::RequestTooLarge { message }
                 }
@@ -85,6 +90,13 @@ pub(crate) async fn classify(
             },
             AttemptFailure::NoAnswer,
         ),
+        // The raw client's hooks fail a request with a custom error only
+        // when its OAuth token source gave no token: nothing was sent, and
+        // a later attempt may get one.
+        Raw::Custom(reason) => (
+            Error::NoToken(redact(&reason)),
+            AttemptFailure::NotConnected,
+        ),
         other => (
             Error::Request(redact(&other.to_string())),
             AttemptFailure::Unsendable,
@@ -110,7 +122,8 @@ mod tests {
                 .body(Vec::<u8>::new())
                 .unwrap();
             let raw = copper_bulk_raw::Error::UnexpectedResponse(reqwest::Response::from(response));
-            let (error, failure) = classify(raw, &|text: &str| text.to_owned()).await;
+            let credentials = Credentials::new("key", "me@example.com").unwrap();
+            let (error, failure) = classify(raw, &credentials).await;
             let create_retried = matches!(
                 decide(
                     &RetryPolicy::standard(),

@@ -92,8 +92,9 @@ pub(crate) struct Run<T> {
     recent: Mutex<VecDeque<(Instant, i64)>>,
 }
 
-/// After this many batches in a row could not connect, the server is taken
-/// to be down and the rest of the run is not sent.
+/// After this many batches in a row could not connect (or got no OAuth
+/// token), the server (or the token source) is taken to be down and the
+/// rest of the run is not sent.
 const UNREACHABLE_BATCHES: usize = 3;
 
 impl<T> Run<T> {
@@ -104,12 +105,13 @@ impl<T> Run<T> {
     /// Stops the run when `failure` would strike every later request: the
     /// credentials were refused (401), the account may not use the
     /// endpoint (403, such as a disabled Leads feature), or the server has
-    /// not been reachable for several batches. Sending a million records
-    /// into any of these would only repeat the failure, at the rate limit.
+    /// not been reachable, or the OAuth token source has given no token,
+    /// for several batches in a row. Sending a million records into any of
+    /// these would only repeat the failure, at the rate limit.
     fn note_failure(&self, failure: &Arc<RequestFailure>) {
         let halt = match failure.error() {
             Error::Unauthorized { .. } | Error::Refused { status: 403, .. } => true,
-            Error::Connect(_) => {
+            Error::Connect(_) | Error::NoToken(_) => {
                 self.unreachable.fetch_add(1, Ordering::SeqCst) + 1 >= UNREACHABLE_BATCHES
             }
             _ => false,

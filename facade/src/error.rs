@@ -16,12 +16,20 @@ use serde_json::Value;
 pub enum Error {
     /// Copper refused the credentials (401).
     #[error(
-        "copper refused the credentials (HTTP 401): check the API key and that the user e-mail is its owner's, or that the OAuth access token is current{}",
+        "copper refused the credentials (HTTP 401): {}{}",
+        if *.oauth {
+            "check that the OAuth access token is current (the user may have revoked it)"
+        } else {
+            "check the API key and that the user e-mail is its owner's"
+        },
         suffix(.message)
     )]
     Unauthorized {
         /// Copper's message, if it sent one.
         message: Option<String>,
+        /// Whether the credentials refused were an OAuth access token
+        /// rather than an API key.
+        oauth: bool,
     },
     /// Copper refused the request as larger than its limit (422).
     #[error("copper refused the request as too large (HTTP 422){}", suffix(.message))]
@@ -70,6 +78,11 @@ pub enum Error {
     /// No connection to the server could be established.
     #[error("cannot connect to the server")]
     Connect(#[source] reqwest::Error),
+    /// The OAuth token source gave no access token (it failed, or took
+    /// longer than the raw client's `TOKEN_SOURCE_TIMEOUT`), so the request
+    /// was not sent. Retried like a connection that could not be made.
+    #[error("{0}")]
+    NoToken(String),
     /// The request timed out after it was sent.
     #[error("the request timed out")]
     Timeout(#[source] reqwest::Error),
@@ -168,7 +181,11 @@ impl Error {
     pub fn may_have_reached_copper(&self) -> bool {
         !matches!(
             self,
-            Error::Connect(_) | Error::Request(_) | Error::Halted(_) | Error::Stopped
+            Error::Connect(_)
+                | Error::NoToken(_)
+                | Error::Request(_)
+                | Error::Halted(_)
+                | Error::Stopped
         )
     }
 
@@ -183,6 +200,7 @@ impl Error {
             | Error::RateLimited { .. }
             | Error::Redirected { .. }
             | Error::Connect(_)
+            | Error::NoToken(_)
             | Error::Request(_)
             | Error::Halted(_)
             | Error::Stopped => false,
@@ -294,7 +312,15 @@ mod tests {
     #[test]
     fn messages_are_lowercase_without_a_trailing_period() {
         let errors = [
-            Error::Unauthorized { message: None },
+            Error::Unauthorized {
+                message: None,
+                oauth: false,
+            },
+            Error::Unauthorized {
+                message: None,
+                oauth: true,
+            },
+            Error::NoToken("no OAuth access token: the vault is sealed".into()),
             Error::RequestTooLarge {
                 message: Some("Request size too large, limit is 10".into()),
             },

@@ -686,8 +686,7 @@ async fn search_page<O: Operation>(
             Ok(response) => return Ok(response.into_inner()),
             Err(error) => error,
         };
-        let redact = |text: &str| shared.config.credentials().redact(text);
-        let (error, failure) = classify(error, &redact).await;
+        let (error, failure) = classify(error, shared.config.credentials()).await;
         rate_limited += u32::from(failure.is_rate_limited());
         match decide(
             policy,

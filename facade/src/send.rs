@@ -123,10 +123,7 @@ pub(crate) async fn send<O: Operation>(
                     attempts: earlier.attempts + attempts,
                 };
             }
-            Err(error) => {
-                let redact = |text: &str| shared.config.credentials().redact(text);
-                classify(error, &redact).await
-            }
+            Err(error) => classify(error, shared.config.credentials()).await,
         };
         reached |= error.may_have_reached_copper();
         applied |= error.may_have_been_applied();

@@ -5,9 +5,12 @@
 //! API keys "are suitable for individual users", OAuth 2.0 "is the preferred
 //! approach for partner integrations". An API key goes in three headers
 //! (`X-PW-AccessToken`, `X-PW-Application: developer_api`,
-//! `X-PW-UserEmail`); an access token goes in `Authorization: Bearer`, as
+//! `X-PW-UserEmail`). An access token goes in `Authorization: Bearer`, as
 //! Copper's [OAuth quick start](https://developer.copper.com/introduction/oauth/quickstart.html)
-//! sends it, with no `X-PW-*` header: the token names its user.
+//! sends it, with `X-PW-Application: developer_api`, which Copper's
+//! [Requests](https://developer.copper.com/introduction/requests.html) page
+//! asks of every call; neither the API key's header nor the user e-mail is
+//! sent, since the token names its user.
 //!
 //! Either secret is held as a header value marked sensitive, so neither the
 //! `Debug` of these types nor that of a request carrying one shows it.
@@ -28,8 +31,9 @@ pub const USER_EMAIL: HeaderName = HeaderName::from_static("x-pw-useremail");
 
 /// How many of the access tokens a [`TokenSource`] gave are remembered, so
 /// that a server's text quoting one of them is still redacted after the
-/// token was replaced.
-const TOKENS_REMEMBERED: usize = 4;
+/// token was replaced: far more than the requests a client has in flight,
+/// even with a source that gives each request a token of its own.
+const TOKENS_REMEMBERED: usize = 256;
 
 /// What Copper authenticates a request with: an API key and its owner's
 /// e-mail, or an OAuth 2.0 access token.
@@ -61,20 +65,22 @@ impl Credentials {
     /// Fails when either value cannot be sent in an HTTP header (it is empty
     /// or holds a control character); the error never repeats the token.
     pub fn new(token: &str, user_email: &str) -> Result<Self, InvalidCredentials> {
-        let token = secret(token, InvalidCredentials::EmptyToken, |_| {
-            InvalidCredentials::TokenNotAHeaderValue
-        })?;
-        let user_email = user_email.trim();
-        if user_email.is_empty() {
-            return Err(InvalidCredentials::EmptyUserEmail);
-        }
-        let user_email = HeaderValue::from_str(user_email)
-            .map_err(|_| InvalidCredentials::UserEmailNotAHeaderValue)?;
+        let token = secret(
+            token,
+            InvalidCredentials::EmptyToken,
+            InvalidCredentials::TokenNotAHeaderValue,
+        )?;
+        let user_email = header_value(
+            user_email,
+            InvalidCredentials::EmptyUserEmail,
+            InvalidCredentials::UserEmailNotAHeaderValue,
+        )?;
         Ok(Credentials(Kind::ApiKey { token, user_email }))
     }
 
     /// OAuth credentials with one access token, sent as
-    /// `Authorization: Bearer <token>` with every request.
+    /// `Authorization: Bearer <token>` (with `X-PW-Application:
+    /// developer_api`) with every request.
     ///
     /// Copper documents no expiry for its access tokens; when yours can
     /// change, use [`Credentials::oauth_source`].
@@ -111,32 +117,28 @@ impl Credentials {
     /// it is shown or logged. For OAuth credentials, the last few tokens
     /// the source gave are all redacted.
     pub fn redact(&self, text: &str) -> String {
-        let mut text = text.to_owned();
-        let mut hide = |secret: &HeaderValue| {
-            if let Ok(secret) = secret.to_str()
-                && text.contains(secret)
-            {
-                text = text.replace(secret, "<redacted>");
+        let secrets: Vec<String> = match &self.0 {
+            Kind::ApiKey { token, .. } => {
+                token.to_str().ok().map(str::to_owned).into_iter().collect()
             }
+            Kind::OAuth(oauth) => oauth
+                .recent()
+                .iter()
+                .filter_map(|bearer| {
+                    bearer
+                        .to_str()
+                        .ok()?
+                        .strip_prefix(BEARER)
+                        .map(str::to_owned)
+                })
+                .collect(),
         };
-        match &self.0 {
-            Kind::ApiKey { token, .. } => hide(token),
-            Kind::OAuth(oauth) => {
-                for bearer in oauth.recent().iter() {
-                    if let Some(token) = bearer.to_str().ok().and_then(|b| b.get(BEARER.len()..))
-                        && let Ok(token) = HeaderValue::from_str(token)
-                    {
-                        hide(&token);
-                    }
-                }
-            }
-        }
-        text
+        redact(text, secrets)
     }
 
     /// Sets the authentication headers on `request`: the three API-key
     /// headers, or `Authorization: Bearer` with the token the source gives
-    /// now.
+    /// now and `X-PW-Application: developer_api`.
     ///
     /// Fails only when a [`TokenSource`] does; the request must then not be
     /// sent.
@@ -149,13 +151,36 @@ impl Credentials {
                 headers.insert(USER_EMAIL, user_email.clone());
             }
             Kind::OAuth(oauth) => {
-                let token = oauth.source.access_token().await?;
+                let token = tokio::time::timeout(TOKEN_SOURCE_TIMEOUT, oauth.source.access_token())
+                    .await
+                    .map_err(|_| {
+                        TokenError::new(format!(
+                            "the token source gave no token within {} seconds",
+                            TOKEN_SOURCE_TIMEOUT.as_secs()
+                        ))
+                    })??;
                 oauth.remember(&token.0);
-                request.headers_mut().insert(AUTHORIZATION, token.0);
+                let headers = request.headers_mut();
+                headers.insert(AUTHORIZATION, token.0);
+                headers.insert(APPLICATION, HeaderValue::from_static("developer_api"));
             }
         }
         Ok(())
     }
+}
+
+/// `text` with every occurrence of each secret replaced by `<redacted>`,
+/// the longest secrets first, so that a token holding another is hidden
+/// whole rather than around the shorter one.
+fn redact(text: &str, mut secrets: Vec<String>) -> String {
+    secrets.sort_by_key(|secret| std::cmp::Reverse(secret.len()));
+    let mut text = text.to_owned();
+    for secret in secrets.iter().filter(|secret| !secret.is_empty()) {
+        if text.contains(secret.as_str()) {
+            text = text.replace(secret.as_str(), "<redacted>");
+        }
+    }
+    text
 }
 
 impl OAuth {
@@ -189,21 +214,49 @@ impl fmt::Debug for Credentials {
     }
 }
 
+/// How the `Authorization` value of a token starts: the token follows.
 const BEARER: &str = "Bearer ";
+
+/// The longest a [`TokenSource`] may take to give a token before the
+/// request is given up on (and its records reported not applied): a source
+/// answers from memory, and one that refreshes first still takes seconds.
+/// Without a bound, a source that never answers would hold the run forever,
+/// since the request's own timeout starts only once it is sent.
+pub const TOKEN_SOURCE_TIMEOUT: std::time::Duration = std::time::Duration::from_secs(30);
 
 /// `value` trimmed, as a sensitive header value.
 fn secret(
     value: &str,
     empty: InvalidCredentials,
-    invalid: impl FnOnce(reqwest::header::InvalidHeaderValue) -> InvalidCredentials,
+    invalid: InvalidCredentials,
+) -> Result<HeaderValue, InvalidCredentials> {
+    let mut value = header_value(value, empty, invalid)?;
+    value.set_sensitive(true);
+    Ok(value)
+}
+
+/// `value` trimmed, as a header value of visible ASCII (and spaces inside).
+///
+/// `HeaderValue` would take bytes beyond ASCII too, but they are not text
+/// it can give back (`to_str`), so such a value could be neither compared
+/// nor redacted; and a token never holds one: one that does was read with
+/// something else, such as a byte-order mark at the start of a file.
+fn header_value(
+    value: &str,
+    empty: InvalidCredentials,
+    invalid: InvalidCredentials,
 ) -> Result<HeaderValue, InvalidCredentials> {
     let value = value.trim();
     if value.is_empty() {
         return Err(empty);
     }
-    let mut value = HeaderValue::from_str(value).map_err(invalid)?;
-    value.set_sensitive(true);
-    Ok(value)
+    if !value
+        .bytes()
+        .all(|byte| byte == b' ' || byte.is_ascii_graphic())
+    {
+        return Err(invalid);
+    }
+    HeaderValue::from_str(value).map_err(|_| invalid)
 }
 
 /// An OAuth 2.0 access token, ready to be sent as
@@ -224,7 +277,7 @@ impl AccessToken {
         secret(
             &format!("{BEARER}{token}"),
             InvalidCredentials::EmptyAccessToken,
-            |_| InvalidCredentials::AccessTokenNotAHeaderValue,
+            InvalidCredentials::AccessTokenNotAHeaderValue,
         )
         .map(AccessToken)
     }
@@ -275,7 +328,10 @@ pub type TokenFuture<'a> =
 ///
 /// It is asked before every request, so it should answer from memory and
 /// refresh only when the token it holds is about to expire (or was
-/// revoked). Copper's documented tokens do not expire; a source is for
+/// revoked). It must not block the thread (do blocking work in
+/// `tokio::task::spawn_blocking`) and must not panic: a panic ends the run
+/// that asked. A source that takes longer than [`TOKEN_SOURCE_TIMEOUT`]
+/// fails the request, which is then not sent. Copper's documented tokens do not expire; a source is for
 /// applications whose tokens do change, such as ones kept by an
 /// integration platform.
 ///
@@ -315,8 +371,10 @@ where
 /// An access token that can be replaced while clients use it: clone it,
 /// give one clone to [`Credentials::oauth_source`] (or the facade's
 /// `Config::oauth_source`), and call [`SharedToken::set`] on another when
-/// the token is refreshed. Every request sent after `set` returns carries
-/// the new token.
+/// the token is refreshed. Every request prepared after `set` returns
+/// carries the new token; one prepared before may still be waiting for its
+/// rate-limit permit with the old one, so keep the old token valid for a
+/// minute after the refresh if your provider allows it.
 ///
 /// ```
 /// use copper_bulk_raw::hooks::{Credentials, SharedToken};
@@ -373,33 +431,33 @@ impl fmt::Debug for SharedToken {
 pub enum InvalidCredentials {
     /// The API key is empty.
     EmptyToken,
-    /// The API key holds a character an HTTP header cannot carry.
+    /// The API key holds a character other than printable ASCII.
     TokenNotAHeaderValue,
     /// The user e-mail is empty.
     EmptyUserEmail,
-    /// The user e-mail holds a character an HTTP header cannot carry.
+    /// The user e-mail holds a character other than printable ASCII.
     UserEmailNotAHeaderValue,
     /// The OAuth access token is empty.
     EmptyAccessToken,
-    /// The OAuth access token holds a character an HTTP header cannot
-    /// carry.
+    /// The OAuth access token holds a character other than printable
+    /// ASCII.
     AccessTokenNotAHeaderValue,
 }
 
 impl fmt::Display for InvalidCredentials {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         f.write_str(match self {
-            InvalidCredentials::EmptyToken => "the access token is empty",
+            InvalidCredentials::EmptyToken => "the API key is empty",
             InvalidCredentials::TokenNotAHeaderValue => {
-                "the access token holds a character an HTTP header cannot carry"
+                "the API key holds a character other than printable ASCII, which an HTTP header cannot carry as text (a line break or a byte-order mark?)"
             }
             InvalidCredentials::EmptyUserEmail => "the user e-mail is empty",
             InvalidCredentials::UserEmailNotAHeaderValue => {
-                "the user e-mail holds a character an HTTP header cannot carry"
+                "the user e-mail holds a character other than printable ASCII, which an HTTP header cannot carry as text"
             }
             InvalidCredentials::EmptyAccessToken => "the OAuth access token is empty",
             InvalidCredentials::AccessTokenNotAHeaderValue => {
-                "the OAuth access token holds a character an HTTP header cannot carry"
+                "the OAuth access token holds a character other than printable ASCII, which an HTTP header cannot carry as text (a line break or a byte-order mark?)"
             }
         })
     }
@@ -442,7 +500,8 @@ mod tests {
         let headers = request.headers();
         assert_eq!(headers[AUTHORIZATION], "Bearer tok-123");
         assert!(headers[AUTHORIZATION].is_sensitive());
-        for name in [ACCESS_TOKEN, APPLICATION, USER_EMAIL] {
+        assert_eq!(headers[APPLICATION], "developer_api");
+        for name in [ACCESS_TOKEN, USER_EMAIL] {
             assert!(!headers.contains_key(&name), "{name}");
         }
         assert_eq!(credentials.user_email(), None);
@@ -494,13 +553,58 @@ mod tests {
     }
 
     #[test]
+    fn a_token_holding_another_is_redacted_whole() {
+        assert_eq!(
+            redact(
+                "old abc123, new abc",
+                vec!["abc".to_owned(), "abc123".to_owned()]
+            ),
+            "old <redacted>, new <redacted>"
+        );
+    }
+
+    #[tokio::test]
+    async fn every_token_of_many_in_flight_is_redacted() {
+        let counter = Arc::new(std::sync::atomic::AtomicUsize::new(0));
+        let source = counter.clone();
+        let credentials = Credentials::oauth_source(move || {
+            let n = source.fetch_add(1, std::sync::atomic::Ordering::SeqCst);
+            async move { Ok(AccessToken::new(&format!("token-{n:03}"))?) }
+        });
+        for _ in 0..64 {
+            credentials.apply(&mut request()).await.unwrap();
+        }
+        let text = credentials.redact("echoed token-000 and token-063");
+        assert_eq!(text, "echoed <redacted> and <redacted>");
+    }
+
+    #[tokio::test(start_paused = true)]
+    async fn a_source_that_never_answers_fails_the_request_in_time() {
+        let credentials = Credentials::oauth_source(std::future::pending);
+        let error = credentials.apply(&mut request()).await.unwrap_err();
+        assert!(error.to_string().contains("within 30 seconds"), "{error}");
+    }
+
+    #[test]
     fn bad_tokens_are_refused_without_being_repeated() {
         assert_eq!(
             Credentials::oauth("  ").unwrap_err(),
             InvalidCredentials::EmptyAccessToken
         );
-        let error = Credentials::oauth("abc\u{7f}def").unwrap_err();
-        assert_eq!(error, InvalidCredentials::AccessTokenNotAHeaderValue);
-        assert!(!error.to_string().contains("abc"));
+        for bad in ["abc\u{7f}def", "\u{feff}abcdef", "abcdéf", "abc\ndef"] {
+            let error = Credentials::oauth(bad).unwrap_err();
+            assert_eq!(
+                error,
+                InvalidCredentials::AccessTokenNotAHeaderValue,
+                "{bad}"
+            );
+            assert!(!error.to_string().contains("abc"));
+            let error = Credentials::new(bad, "me@example.com").unwrap_err();
+            assert_eq!(error, InvalidCredentials::TokenNotAHeaderValue, "{bad}");
+        }
+        assert_eq!(
+            Credentials::new("key", "mé@example.com").unwrap_err(),
+            InvalidCredentials::UserEmailNotAHeaderValue
+        );
     }
 }

@@ -11,7 +11,7 @@ use progenitor_client::{ClientHooks, ClientInfo, Error, OperationInfo};
 use crate::Client;
 pub use crate::auth::{
     ACCESS_TOKEN, APPLICATION, AccessToken, Credentials, InvalidCredentials, SharedToken,
-    TokenError, TokenFuture, TokenSource, USER_EMAIL,
+    TOKEN_SOURCE_TIMEOUT, TokenError, TokenFuture, TokenSource, USER_EMAIL,
 };
 use crate::retry_after::retry_after;
 use crate::throttle::{RequestKind, Throttle};

@@ -118,11 +118,19 @@ impl SandboxConfig {
     }
 
     /// Accepts this OAuth access token instead (`Some`), or no bearer
-    /// token at all (`None`). A request carrying `Authorization: Bearer`
-    /// is judged by that token alone; a wrong one is answered 401.
+    /// token at all (`None`, or an empty one). A request carrying
+    /// `Authorization: Bearer` is judged by that token (and its
+    /// `X-PW-Application: developer_api`), never by API-key headers beside
+    /// it; a wrong one is answered 401.
     pub fn with_oauth_token(self, access_token: Option<&str>) -> Self {
+        // The token a request carries is compared trimmed, so an empty one
+        // could never match: it is no token at all.
+        let oauth_token = access_token
+            .map(str::trim)
+            .filter(|token| !token.is_empty())
+            .map(str::to_owned);
         SandboxConfig {
-            oauth_token: access_token.map(str::to_owned),
+            oauth_token,
             ..self
         }
     }

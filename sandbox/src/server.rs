@@ -558,8 +558,10 @@ fn field_of(path: &serde_path_to_error::Path) -> String {
 
 /// Copper's 401. A request with `Authorization: Bearer` must carry the
 /// OAuth access token the sandbox was given; any other request, the three
-/// API-key headers of its account. Copper documents no body for a refused
-/// bearer token; the sandbox answers it as it answers a refused API key.
+/// API-key headers of its account. Either way it must say
+/// `X-PW-Application: developer_api`, which Copper's requests page asks of
+/// every call. Copper documents no body for a refused bearer token; the
+/// sandbox answers it as it answers a refused API key.
 fn authorize(config: &SandboxConfig, headers: &HeaderMap) -> Option<Response> {
     let value = |name: &str| {
         headers
@@ -567,16 +569,17 @@ fn authorize(config: &SandboxConfig, headers: &HeaderMap) -> Option<Response> {
             .and_then(|v| v.to_str().ok())
             .unwrap_or("")
     };
+    let application = value("x-pw-application") == "developer_api";
     if headers.contains_key(header::AUTHORIZATION) {
         let bearer = value("authorization")
             .split_once(' ')
             .filter(|(scheme, _)| scheme.eq_ignore_ascii_case("bearer"))
             .map(|(_, token)| token.trim());
-        let ok = bearer.is_some() && bearer == config.oauth_token.as_deref();
+        let ok = application && bearer.is_some() && bearer == config.oauth_token.as_deref();
         return (!ok).then(|| api_error(StatusCode::UNAUTHORIZED, "Invalid access token"));
     }
     let ok = value("x-pw-accesstoken") == config.token
-        && value("x-pw-application") == "developer_api"
+        && application
         && value("x-pw-useremail").eq_ignore_ascii_case(&config.user_email);
     (!ok).then(|| api_error(StatusCode::UNAUTHORIZED, "API Key or Email is invalid"))
 }

@@ -4,11 +4,12 @@
 
 use std::sync::Arc;
 use std::sync::atomic::{AtomicUsize, Ordering};
+use std::time::Duration;
 
 use copper_bulk::{
     AccessToken, ActivityCreate, CompanyCreate, CompanyUpdate, Config, Copper, Error, LeadCreate,
     LeadUpdate, Match, MatchedOutcome, OpportunityCreate, PersonCreate, PersonUpdate, Report,
-    SharedToken, TokenError,
+    RetryPolicy, SharedToken, TokenError,
 };
 use copper_bulk_sandbox::{Entity, Sandbox, SandboxConfig};
 use futures_util::StreamExt;
@@ -197,10 +198,12 @@ async fn a_token_replaced_while_the_client_runs_is_used_without_rebuilding_it() 
         .report()
         .await;
     assert_eq!(report.not_applied.len(), 1, "{report:?}");
-    assert!(matches!(
-        report.not_applied[0].1.error(),
-        Error::Unauthorized { .. }
-    ));
+    let refused = report.not_applied[0].1.error();
+    assert!(matches!(refused, Error::Unauthorized { oauth: true, .. }));
+    assert!(
+        refused.to_string().contains("OAuth access token"),
+        "{refused}"
+    );
 
     token.set("token-two").unwrap();
     let report = people
@@ -214,13 +217,18 @@ async fn a_token_replaced_while_the_client_runs_is_used_without_rebuilding_it() 
     );
 }
 
-/// The source is asked before every request; when it fails, the request
-/// is not sent, its records are not applied, and the error says why.
+/// The source is asked before every request. When it fails, the request
+/// is not sent: it is retried like a connection that could not be made,
+/// its records end not applied with the source's reason, and after three
+/// batches in a row the rest of the run is not sent at all.
 #[tokio::test]
 async fn a_token_source_is_asked_each_request_and_its_failure_sends_nothing() {
     let sandbox = sandbox("from-the-source").await;
     let asked = Arc::new(AtomicUsize::new(0));
     let counter = asked.clone();
+    let retry = RetryPolicy::standard()
+        .with_max_attempts(3)
+        .with_backoff(Duration::from_millis(1), Duration::from_millis(1));
     let copper = copper(
         &sandbox,
         Config::oauth_source(move || {
@@ -233,6 +241,7 @@ async fn a_token_source_is_asked_each_request_and_its_failure_sends_nothing() {
                 }
             }
         })
+        .with_retry(retry)
         .with_batch_size(1)
         .unwrap()
         .with_concurrency(1)
@@ -248,13 +257,29 @@ async fn a_token_source_is_asked_each_request_and_its_failure_sends_nothing() {
 
     let report = copper
         .people()
-        .bulk_update([PersonUpdate::new(3).title("Never sent")])
+        .bulk_update((3..=7).map(|id| PersonUpdate::new(id).title("Never sent")))
         .report()
         .await;
-    assert_eq!(report.not_applied.len(), 1, "{report:?}");
-    let failure = &report.not_applied[0].1;
-    assert!(!failure.may_have_been_applied());
-    let text = failure.to_string();
-    assert!(text.contains("the token store is unreachable"), "{text}");
+    assert_eq!(report.not_applied.len(), 5, "{report:?}");
+    for (index, failure) in &report.not_applied {
+        assert!(!failure.may_have_reached_copper(), "{index}: {failure}");
+        assert!(!failure.may_have_been_applied(), "{index}: {failure}");
+        assert!(
+            failure
+                .to_string()
+                .contains("the token store is unreachable"),
+            "{index}: {failure}"
+        );
+    }
+    let first = &report.not_applied[0].1;
+    assert!(matches!(first.error(), Error::NoToken(_)), "{first}");
+    assert_eq!(first.attempts(), 3);
+    let last = &report.not_applied[4].1;
+    assert!(matches!(last.error(), Error::Halted(_)), "{last}");
+    assert_eq!(
+        asked.load(Ordering::SeqCst),
+        2 + 3 * 3,
+        "three batches of three attempts, then none"
+    );
     assert_eq!(sandbox.stats().requests(), 2, "nothing more was sent");
 }

@@ -156,9 +156,10 @@ async fn a_429_comes_back_with_its_status_and_retry_after() {
     assert_eq!(response.headers()["retry-after"], "2");
 }
 
-/// With OAuth, a request carries `Authorization: Bearer <token>` and no
-/// `X-PW-*` header, as Copper's OAuth quick start sends it; a redirect is
-/// not followed, so the token reaches no other host.
+/// With OAuth, a request carries `Authorization: Bearer <token>`, as
+/// Copper's OAuth quick start sends it, and the application header every
+/// call carries, but neither the API key's header nor the user e-mail; a
+/// redirect is not followed, so the token reaches no other host.
 #[tokio::test]
 async fn an_oauth_client_sends_only_the_bearer_token_and_follows_no_redirect() {
     let server = server().await;
@@ -188,7 +189,8 @@ async fn an_oauth_client_sends_only_the_bearer_token_and_follows_no_redirect() {
     assert_eq!(error.status().map(|s| s.as_u16()), Some(307));
     let received = server.received_requests().await.unwrap();
     assert_eq!(received.len(), 1);
-    for name in ["x-pw-accesstoken", "x-pw-application", "x-pw-useremail"] {
+    assert_eq!(received[0].headers["x-pw-application"], "developer_api");
+    for name in ["x-pw-accesstoken", "x-pw-useremail"] {
         assert!(!received[0].headers.contains_key(name), "{name}");
     }
     assert!(elsewhere.received_requests().await.unwrap().is_empty());

@@ -181,6 +181,7 @@ async fn an_oauth_bearer_token_is_accepted_only_when_it_is_the_configured_one() 
         reqwest::Client::new()
             .post(format!("{}{UPDATE}", sandbox.url()))
             .header("authorization", authorization)
+            .header("x-pw-application", "developer_api")
             .json(&json!({"people": [{"id": 1, "title": "by oauth"}]}))
     };
     for refused in ["Bearer wrong", "Bearer ", "Basic granted", "granted"] {
@@ -194,9 +195,14 @@ async fn an_oauth_bearer_token_is_accepted_only_when_it_is_the_configured_one() 
     }
     let beside_a_key = bearer("Bearer wrong")
         .header("x-pw-accesstoken", SandboxConfig::TOKEN)
-        .header("x-pw-application", "developer_api")
         .header("x-pw-useremail", SandboxConfig::USER_EMAIL);
     assert_eq!(beside_a_key.send().await.unwrap().status(), 401);
+    // The application header is asked of every call, OAuth's too.
+    let without_application = reqwest::Client::new()
+        .post(format!("{}{UPDATE}", sandbox.url()))
+        .bearer_auth("granted")
+        .json(&json!({"people": [{"id": 1, "title": "by oauth"}]}));
+    assert_eq!(without_application.send().await.unwrap().status(), 401);
     assert!(sandbox.applied().is_empty());
 
     for accepted in ["Bearer granted", "bearer granted"] {
@@ -219,6 +225,7 @@ async fn an_oauth_bearer_token_is_accepted_only_when_it_is_the_configured_one() 
     let response = reqwest::Client::new()
         .post(format!("{}{UPDATE}", keys_only.url()))
         .bearer_auth(SandboxConfig::OAUTH_TOKEN)
+        .header("x-pw-application", "developer_api")
         .json(&json!({"people": [{"id": 1}]}))
         .send()
         .await
