@@ -9,6 +9,7 @@ mod fuzz;
 mod limiter;
 mod matching;
 mod raw_client;
+mod real_payloads;
 mod reconcile;
 mod request_bodies;
 mod sandbox;
