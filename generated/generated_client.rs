@@ -72,6 +72,7 @@ the key belongs to an administrator.
         ///Unix time in seconds.
         #[serde(skip_serializing_if = "::std::option::Option::is_none")]
         pub date_modified: ::std::option::Option<i64>,
+        ///The text of a user activity; `null` on system activities (a property changed).
         #[serde(skip_serializing_if = "::std::option::Option::is_none")]
         pub details: ::std::option::Option<::std::string::String>,
         pub id: i64,
@@ -100,6 +101,13 @@ the key belongs to an administrator.
         ///Unix time in seconds; now when left out.
         #[serde(skip_serializing_if = "::std::option::Option::is_none")]
         pub activity_date: ::std::option::Option<i64>,
+        /**The text of the activity. Copper's
+[activities overview](https://developer.copper.com/activities/overview.html)
+marks it required and every example of Copper's sends it, so send
+it. The spec keeps it optional, as it was in 2.x, because no
+recorded answer shows Copper refusing an activity without it;
+the sandbox accepts one.
+*/
         #[serde(skip_serializing_if = "::std::option::Option::is_none")]
         pub details: ::std::option::Option<::std::string::String>,
         pub parent: ActivityParentInput,
@@ -423,7 +431,12 @@ page lists `name`, `phone`, `contact`, `contact_first_name`, `contact_last_name`
         pub custom_fields: ::std::vec::Vec<CustomFieldInput>,
         #[serde(skip_serializing_if = "::std::option::Option::is_none")]
         pub details: ::std::option::Option<::std::string::String>,
-        ///The domain of the company's e-mail addresses, such as `example.com`.
+        /**The domain of the company's e-mail addresses, such as
+`example.com`. A unique key: no two companies may have the same
+one, and a create with a domain another company has fails
+(Copper's companies overview, in its
+[Postman collection](https://developer.copper.com/download/copper_postman_collection.json)).
+*/
         #[serde(skip_serializing_if = "::std::option::Option::is_none")]
         pub email_domain: ::std::option::Option<::std::string::String>,
         ///An empty name fails the record.
@@ -463,6 +476,9 @@ page lists `name`, `phone`, `contact`, `contact_first_name`, `contact_last_name`
         pub custom_fields: ::std::vec::Vec<CustomFieldInput>,
         #[serde(default, skip_serializing_if = "crate::patch::Patch::is_absent")]
         pub details: crate::patch::Patch<::std::string::String>,
+        /**A unique key, as on a create: setting the domain of another
+company fails the record. `null` clears it.
+*/
         #[serde(default, skip_serializing_if = "crate::patch::Patch::is_absent")]
         pub email_domain: crate::patch::Patch<::std::string::String>,
         ///The id of the company to update.
@@ -686,7 +702,11 @@ the other types.
         #[serde(skip_serializing_if = "::std::option::Option::is_none")]
         pub websites: ::std::option::Option<::std::vec::Vec<Website>>,
     }
-    ///A lead this person was converted from. Copper does not document the shape.
+    /**A lead this record was converted from. Copper does not document the
+shape; its search examples (in its
+[Postman collection](https://developer.copper.com/download/copper_postman_collection.json))
+show `{"lead_id": 11393303, "converted_timestamp": 1496694264}`.
+*/
     #[derive(
         ::serde::Deserialize,
         ::serde::Serialize,
@@ -697,6 +717,9 @@ the other types.
         schemars::JsonSchema
     )]
     pub struct LeadConvertedFrom {
+        ///When the lead was converted, in unix seconds.
+        #[serde(skip_serializing_if = "::std::option::Option::is_none")]
+        pub converted_timestamp: ::std::option::Option<i64>,
         #[serde(skip_serializing_if = "::std::option::Option::is_none")]
         pub lead_id: ::std::option::Option<i64>,
     }
@@ -1001,6 +1024,7 @@ page lists `name`, `assignee`, `company_name`, `customer_source_id`, `monetary_v
         pub close_date: ::std::option::Option<::std::string::String>,
         #[serde(skip_serializing_if = "::std::option::Option::is_none")]
         pub company_id: ::std::option::Option<i64>,
+        ///The name of the opportunity's company, derived by Copper; not an input.
         #[serde(skip_serializing_if = "::std::option::Option::is_none")]
         pub company_name: ::std::option::Option<::std::string::String>,
         #[serde(skip_serializing_if = "::std::option::Option::is_none")]
@@ -1064,7 +1088,25 @@ page lists `name`, `assignee`, `company_name`, `customer_source_id`, `monetary_v
         #[serde(skip_serializing_if = "::std::option::Option::is_none")]
         pub win_probability: ::std::option::Option<i64>,
     }
-    ///An opportunity to create. `name` and `primary_contact_id` are required.
+    /**An opportunity to create. Only `name` is required.
+
+Copper's pages disagree on `primary_contact_id`. Its older
+opportunity pages, kept in its
+[Postman collection](https://developer.copper.com/download/copper_postman_collection.json),
+mark it required to create; its newer pages show opportunities
+without one: the example of
+[Update an Opportunity](https://developer.copper.com/opportunities/update-an-opportunity.html)
+answers `"primary_contact_id": null`, as do opportunities in Copper's
+search examples, and converting a lead creates an opportunity
+without sending one. The spec follows the newer pages and makes it
+optional; Copper may still refuse a record without it, as a failure
+item for that record alone.
+
+`company_name` is not an input: Copper derives it from the company
+(`company_id`, or the primary contact's company) and returns it on
+the opportunity. None of Copper's pages or recorded requests sends
+it on a create.
+*/
     #[derive(
         ::serde::Deserialize,
         ::serde::Serialize,
@@ -1099,8 +1141,9 @@ page lists `name`, `assignee`, `company_name`, `customer_source_id`, `monetary_v
         pub pipeline_id: ::std::option::Option<i64>,
         #[serde(skip_serializing_if = "::std::option::Option::is_none")]
         pub pipeline_stage_id: ::std::option::Option<i64>,
-        ///The id of the person the opportunity is with.
-        pub primary_contact_id: i64,
+        ///The id of the person the opportunity is with; optional (see above).
+        #[serde(skip_serializing_if = "::std::option::Option::is_none")]
+        pub primary_contact_id: ::std::option::Option<i64>,
         #[serde(skip_serializing_if = "::std::option::Option::is_none")]
         pub priority: ::std::option::Option<crate::types::OpportunityPriority>,
         #[serde(skip_serializing_if = "::std::option::Option::is_none")]
@@ -2953,14 +2996,10 @@ definition: definitions left out are unchanged.
         }
     }
     impl OpportunityCreate {
-        ///A value with its required fields (`name`, `primary_contact_id`) and every other field left out.
-        pub fn new(
-            name: impl ::std::convert::Into<::std::string::String>,
-            primary_contact_id: impl ::std::convert::Into<i64>,
-        ) -> Self {
+        ///A value with its required fields (`name`) and every other field left out.
+        pub fn new(name: impl ::std::convert::Into<::std::string::String>) -> Self {
             Self {
                 name: name.into(),
-                primary_contact_id: primary_contact_id.into(),
                 assignee_id: ::std::default::Default::default(),
                 close_date: ::std::default::Default::default(),
                 company_id: ::std::default::Default::default(),
@@ -2972,6 +3011,7 @@ definition: definitions left out are unchanged.
                 monetary_value: ::std::default::Default::default(),
                 pipeline_id: ::std::default::Default::default(),
                 pipeline_stage_id: ::std::default::Default::default(),
+                primary_contact_id: ::std::default::Default::default(),
                 priority: ::std::default::Default::default(),
                 status: ::std::default::Default::default(),
                 tags: ::std::default::Default::default(),
@@ -3054,6 +3094,14 @@ definition: definitions left out are unchanged.
             value: impl ::std::convert::Into<i64>,
         ) -> Self {
             self.pipeline_stage_id = ::std::option::Option::Some(value.into());
+            self
+        }
+        ///Sets `primary_contact_id`.
+        pub fn primary_contact_id(
+            mut self,
+            value: impl ::std::convert::Into<i64>,
+        ) -> Self {
+            self.primary_contact_id = ::std::option::Option::Some(value.into());
             self
         }
         ///Sets `priority`.
@@ -3786,10 +3834,11 @@ definition: definitions left out are unchanged.
     }
     crate::open_enum! {
         #[doc =
-        "The kinds of record an activity can be logged on. Responses carry any string."]
+        "The kinds of record an activity can be logged on. Copper's\n[activities search](https://developer.copper.com/activities/list-activities-search.html)\nlists these six parent types, and its help page on\n[how activities sync](https://support.copper.com/hc/en-us/articles/360001844608-How-emails-and-activities-sync-between-records)\nspeaks of activities logged on projects and tasks; the older\nactivities overview names only people, leads, opportunities and\ncompanies. Responses carry any string.\n"]
         ActivityParentType { #[doc = "`person`"] Person = "person", #[doc = "`company`"]
         Company = "company", #[doc = "`lead`"] Lead = "lead", #[doc = "`opportunity`"]
-        Opportunity = "opportunity", #[doc = "`project`"] Project = "project" }
+        Opportunity = "opportunity", #[doc = "`project`"] Project = "project", #[doc =
+        "`task`"] Task = "task" }
     }
     crate::open_enum! {
         #[doc =
@@ -3798,8 +3847,7 @@ definition: definitions left out are unchanged.
         System = "system" }
     }
     crate::open_enum! {
-        #[doc =
-        "The kinds of record whose activities a search can list (tasks too, unlike a create)."]
+        #[doc = "The kinds of record whose activities a search can list."]
         ActivitySearchParentType { #[doc = "`lead`"] Lead = "lead", #[doc = "`person`"]
         Person = "person", #[doc = "`company`"] Company = "company", #[doc =
         "`opportunity`"] Opportunity = "opportunity", #[doc = "`project`"] Project =
@@ -3817,6 +3865,10 @@ A hand-maintained description of the bulk endpoints of the Copper CRM
 Developer API (v1). Copper publishes no OpenAPI document of its own; every
 construct here follows Copper's documentation pages for the endpoints and
 records, and where Copper's pages are silent the descriptions say so.
+Where answers recorded from Copper show what its pages do not (whole
+percents, dates at local midnight), the descriptions say that too; where
+Copper's pages contradict each other, the descriptions say which page the
+spec follows and why (the newest, as a rule).
 
 Behaviour every bulk endpoint shares:
 
@@ -3848,9 +3900,17 @@ Behaviour every bulk endpoint shares:
 - Copper may add response fields, response objects and category values at
   any time (its change policy): clients should ignore unknown fields and
   keep unknown category values.
+- Besides 200, every operation declares the answers Copper documents
+  (400, 401, 422, 429, 500) and a `default` for any other.
+
+Every example says where it comes from, first in its summary: Copper's
+own example (its page, or the request of Copper's Postman collection, is
+named in the example's description), "Recorded." for an answer recorded
+from Copper by another project (linked), or "Illustrative." when Copper
+has none.
 
 
-Version: 2.1.1*/
+Version: 2.2.0*/
 pub struct Client {
     pub(crate) baseurl: String,
     pub(crate) client: reqwest::Client,
@@ -3892,7 +3952,7 @@ impl Client {
 }
 impl ClientInfo<crate::hooks::Inner> for Client {
     fn api_version() -> &'static str {
-        "2.1.1"
+        "2.2.0"
     }
     fn baseurl(&self) -> &str {
         self.baseurl.as_str()
@@ -4196,6 +4256,9 @@ a copy of `value` for the other types.
 Each record names an existing company by `id` and carries the
 fields to change, with the same rules as people.
 
+A company's e-mail domain is a unique key: a record that sets the
+domain of another company fails, and only that record fails.
+
 
 Sends a `POST` request to `/developer_api/v1/companies/bulk_update`
 
@@ -4249,6 +4312,13 @@ Sends a `POST` request to `/developer_api/v1/companies/bulk_update`
 Each record is the body the single-create endpoint takes; `name` is
 required. Creating is not idempotent.
 
+A company's e-mail domain is a unique key: Copper says that "if you
+try to create a new Company with an existing email domain, then your
+request will fail". A record whose `email_domain` another company
+has fails, and only that record fails. An account may still hold
+several companies of one domain (made before the rule, or merged),
+so a search by domain can find more than one.
+
 
 Sends a `POST` request to `/developer_api/v1/companies/bulk_create`
 
@@ -4299,9 +4369,10 @@ Sends a `POST` request to `/developer_api/v1/companies/bulk_create`
     }
     /**Create up to 10 opportunities in one request
 
-Each record is the body the single-create endpoint takes; `name` and
-`primary_contact_id` (a person) are required. There is no bulk
-update of opportunities. Creating is not idempotent.
+Each record is the body the single-create endpoint takes; only
+`name` is required (see `OpportunityCreate` on `primary_contact_id`,
+which Copper's pages disagree about). There is no bulk update of
+opportunities. Creating is not idempotent.
 
 
 Sends a `POST` request to `/developer_api/v1/opportunities/bulk_create`
@@ -4356,8 +4427,8 @@ Sends a `POST` request to `/developer_api/v1/opportunities/bulk_create`
     /**Create up to 10 activities in one request
 
 Each record logs an activity on a parent record (a person, company,
-lead, opportunity or project). Only activity types of the `user`
-category can be created. Creating is not idempotent.
+lead, opportunity, project or task). Only activity types of the
+`user` category can be created. Creating is not idempotent.
 
 
 Sends a `POST` request to `/developer_api/v1/activities/bulk_create`

@@ -353,9 +353,8 @@ impl CsvRecord for OpportunityCreate {
 
     fn from_row(row: OpportunityRow) -> Result<Self, String> {
         let name = name(row.name)?;
-        let contact = integer("primary_contact_id", row.primary_contact_id)?
-            .ok_or("`primary_contact_id` is empty; an opportunity needs its person's id")?;
         Ok(OpportunityCreate {
+            primary_contact_id: integer("primary_contact_id", row.primary_contact_id)?,
             company_id: integer("company_id", row.company_id)?,
             close_date: row.close_date,
             monetary_value: number("monetary_value", row.monetary_value)?,
@@ -365,7 +364,7 @@ impl CsvRecord for OpportunityCreate {
             win_probability: integer("win_probability", row.win_probability)?,
             tags: tags(row.tags).unwrap_or_default(),
             details: row.details,
-            ..OpportunityCreate::new(name, contact)
+            ..OpportunityCreate::new(name)
         })
     }
 }
@@ -474,8 +473,15 @@ mod tests {
                 .unwrap_err()
                 .contains("`monetary_value` is `lots`")
         );
-        assert!(
+        // Copper's newer pages show opportunities without a primary contact.
+        assert_eq!(
             row::<OpportunityCreate>(&[("name", "Deal")])
+                .unwrap()
+                .primary_contact_id,
+            None
+        );
+        assert!(
+            row::<OpportunityCreate>(&[("name", "Deal"), ("primary_contact_id", "x")])
                 .unwrap_err()
                 .contains("primary_contact_id")
         );
@@ -541,7 +547,7 @@ mod tests {
         .unwrap();
         assert_eq!(
             (deal.primary_contact_id, deal.monetary_value),
-            (4, Some(1500.5))
+            (Some(4), Some(1500.5))
         );
         let activity: ActivityCreate = row(&[
             ("parent_type", "company"),

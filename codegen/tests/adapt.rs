@@ -59,16 +59,16 @@ fn adaptation_keeps_only_success_responses_and_records_what_it_removed() {
         assert_eq!(statuses, ["200"], "{:?}", op.operation_id);
         assert!(op.responses.default.is_none());
     }
-    // Every operation loses its 401, 422 and 429; the leads operations their
-    // 403 too.
+    // Every operation loses its 400, 401, 422, 429, 500 and `default`; the
+    // leads operations their 403 too.
     let mut removed = adaptations.removed_responses.clone();
     removed.sort();
     let mut expected = Vec::new();
     for op in operations(&original) {
         let id = op.operation_id.clone().unwrap();
-        let mut statuses = vec!["401", "422", "429"];
+        let mut statuses = vec!["default", "400", "401", "422", "429", "500"];
         if id.starts_with("leads_") {
-            statuses.insert(1, "403");
+            statuses.push("403");
         }
         expected.extend(
             statuses
@@ -78,7 +78,7 @@ fn adaptation_keeps_only_success_responses_and_records_what_it_removed() {
     }
     expected.sort();
     assert_eq!(removed, expected);
-    assert_eq!(removed.len(), 13 * 3 + 3);
+    assert_eq!(removed.len(), 13 * 6 + 3);
     // The 2xx responses are untouched.
     for (before, after) in operations(&original).into_iter().zip(operations(&adapted)) {
         assert_eq!(

@@ -512,7 +512,9 @@ mod tests {
         let items = vec![created::<PeopleCreate>(&person, 1, tidied)];
         assert_eq!(outcomes::<PeopleCreate>(&[person], items), ["applied 1"]);
 
-        let deal = OpportunityCreate::new("Paper", 12).close_date("01/04/2020");
+        let deal = OpportunityCreate::new("Paper")
+            .primary_contact_id(12)
+            .close_date("01/04/2020");
         let items = vec![created::<OpportunitiesCreate>(
             &deal,
             1,

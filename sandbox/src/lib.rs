@@ -21,10 +21,12 @@
 //! - a record's `date_created` is the sandbox's clock, in unix seconds, when
 //!   it was created;
 //! - missing or wrong `X-PW-*` headers: 401;
-//! - an e-mail that belongs to another person, a malformed e-mail, an
-//!   empty name, an unknown category, priority or status, a missing primary
-//!   contact or activity parent fail that record with field errors; an
-//!   unknown id fails it with `Resource not found`;
+//! - an e-mail that belongs to another person, an e-mail domain that
+//!   belongs to another company, a malformed e-mail, an empty name, an
+//!   unknown category, priority or status, a missing primary contact or
+//!   activity parent (the sandbox holds no projects or tasks) fail that
+//!   record with field errors; an unknown id fails it with `Resource not
+//!   found`; an opportunity without a primary contact is created;
 //! - with Leads switched off, the leads endpoints answer 403 `Feature not
 //!   enabled`;
 //! - updates change only the fields sent, `null` clears, lists are
@@ -344,6 +346,22 @@ impl Sandbox {
     /// counterpart before: a status, a dropped connection.
     pub fn inject_search(&self, fault: Fault) {
         self.state.search_faults.lock().unwrap().push_back(fault);
+    }
+
+    /// Adds a record of this kind past Copper's rules for new records, as
+    /// a create would make it (an id, timestamps, every field it does not
+    /// give), and returns its id. It stands for what an account may hold
+    /// although Copper refuses it now, such as two companies of one e-mail
+    /// domain made before the domain was a unique key. It is not in
+    /// [`Sandbox::applied`].
+    pub fn seed(&self, entity: Entity, record: serde_json::Map<String, serde_json::Value>) -> i64 {
+        let now = std::time::SystemTime::now()
+            .duration_since(std::time::UNIX_EPOCH)
+            .map_or(0, |d| d.as_secs() as i64);
+        let fields = self.state.fields(entity);
+        let mut store = self.state.store.lock().unwrap();
+        let record = store.seed_new(entity, &record, fields, now);
+        record["id"].as_i64().expect("stored records have ids")
     }
 
     /// The person with this id, as stored now.

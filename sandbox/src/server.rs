@@ -54,7 +54,7 @@ impl State {
         }
     }
 
-    fn fields(&self, entity: Entity) -> &Fields {
+    pub(crate) fn fields(&self, entity: Entity) -> &Fields {
         self.fields.get(&entity).map_or(&[], Vec::as_slice)
     }
 

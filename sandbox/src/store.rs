@@ -6,7 +6,7 @@
 //! store, and every answer is read back through the generated response
 //! type before it is sent.
 
-use std::collections::{BTreeMap, HashMap};
+use std::collections::{BTreeMap, BTreeSet, HashMap};
 
 use copper_bulk_raw::types::{
     ActivityParentType, ActivityTypeCategory, EmailCategory, FieldError, OpportunityPriority,
@@ -60,6 +60,9 @@ pub(crate) struct Store {
     next_ids: HashMap<Entity, i64>,
     /// People's lower-cased e-mail addresses -> the person who has each.
     emails: HashMap<String, i64>,
+    /// Companies' lower-cased e-mail domains -> the companies that have
+    /// each: several, when they were seeded past Copper's rule.
+    domains: HashMap<String, BTreeSet<i64>>,
     log: Vec<Applied>,
     keep_log: bool,
 }
@@ -78,9 +81,7 @@ impl Store {
     /// Adds a record as it is, for seeding.
     pub(crate) fn insert(&mut self, entity: Entity, record: Record) {
         let id = record["id"].as_i64().expect("seeded records have ids");
-        if entity == Entity::People {
-            self.index_emails(id, &record);
-        }
+        self.index(entity, id, &record);
         let next = self.next_ids.entry(entity).or_insert(1);
         *next = (*next).max(id + 1);
         self.records.entry(entity).or_default().insert(id, record);
@@ -148,20 +149,20 @@ impl Store {
             split_name(&mut record, name);
         }
         record.insert("date_modified".into(), json!(now));
-        Ok(self.keep(entity, record, Applied::Updated(entity, id)))
+        Ok(self.keep(entity, record, Some(Applied::Updated(entity, id))))
     }
 
     /// Stores a record that was just applied, and returns it.
-    fn keep(&mut self, entity: Entity, record: Record, applied: Applied) -> Record {
+    fn keep(&mut self, entity: Entity, record: Record, applied: Option<Applied>) -> Record {
         let id = record["id"].as_i64().expect("stored records have ids");
-        if entity == Entity::People {
-            self.index_emails(id, &record);
-        }
+        self.index(entity, id, &record);
         self.records
             .entry(entity)
             .or_default()
             .insert(id, record.clone());
-        self.record_applied(applied);
+        if let Some(applied) = applied {
+            self.record_applied(applied);
+        }
         record
     }
 
@@ -178,6 +179,33 @@ impl Store {
         if !errors.is_empty() {
             return Err(Refusal::Fields(errors));
         }
+        Ok(self.add(entity, given, fields, now, true))
+    }
+
+    /// Adds a record past Copper's rules, as a create would make it, for
+    /// seeding what an account may hold although Copper refuses it now
+    /// (two companies of one e-mail domain, made before the rule). It is
+    /// not in the log of what was applied.
+    pub(crate) fn seed_new(
+        &mut self,
+        entity: Entity,
+        given: &Record,
+        fields: &Fields,
+        now: i64,
+    ) -> Record {
+        self.add(entity, given, fields, now, false)
+    }
+
+    /// Makes and stores a new record from `given`; `logged` says whether it
+    /// goes into the log of what was applied.
+    fn add(
+        &mut self,
+        entity: Entity,
+        given: &Record,
+        fields: &Fields,
+        now: i64,
+        logged: bool,
+    ) -> Record {
         let next = self.next_ids.entry(entity).or_insert(1);
         let id = *next;
         *next += 1;
@@ -235,7 +263,8 @@ impl Store {
             }
             _ => {}
         }
-        Ok(self.keep(entity, record, Applied::Created(entity, id)))
+        let applied = logged.then_some(Applied::Created(entity, id));
+        self.keep(entity, record, applied)
     }
 
     /// The field errors Copper would give `record`; `owner` is the id of the
@@ -269,6 +298,18 @@ impl Store {
                         }
                         seen.push(address);
                     }
+                }
+                // A company's e-mail domain is a unique key (Copper's
+                // companies overview): one another company has fails.
+                ("email_domain", Value::String(domain))
+                    if entity == Entity::Companies
+                        && !domain.trim().is_empty()
+                        && self
+                            .domains
+                            .get(&normalized(domain))
+                            .is_some_and(|ids| ids.iter().any(|id| Some(*id) != owner)) =>
+                {
+                    invalid("email_domain")
                 }
                 ("email", Value::Object(email)) => {
                     let address = email.get("email").and_then(Value::as_str).unwrap_or("");
@@ -332,7 +373,8 @@ impl Store {
                         "company" => Some(Entity::Companies),
                         "lead" => Some(Entity::Leads),
                         "opportunity" => Some(Entity::Opportunities),
-                        // The sandbox has no projects.
+                        // The sandbox holds no projects or tasks, so an
+                        // activity on one fails as on a missing record.
                         _ => None,
                     };
                     if !known(parent.get("type"), ActivityParentType::KNOWN)
@@ -361,6 +403,34 @@ impl Store {
         errors
     }
 
+    /// Keeps the unique keys of a record stored under `id` findable.
+    fn index(&mut self, entity: Entity, id: i64, record: &Record) {
+        match entity {
+            Entity::People => self.index_emails(id, record),
+            Entity::Companies => {
+                let domain_of = |record: &Record| {
+                    record
+                        .get("email_domain")
+                        .and_then(Value::as_str)
+                        .map(normalized)
+                        .filter(|domain| !domain.is_empty())
+                };
+                if let Some(old) = self.get(entity, id).and_then(domain_of)
+                    && let Some(ids) = self.domains.get_mut(&old)
+                {
+                    ids.remove(&id);
+                    if ids.is_empty() {
+                        self.domains.remove(&old);
+                    }
+                }
+                if let Some(domain) = domain_of(record) {
+                    self.domains.entry(domain).or_default().insert(id);
+                }
+            }
+            _ => {}
+        }
+    }
+
     fn index_emails(&mut self, id: i64, record: &Record) {
         self.emails.retain(|_, owner| *owner != id);
         for email in record
@@ -374,6 +444,12 @@ impl Store {
             }
         }
     }
+}
+
+/// An e-mail domain as Copper compares them: trimmed, without case, as the
+/// searches compare them.
+fn normalized(domain: &str) -> String {
+    domain.trim().to_lowercase()
 }
 
 fn is_list(fields: &Fields, key: &str) -> bool {

@@ -454,8 +454,8 @@ async fn the_facade_runs_every_operation_against_the_mixed_examples() {
     .await;
     check::<ops::OpportunitiesCreate>(
         vec![
-            OpportunityCreate::new("50 cases of paper", 12345),
-            OpportunityCreate::new("B", 2),
+            OpportunityCreate::new("50 cases of paper").primary_contact_id(12345),
+            OpportunityCreate::new("B").primary_contact_id(2),
         ],
         false,
     )

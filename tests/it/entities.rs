@@ -153,7 +153,8 @@ async fn opportunities_create_with_every_kind_of_custom_field() {
         vec![7_i64, 8].into(),
         CustomValue::Null,
     ];
-    let deal = OpportunityCreate::new("Paper", 1)
+    let deal = OpportunityCreate::new("Paper")
+        .primary_contact_id(1)
         .priority("High")
         .custom_fields(
             values
@@ -163,7 +164,10 @@ async fn opportunities_create_with_every_kind_of_custom_field() {
         );
     let report = copper
         .opportunities()
-        .bulk_create([deal, OpportunityCreate::new("Lost contact", 999_999)])
+        .bulk_create([
+            deal,
+            OpportunityCreate::new("Lost contact").primary_contact_id(999_999),
+        ])
         .report()
         .await;
     let created = &report.applied[0].1;

@@ -141,7 +141,7 @@ async fn opportunities_and_activities_whose_answers_were_lost_are_found() {
     sandbox.inject(Fault::DropAfterApplying);
     let deals = copper
         .opportunities()
-        .bulk_create([OpportunityCreate::new("Fifty cases of paper", 1)])
+        .bulk_create([OpportunityCreate::new("Fifty cases of paper").primary_contact_id(1)])
         .report()
         .await;
     assert_eq!(deals.applied.len(), 1, "{deals:?}");
@@ -257,7 +257,7 @@ async fn a_name_copper_keeps_with_odd_spacing_is_found() {
     sandbox.inject(Fault::DropAfterApplying);
     let report = copper(&sandbox)
         .opportunities()
-        .bulk_create([OpportunityCreate::new("Q3  Renewal", 1)])
+        .bulk_create([OpportunityCreate::new("Q3  Renewal").primary_contact_id(1)])
         .report()
         .await;
     assert_eq!(report.applied.len(), 1, "{report:?}");

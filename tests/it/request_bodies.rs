@@ -232,7 +232,8 @@ fn opportunities() {
     };
     let create = OpportunitiesBulkCreateRequest {
         opportunities: vec![
-            OpportunityCreate::new("50 cases of paper", 12345)
+            OpportunityCreate::new("50 cases of paper")
+                .primary_contact_id(12345)
                 .close_date("1/14/2027")
                 .monetary_value(250000.0)
                 .priority(OpportunityPriority::High)

@@ -330,3 +330,97 @@ async fn a_custom_value_of_an_undocumented_kind_fails_its_record() {
     );
     assert_eq!(items[1]["custom_fields"][0]["value"], json!([1, 2]));
 }
+
+const COMPANIES_CREATE: &str = "/developer_api/v1/companies/bulk_create";
+const COMPANIES_UPDATE: &str = "/developer_api/v1/companies/bulk_update";
+
+#[tokio::test]
+async fn an_email_domain_another_company_has_fails_only_its_record() {
+    // The sandbox seeds companies 1 to 10, `company<n>.example.com`.
+    let sandbox = sandbox().await;
+    let invalid = json!({"success": false, "message": {"email_domain": [{"error": "invalid"}]}});
+    let (status, items) = send(
+        &sandbox,
+        COMPANIES_CREATE,
+        json!({"companies": [
+            {"name": "Copycat", "email_domain": "company1.example.com"},
+            {"name": "Loud copycat", "email_domain": " COMPANY1.Example.com "},
+            {"name": "Fresh", "email_domain": "fresh.example.com"},
+            {"name": "Fresh again", "email_domain": "fresh.example.com"},
+            {"name": "No domain"},
+        ]}),
+    )
+    .await;
+    assert_eq!(status, 200);
+    assert_eq!(items[0], invalid, "company 1 has the domain");
+    assert_eq!(items[1], invalid, "domains compare without case");
+    assert_eq!(items[2]["id"], 11);
+    assert_eq!(items[3], invalid, "record 2 of the same request took it");
+    assert_eq!(items[4]["id"], 12);
+
+    let (status, items) = send(
+        &sandbox,
+        COMPANIES_UPDATE,
+        json!({"companies": [
+            {"id": 2, "email_domain": "company3.example.com"},
+            {"id": 4, "email_domain": "company4.example.com", "details": "kept its own"},
+            {"id": 5, "email_domain": "moved.example.com"},
+            {"id": 6, "email_domain": "company5.example.com"},
+        ]}),
+    )
+    .await;
+    assert_eq!(status, 200);
+    assert_eq!(
+        items[0],
+        json!({"success": false, "message": {"email_domain": [{"error": "invalid"}]}, "id": 2})
+    );
+    assert_eq!(items[1]["details"], "kept its own");
+    assert_eq!(items[2]["email_domain"], "moved.example.com");
+    assert_eq!(
+        items[3]["email_domain"], "company5.example.com",
+        "company 5 gave it up"
+    );
+}
+
+#[tokio::test]
+async fn companies_of_one_domain_can_be_seeded_past_the_rule() {
+    let sandbox = sandbox().await;
+    let mut twin = serde_json::Map::new();
+    twin.insert("name".into(), json!("Twin of one"));
+    twin.insert("email_domain".into(), json!("company1.example.com"));
+    let id = sandbox.seed(Entity::Companies, twin);
+    assert_eq!(id, 11);
+    let seeded = sandbox.record(Entity::Companies, 11).unwrap();
+    assert_eq!(seeded["email_domain"], "company1.example.com");
+    assert_eq!(seeded["tags"], json!([]), "it has every field of a company");
+    assert!(sandbox.applied().is_empty(), "seeding is not applying");
+    // Neither twin can give its domain to a third company.
+    let (_, items) = send(
+        &sandbox,
+        COMPANIES_CREATE,
+        json!({"companies": [{"name": "Third", "email_domain": "company1.example.com"}]}),
+    )
+    .await;
+    assert_eq!(items[0]["success"], false);
+}
+
+#[tokio::test]
+async fn an_opportunity_without_a_primary_contact_is_created() {
+    let sandbox = sandbox().await;
+    let (status, items) = send(
+        &sandbox,
+        "/developer_api/v1/opportunities/bulk_create",
+        json!({"opportunities": [
+            {"name": "No contact yet"},
+            {"name": "Lost contact", "primary_contact_id": 999_999},
+        ]}),
+    )
+    .await;
+    assert_eq!(status, 200);
+    assert_eq!(items[0]["name"], "No contact yet");
+    assert_eq!(items[0]["primary_contact_id"], Value::Null);
+    assert_eq!(
+        items[1],
+        json!({"success": false, "message": {"primary_contact_id": [{"error": "invalid"}]}})
+    );
+}

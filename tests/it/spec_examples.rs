@@ -239,3 +239,105 @@ fn category_enums_decode_every_spec_value_and_keep_new_ones() {
         PhoneCategory::Mobile
     );
 }
+
+#[test]
+fn activities_can_be_logged_on_tasks_and_converted_leads_keep_their_time() {
+    use copper_bulk_raw::types::{ActivityParentType, Opportunity};
+    assert_eq!(
+        serde_json::from_str::<ActivityParentType>(r#""task""#).unwrap(),
+        ActivityParentType::Task
+    );
+    // Copper's "Demo Project", converted from a lead.
+    let deal: Opportunity = serde_json::from_value(serde_json::json!({
+        "id": 4417020, "name": "Demo Project",
+        "leads_converted_from": [{"lead_id": 11393303, "converted_timestamp": 1496694264}],
+    }))
+    .unwrap();
+    let from = &deal.leads_converted_from.unwrap()[0];
+    assert_eq!(
+        (from.lead_id, from.converted_timestamp),
+        (Some(11393303), Some(1496694264))
+    );
+}
+
+/// The facts about custom field values that recorded answers show and
+/// Copper's pages do not say reach every generated client's users.
+#[test]
+fn the_spec_says_how_percentages_and_dates_are_kept() {
+    let spec = crate::support::spec();
+    let schemas = &spec["components"]["schemas"];
+    let values = schemas["CustomFieldValueData"]["description"]
+        .as_str()
+        .unwrap();
+    for fact in [
+        "whole percents",
+        "send `34` for\n34%",
+        "midnight in the\naccount's time zone",
+        "off by a day",
+    ] {
+        assert!(values.contains(fact), "no {fact:?} in {values}");
+    }
+    let domain = schemas["CompanyCreate"]["properties"]["email_domain"]["description"]
+        .as_str()
+        .unwrap();
+    assert!(domain.contains("unique key"), "{domain}");
+    assert_eq!(
+        schemas["OpportunityCreate"]["required"],
+        serde_json::json!(["name"])
+    );
+}
+
+/// Copper documents 400 and 500 answers; every operation declares them and
+/// a `default` for the rest.
+#[test]
+fn every_operation_declares_copper_s_documented_answers_and_a_default() {
+    let spec = crate::support::spec();
+    for (path, item) in spec["paths"].as_object().unwrap() {
+        let responses = item["post"]["responses"].as_object().unwrap();
+        for status in ["200", "400", "401", "422", "429", "500", "default"] {
+            assert!(responses.contains_key(status), "{path} lacks {status}");
+        }
+    }
+}
+
+/// Every example says where it comes from, and Copper's name their page.
+#[test]
+fn every_example_says_where_it_comes_from() {
+    let spec = crate::support::spec();
+    let mut examples = Vec::new();
+    fn collect<'a>(value: &'a Value, out: &mut Vec<&'a Value>) {
+        match value {
+            Value::Object(fields) => {
+                if let Some(Value::Object(named)) = fields.get("examples") {
+                    out.extend(named.values().filter(|e| e.get("$ref").is_none()));
+                }
+                for (key, field) in fields {
+                    if key != "examples" {
+                        collect(field, out);
+                    }
+                }
+            }
+            Value::Array(items) => items.iter().for_each(|item| collect(item, out)),
+            _ => {}
+        }
+    }
+    collect(&spec["paths"], &mut examples);
+    collect(&spec["components"]["responses"], &mut examples);
+    examples.extend(spec["components"]["examples"].as_object().unwrap().values());
+    assert!(examples.len() > 30, "{}", examples.len());
+    for example in examples {
+        let summary = example["summary"].as_str().unwrap_or_default();
+        let description = example["description"].as_str().unwrap_or_default();
+        let copper = summary.starts_with("Copper's");
+        assert!(
+            copper || summary.starts_with("Illustrative.") || summary.starts_with("Recorded."),
+            "{summary}"
+        );
+        if copper || summary.starts_with("Recorded.") {
+            assert!(
+                description.contains("](https://"),
+                "{summary}: {description}"
+            );
+        }
+    }
+}
