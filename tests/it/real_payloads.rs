@@ -315,6 +315,66 @@ fn every_recorded_answer_decodes_exactly() {
     );
 }
 
+/// The fields of `value` that `schema` does not name, at any depth the
+/// spec describes: a field the spec leaves out is one the generated types
+/// drop, so no typed user can read it.
+fn undeclared_fields(spec: &Value, schema: &Value, value: &Value, at: &str) -> Vec<String> {
+    if let Some(reference) = schema["$ref"].as_str() {
+        let name = reference.trim_start_matches("#/components/schemas/");
+        return undeclared_fields(spec, &spec["components"]["schemas"][name], value, at);
+    }
+    match value {
+        Value::Object(fields) => {
+            let Some(declared) = schema["properties"].as_object() else {
+                return Vec::new();
+            };
+            fields
+                .iter()
+                .flat_map(|(name, field)| match declared.get(name) {
+                    Some(schema) => undeclared_fields(spec, schema, field, &format!("{at}.{name}")),
+                    None => vec![format!("{at}.{name}")],
+                })
+                .collect()
+        }
+        Value::Array(items) => items
+            .iter()
+            .enumerate()
+            .flat_map(|(i, item)| {
+                undeclared_fields(spec, &schema["items"], item, &format!("{at}[{i}]"))
+            })
+            .collect(),
+        _ => Vec::new(),
+    }
+}
+
+#[test]
+fn every_recorded_field_is_one_the_spec_names() {
+    let spec = crate::support::spec();
+    let mut undeclared = Vec::new();
+    for file in corpus() {
+        let schema = match file.kind {
+            Kind::People => "Person",
+            Kind::Leads => "Lead",
+            Kind::Companies => "Company",
+            Kind::Opportunities => "Opportunity",
+            Kind::Activities => "Activity",
+            Kind::Errors => continue,
+        };
+        let schema = &spec["components"]["schemas"][schema];
+        for (i, item) in file.items().into_iter().enumerate() {
+            if !says_failure(item) {
+                let at = format!("{} item {i}", file.name);
+                undeclared.extend(undeclared_fields(&spec, schema, item, &at));
+            }
+        }
+    }
+    assert!(
+        undeclared.is_empty(),
+        "fields Copper sent that the spec does not name:\n{}",
+        undeclared.join("\n")
+    );
+}
+
 #[test]
 fn the_corpus_holds_failures_and_custom_values_of_every_json_type() {
     let corpus = corpus();
