@@ -425,8 +425,8 @@ async fn the_facade_runs_every_operation_against_the_mixed_examples() {
     .await;
     check::<ops::LeadsUpdate>(
         vec![
-            LeadUpdate::new(204).status("x"),
-            LeadUpdate::new(205).status("y"),
+            LeadUpdate::new(8894157).status("x"),
+            LeadUpdate::new(12345).status("y"),
         ],
         false,
     )
@@ -439,30 +439,27 @@ async fn the_facade_runs_every_operation_against_the_mixed_examples() {
     check::<ops::CompaniesUpdate>(
         vec![
             CompanyUpdate::new(9607580).clear_details(),
-            CompanyUpdate::new(1).clear_details(),
+            CompanyUpdate::new(12345).clear_details(),
         ],
         false,
     )
     .await;
     check::<ops::CompaniesCreate>(
-        vec![
-            CompanyCreate::new("Dunder Mifflin"),
-            CompanyCreate::new("B"),
-        ],
+        vec![CompanyCreate::new("Demo Company"), CompanyCreate::new("B")],
         false,
     )
     .await;
     check::<ops::OpportunitiesCreate>(
         vec![
-            OpportunityCreate::new("50 cases of paper").primary_contact_id(12345),
-            OpportunityCreate::new("B").primary_contact_id(2),
+            OpportunityCreate::new("New Demo Opportunity").primary_contact_id(27140359),
+            OpportunityCreate::new("B"),
         ],
         false,
     )
     .await;
     let note = || {
         ActivityCreate::new(
-            ActivityParentInput::new("person", 12345),
+            ActivityParentInput::new("person", 27140359),
             ActivityTypeInput::new("user", 0),
         )
     };
