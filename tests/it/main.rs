@@ -10,6 +10,7 @@ mod limiter;
 mod matching;
 mod oauth;
 mod raw_client;
+mod real_payloads;
 mod reconcile;
 mod request_bodies;
 mod sandbox;

@@ -7,11 +7,11 @@
 //! The Rust code is built as few times as cargo allows: clippy checks it,
 //! `cargo doc` documents it, and one `cargo test --workspace` build makes
 //! every binary that a later step runs (the tests, the ignored contract
-//! tests against Prism, and the tool that serves the sandbox to
-//! schemathesis). A step that asked cargo for one package alone (`-p`) would
-//! resolve that package's features alone and build its dependency tree a
-//! second time; only `cargo package` does so on purpose, to check that each
-//! crate builds from its tarball on its own.
+//! tests against Prism's mock and through its proxy, and the tool that
+//! serves the sandbox to schemathesis). A step that asked cargo for one
+//! package alone (`-p`) would resolve that package's features alone and
+//! build its dependency tree a second time; only `cargo package` does so on
+//! purpose, to check that each crate builds from its tarball on its own.
 
 use std::collections::BTreeSet;
 use std::path::{Path, PathBuf};
@@ -142,6 +142,9 @@ fn all_checks(root: &Path, steps: &mut Steps) -> Result<()> {
     steps.run("our client against Prism's mock of the spec", || {
         contract::prism(root, &tools, &built.it)
     })?;
+    steps.run("real recorded Copper answers through Prism's proxy", || {
+        contract::prism_proxy(root, &tools, &built.it)
+    })?;
     steps.run("schemathesis against the sandbox", || {
         contract::schemathesis(root, &tools, &built.tool)
     })?;
@@ -226,7 +229,8 @@ struct Built {
     /// The `copper-bulk` tool, which serves the sandbox.
     tool: PathBuf,
     /// The integration tests' binary, which holds the contract tests run
-    /// against Prism.
+    /// against Prism's mock and the recorded answers replayed through its
+    /// proxy.
     it: PathBuf,
 }
 

@@ -1,6 +1,6 @@
 //! The spec as a contract, checked with tools nobody on this team wrote:
-//! other languages' generators, Prism against our client, schemathesis
-//! against our sandbox.
+//! other languages' generators, Prism against our client and against real
+//! recorded Copper answers, schemathesis against our sandbox.
 
 use std::net::{TcpListener, TcpStream};
 use std::path::Path;
@@ -102,16 +102,7 @@ pub(crate) fn java(root: &Path, tools: &Tools) -> Result<()> {
 /// broke the spec.
 pub(crate) fn prism(root: &Path, tools: &Tools, it: &Path) -> Result<()> {
     let port = free_port()?;
-    let log = root.join("target/contract/prism.log");
-    std::fs::create_dir_all(root.join("target/contract"))?;
-    let server = Server::start(
-        Command::new(tools.node_bin("prism"))
-            .args(["mock", "-h", "127.0.0.1", "-p", &port.to_string(), SPEC])
-            .stdout(std::fs::File::create(&log)?)
-            .stderr(Stdio::null())
-            .current_dir(root),
-        port,
-    )?;
+    let (server, log) = start_prism(root, tools, &["mock", SPEC], port, "prism.log")?;
     // The binary the one test build made is run directly: asking cargo for
     // one test target resolves features differently from the whole
     // workspace's test build, and compiled some 80 crates again. It runs
@@ -136,6 +127,35 @@ pub(crate) fn prism(root: &Path, tools: &Tools, it: &Path) -> Result<()> {
         );
     }
     Ok(())
+}
+
+/// Replays the real Copper answers in `tests/fixtures/real` through Prism's
+/// proxy, which checks each answer it forwards against the spec (the
+/// ignored `real_payloads` tests).
+///
+/// The test serves each recorded answer from the upstream address this
+/// picks, sends a request through Prism, and fails on any violation Prism
+/// reports in its `sl-violations` header; it first replays a broken answer
+/// and fails unless Prism catches it. So Prism's log, kept in
+/// `target/contract/prism-proxy.log`, is not searched here: it holds that
+/// deliberate violation.
+pub(crate) fn prism_proxy(root: &Path, tools: &Tools, it: &Path) -> Result<()> {
+    let [port, upstream] = free_ports()?;
+    let upstream_url = format!("http://127.0.0.1:{upstream}");
+    let (server, _) = start_prism(
+        root,
+        tools,
+        &["proxy", SPEC, &upstream_url],
+        port,
+        "prism-proxy.log",
+    )?;
+    let tests = run(Command::new(it)
+        .args(["--ignored", "real_payloads::"])
+        .env("COPPER_PRISM_PROXY_URL", format!("http://127.0.0.1:{port}"))
+        .env("COPPER_REPLAY_ADDR", format!("127.0.0.1:{upstream}"))
+        .current_dir(root.join("tests")));
+    drop(server);
+    tests
 }
 
 /// Runs schemathesis against the sandbox for every operation of the spec.
@@ -178,8 +198,39 @@ pub(crate) fn schemathesis(root: &Path, tools: &Tools, copper_bulk: &Path) -> Re
     result
 }
 
+/// Starts Prism as `args` (its mode, then the spec and what follows it) on
+/// `port`, logging to `target/contract/<log>`; returns the server and the
+/// log's path.
+fn start_prism(
+    root: &Path,
+    tools: &Tools,
+    args: &[&str],
+    port: u16,
+    log: &str,
+) -> Result<(Server, std::path::PathBuf)> {
+    std::fs::create_dir_all(root.join("target/contract"))?;
+    let log = root.join("target/contract").join(log);
+    let server = Server::start(
+        Command::new(tools.node_bin("prism"))
+            .args(args)
+            .args(["-h", "127.0.0.1", "-p", &port.to_string()])
+            .stdout(std::fs::File::create(&log)?)
+            .stderr(Stdio::null())
+            .current_dir(root),
+        port,
+    )?;
+    Ok((server, log))
+}
+
 fn free_port() -> Result<u16> {
     Ok(TcpListener::bind("127.0.0.1:0")?.local_addr()?.port())
+}
+
+/// Two distinct free ports: both are held until both are known.
+fn free_ports() -> Result<[u16; 2]> {
+    let first = TcpListener::bind("127.0.0.1:0")?;
+    let second = TcpListener::bind("127.0.0.1:0")?;
+    Ok([first.local_addr()?.port(), second.local_addr()?.port()])
 }
 
 /// A server process, stopped when dropped.
