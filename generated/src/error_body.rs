@@ -15,7 +15,8 @@ use crate::types::{ApiError, BulkRequestError, RequestSizeError};
 #[derive(Clone, Debug, PartialEq)]
 #[non_exhaustive]
 pub enum ErrorBody {
-    /// `{"error": "Request size too large, limit is 10"}`.
+    /// `{"error": "Request size too large, limit is 10"}`: an `error`
+    /// saying the request is too large.
     SizeLimit(RequestSizeError),
     /// `{"success": false, "status": 422, "message": "..."}`.
     Api(ApiError),
@@ -35,7 +36,13 @@ impl ErrorBody {
         }
         match serde_json::from_slice::<Value>(body) {
             Ok(json) => match BulkRequestError::deserialize(&json) {
-                Ok(BulkRequestError::RequestSizeError(e)) => ErrorBody::SizeLimit(e),
+                // `{"error": ...}` is also how Copper says `not_found`: only
+                // the size message is the size limit, which makes a client
+                // split its batch.
+                Ok(BulkRequestError::RequestSizeError(e)) if is_size_limit(&e.error) => {
+                    ErrorBody::SizeLimit(e)
+                }
+                Ok(BulkRequestError::RequestSizeError(_)) => ErrorBody::Json(json),
                 Ok(BulkRequestError::ApiError(e)) => ErrorBody::Api(e),
                 Err(_) => ErrorBody::Json(json),
             },
@@ -59,5 +66,29 @@ impl ErrorBody {
             ErrorBody::Text(text) => Some(text),
             ErrorBody::Empty => None,
         }
+    }
+}
+
+/// Whether an `error` text is Copper's refusal of a request larger than its
+/// limit, `Request size too large, limit is 10`, whatever the limit.
+fn is_size_limit(error: &str) -> bool {
+    error.to_ascii_lowercase().contains("too large")
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn only_the_size_message_is_the_size_limit() {
+        assert!(matches!(
+            ErrorBody::parse(br#"{"error": "Request size too large, limit is 10"}"#),
+            ErrorBody::SizeLimit(_)
+        ));
+        // Recorded from Copper by the amp-labs/connectors project (MIT),
+        // `providers/copper/test/not-found.json`.
+        let not_found = ErrorBody::parse(br#"{"error": "not_found"}"#);
+        assert!(matches!(not_found, ErrorBody::Json(_)), "{not_found:?}");
+        assert_eq!(not_found.message(), Some("not_found"));
     }
 }
