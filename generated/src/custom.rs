@@ -15,6 +15,10 @@ use serde_json::Value;
 /// an `mm/dd/yyyy` text. Integers are kept as integers, so option ids and
 /// timestamps are exact; anything else Copper may send is kept as it came.
 ///
+/// A Percentage holds whole percents: send `34` for 34%, since Copper drops
+/// the fraction without an error (`0.34` is stored as `0`). A Date Copper
+/// sends is midnight in the account's time zone ([`CustomDate::Unix`]).
+///
 /// ```
 /// use copper_bulk_raw::custom::{CustomDate, CustomValue};
 ///
@@ -39,7 +43,8 @@ pub enum CustomValue {
     /// A whole number: a Dropdown option id, a Date in unix seconds, or a
     /// Float, Percentage or Currency without a fraction.
     Integer(i64),
-    /// A number with a fraction (Float, Percentage, Currency).
+    /// A number with a fraction (Float, Currency; a Percentage sent with a
+    /// fraction loses it).
     Number(f64),
     /// Text: String, Text, URL, or a Date as `mm/dd/yyyy`.
     Text(String),
@@ -52,7 +57,11 @@ pub enum CustomValue {
 /// A Date custom field's value.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub enum CustomDate {
-    /// Unix time in seconds, as Copper's responses carry dates.
+    /// Unix time in seconds, as Copper's responses carry dates: midnight
+    /// of the date in the account's time zone, not in UTC (`12/15/2020` in
+    /// an account in Los Angeles is `1608019200`, 08:00 UTC). Convert it to
+    /// a calendar date with the account's time zone: as a UTC date it is
+    /// the day before in an account east of UTC.
     Unix(i64),
     /// A `mm/dd/yyyy` text, as Copper's documentation writes dates.
     Text {
