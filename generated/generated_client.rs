@@ -1090,22 +1090,27 @@ page lists `name`, `assignee`, `company_name`, `customer_source_id`, `monetary_v
     }
     /**An opportunity to create. Only `name` is required.
 
-Copper's pages disagree on `primary_contact_id`. Its older
-opportunity pages, kept in its
-[Postman collection](https://developer.copper.com/download/copper_postman_collection.json),
-mark it required to create; its newer pages show opportunities
-without one: the example of
-[Update an Opportunity](https://developer.copper.com/opportunities/update-an-opportunity.html)
-answers `"primary_contact_id": null`, as do opportunities in Copper's
-search examples, and converting a lead creates an opportunity
-without sending one. The spec follows the newer pages and makes it
-optional; Copper may still refuse a record without it, as a failure
-item for that record alone.
+Copper's pages disagree on `primary_contact_id`. The opportunity
+pages of its
+[Postman collection](https://developer.copper.com/download/copper_postman_collection.json)
+mark it required to create, while the same collection's examples,
+and the example of
+[Update an Opportunity](https://developer.copper.com/opportunities/update-an-opportunity.html),
+hold opportunities with `"primary_contact_id": null`. An existing
+opportunity without a contact does not prove that a create without
+one is taken; the
+[linnify/copper-mcp](https://github.com/linnify/copper-mcp) client,
+written against Copper's live API, says "Copper's API only requires
+`name`", and that many accounts also expect a primary contact or a
+pipeline. The spec makes it optional, as the least strict reading:
+an account that wants one refuses that record alone, with a failure
+item.
 
-`company_name` is not an input: Copper derives it from the company
-(`company_id`, or the primary contact's company) and returns it on
-the opportunity. None of Copper's pages or recorded requests sends
-it on a create.
+`company_name` is listed among an opportunity's fields by the
+Postman collection's opportunity overview, without a mark saying it
+is read only, and linnify/copper-mcp sends it on a create. What
+Copper does with a name that no company has, or that several have,
+is not documented; `company_id` names the company exactly.
 */
     #[derive(
         ::serde::Deserialize,
@@ -1123,6 +1128,9 @@ it on a create.
         pub close_date: ::std::option::Option<::std::string::String>,
         #[serde(skip_serializing_if = "::std::option::Option::is_none")]
         pub company_id: ::std::option::Option<i64>,
+        ///The name of the opportunity's company, as free text (see above); prefer `company_id`.
+        #[serde(skip_serializing_if = "::std::option::Option::is_none")]
+        pub company_name: ::std::option::Option<::std::string::String>,
         #[serde(default, skip_serializing_if = "::std::vec::Vec::is_empty")]
         pub custom_fields: ::std::vec::Vec<CustomFieldInput>,
         #[serde(skip_serializing_if = "::std::option::Option::is_none")]
@@ -3003,6 +3011,7 @@ definition: definitions left out are unchanged.
                 assignee_id: ::std::default::Default::default(),
                 close_date: ::std::default::Default::default(),
                 company_id: ::std::default::Default::default(),
+                company_name: ::std::default::Default::default(),
                 custom_fields: ::std::default::Default::default(),
                 customer_source_id: ::std::default::Default::default(),
                 details: ::std::default::Default::default(),
@@ -3034,6 +3043,14 @@ definition: definitions left out are unchanged.
         ///Sets `company_id`.
         pub fn company_id(mut self, value: impl ::std::convert::Into<i64>) -> Self {
             self.company_id = ::std::option::Option::Some(value.into());
+            self
+        }
+        ///Sets `company_name`.
+        pub fn company_name(
+            mut self,
+            value: impl ::std::convert::Into<::std::string::String>,
+        ) -> Self {
+            self.company_name = ::std::option::Option::Some(value.into());
             self
         }
         ///Sets `custom_fields`.
@@ -3910,7 +3927,7 @@ from Copper by another project (linked), or "Illustrative." when Copper
 has none.
 
 
-Version: 2.2.0*/
+Version: 3.0.0*/
 pub struct Client {
     pub(crate) baseurl: String,
     pub(crate) client: reqwest::Client,
@@ -3952,7 +3969,7 @@ impl Client {
 }
 impl ClientInfo<crate::hooks::Inner> for Client {
     fn api_version() -> &'static str {
-        "2.2.0"
+        "3.0.0"
     }
     fn baseurl(&self) -> &str {
         self.baseurl.as_str()
@@ -4315,9 +4332,10 @@ required. Creating is not idempotent.
 A company's e-mail domain is a unique key: Copper says that "if you
 try to create a new Company with an existing email domain, then your
 request will fail". A record whose `email_domain` another company
-has fails, and only that record fails. An account may still hold
-several companies of one domain (made before the rule, or merged),
-so a search by domain can find more than one.
+has fails, and only that record fails. Copper does not say that an
+account never holds several companies of one domain (from before
+the rule, or an import); a client should still expect a search by
+domain to find more than one, as it answers a list.
 
 
 Sends a `POST` request to `/developer_api/v1/companies/bulk_create`

@@ -325,6 +325,7 @@ pub struct OpportunityRow {
     name: Cell,
     primary_contact_id: Cell,
     company_id: Cell,
+    company_name: Cell,
     close_date: Cell,
     monetary_value: Cell,
     monetary_unit: Cell,
@@ -341,6 +342,7 @@ impl CsvRecord for OpportunityCreate {
         "name",
         "primary_contact_id",
         "company_id",
+        "company_name",
         "close_date",
         "monetary_value",
         "monetary_unit",
@@ -356,6 +358,7 @@ impl CsvRecord for OpportunityCreate {
         Ok(OpportunityCreate {
             primary_contact_id: integer("primary_contact_id", row.primary_contact_id)?,
             company_id: integer("company_id", row.company_id)?,
+            company_name: row.company_name,
             close_date: row.close_date,
             monetary_value: number("monetary_value", row.monetary_value)?,
             monetary_unit: row.monetary_unit,
@@ -473,7 +476,7 @@ mod tests {
                 .unwrap_err()
                 .contains("`monetary_value` is `lots`")
         );
-        // Copper's newer pages show opportunities without a primary contact.
+        // Copper's examples hold opportunities without a primary contact.
         assert_eq!(
             row::<OpportunityCreate>(&[("name", "Deal")])
                 .unwrap()
@@ -541,6 +544,7 @@ mod tests {
         let deal: OpportunityCreate = row(&[
             ("name", "Deal"),
             ("primary_contact_id", "4"),
+            ("company_name", "Dunder Mifflin"),
             ("priority", "High"),
             ("monetary_value", "1500.50"),
         ])
@@ -549,6 +553,7 @@ mod tests {
             (deal.primary_contact_id, deal.monetary_value),
             (Some(4), Some(1500.5))
         );
+        assert_eq!(deal.company_name.as_deref(), Some("Dunder Mifflin"));
         let activity: ActivityCreate = row(&[
             ("parent_type", "company"),
             ("parent_id", "2"),

@@ -384,6 +384,12 @@ impl Sandbox {
     /// although Copper refuses it now, such as two companies of one e-mail
     /// domain made before the domain was a unique key. It is not in
     /// [`Sandbox::applied`].
+    ///
+    /// The rules still hold for what comes after: an update of such a
+    /// company that sends its shared domain again fails, as another company
+    /// holds it (what Copper does then is not documented). Seeding a person
+    /// whose e-mail another person has is not supported: the sandbox keeps
+    /// one person per address in the index its uniqueness rule reads.
     pub fn seed(&self, entity: Entity, record: serde_json::Map<String, serde_json::Value>) -> i64 {
         let now = std::time::SystemTime::now()
             .duration_since(std::time::UNIX_EPOCH)

@@ -139,6 +139,10 @@ fn corpus() -> Vec<Recorded> {
             );
             continue;
         }
+        // The licences the sources are copied under, not answers.
+        if name == "LICENSES" {
+            continue;
+        }
         let kind = Kind::ALL
             .into_iter()
             .find(|kind| kind.dir() == name)
@@ -417,6 +421,14 @@ fn every_recorded_file_has_its_source_listed() {
         assert!(
             sources.contains(&format!("`{file}`")),
             "SOURCES.md does not list {file}"
+        );
+    }
+    // Every licence copied beside the corpus is the one a source names.
+    for licence in std::fs::read_dir(corpus_dir().join("LICENSES")).unwrap() {
+        let licence = file_name(&licence.unwrap().path());
+        assert!(
+            sources.contains(&format!("`LICENSES/{licence}`")),
+            "SOURCES.md names no source under LICENSES/{licence}"
         );
     }
     // Every file the list names is in the corpus.

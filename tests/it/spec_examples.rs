@@ -266,14 +266,19 @@ fn activities_can_be_logged_on_tasks_and_converted_leads_keep_their_time() {
 fn the_spec_says_how_percentages_and_dates_are_kept() {
     let spec = crate::support::spec();
     let schemas = &spec["components"]["schemas"];
-    let values = schemas["CustomFieldValueData"]["description"]
-        .as_str()
-        .unwrap();
+    // Compared with every run of spaces and line breaks as one space, so
+    // that re-wrapping the text changes nothing.
+    let words = |text: &str| text.split_whitespace().collect::<Vec<_>>().join(" ");
+    let values = words(
+        schemas["CustomFieldValueData"]["description"]
+            .as_str()
+            .unwrap(),
+    );
     for fact in [
         "whole percents",
-        "send `34` for\n34%",
-        "midnight in the\naccount's time zone",
-        "off by a day",
+        "send `34` for 34%",
+        "midnight in the account's time zone",
+        "reading the value as a UTC date gives the day before",
     ] {
         assert!(values.contains(fact), "no {fact:?} in {values}");
     }
@@ -284,6 +289,11 @@ fn the_spec_says_how_percentages_and_dates_are_kept() {
     assert_eq!(
         schemas["OpportunityCreate"]["required"],
         serde_json::json!(["name"])
+    );
+    // Copper's field table lists an opportunity's company name as input.
+    assert_eq!(
+        schemas["OpportunityCreate"]["properties"]["company_name"]["type"],
+        "string"
     );
 }
 

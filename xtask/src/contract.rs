@@ -107,10 +107,12 @@ pub(crate) fn prism(root: &Path, tools: &Tools, it: &Path) -> Result<()> {
     // one test target resolves features differently from the whole
     // workspace's test build, and compiled some 80 crates again. It runs
     // in its package's directory, as `cargo test` would run it.
-    let tests = run(Command::new(it)
-        .args(["--ignored", "contract::"])
-        .env("COPPER_PRISM_URL", format!("http://127.0.0.1:{port}"))
-        .current_dir(root.join("tests")));
+    let tests = run_ignored_tests(
+        Command::new(it)
+            .args(["--ignored", "contract::"])
+            .env("COPPER_PRISM_URL", format!("http://127.0.0.1:{port}"))
+            .current_dir(root.join("tests")),
+    );
     drop(server);
     tests?;
     let logged = std::fs::read_to_string(&log)?;
@@ -149,13 +151,46 @@ pub(crate) fn prism_proxy(root: &Path, tools: &Tools, it: &Path) -> Result<()> {
         port,
         "prism-proxy.log",
     )?;
-    let tests = run(Command::new(it)
-        .args(["--ignored", "real_payloads::"])
-        .env("COPPER_PRISM_PROXY_URL", format!("http://127.0.0.1:{port}"))
-        .env("COPPER_REPLAY_ADDR", format!("127.0.0.1:{upstream}"))
-        .current_dir(root.join("tests")));
+    let tests = run_ignored_tests(
+        Command::new(it)
+            .args(["--ignored", "real_payloads::"])
+            .env("COPPER_PRISM_PROXY_URL", format!("http://127.0.0.1:{port}"))
+            .env("COPPER_REPLAY_ADDR", format!("127.0.0.1:{upstream}"))
+            .current_dir(root.join("tests")),
+    );
     drop(server);
     tests
+}
+
+/// Runs a filtered run of the test binary, showing its output, and fails
+/// when it fails or when the filter matched no test: a test renamed or
+/// moved would otherwise leave the step passing without checking anything.
+fn run_ignored_tests(command: &mut Command) -> Result<()> {
+    let output = command
+        .stderr(Stdio::inherit())
+        .output()
+        .with_context(|| format!("cannot start {:?}", command.get_program()))?;
+    let stdout = String::from_utf8_lossy(&output.stdout);
+    print!("{stdout}");
+    if !output.status.success() {
+        bail!("{:?} exited with {}", command.get_program(), output.status);
+    }
+    if !ran_some_test(&stdout) {
+        bail!(
+            "the filter matched no test: {:?}",
+            command.get_args().collect::<Vec<_>>()
+        );
+    }
+    Ok(())
+}
+
+/// Whether libtest's summary says at least one test passed.
+fn ran_some_test(stdout: &str) -> bool {
+    stdout
+        .lines()
+        .filter_map(|line| line.strip_prefix("test result: ok. "))
+        .filter_map(|rest| rest.split(' ').next()?.parse::<u32>().ok())
+        .any(|passed| passed > 0)
 }
 
 /// Runs schemathesis against the sandbox for every operation of the spec.
@@ -267,5 +302,21 @@ impl Drop for Server {
     fn drop(&mut self) {
         let _ = self.0.kill();
         let _ = self.0.wait();
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::ran_some_test;
+
+    #[test]
+    fn a_run_counts_only_when_some_test_passed() {
+        assert!(ran_some_test(
+            "running 1 test\ntest a ... ok\n\ntest result: ok. 1 passed; 0 failed; 0 ignored\n"
+        ));
+        assert!(!ran_some_test(
+            "running 0 tests\n\ntest result: ok. 0 passed; 0 failed; 0 ignored; 0 measured; 180 filtered out\n"
+        ));
+        assert!(!ran_some_test(""));
     }
 }
