@@ -243,6 +243,11 @@ struct SandboxArgs {
     /// Milliseconds to wait before answering each request.
     #[arg(long, default_value_t = 0)]
     latency_ms: u64,
+    /// Transit jitter: each request counts as arrived a random 0 to N
+    /// milliseconds after it was received, before the rate limits see it,
+    /// drawn from --seed.
+    #[arg(long, value_name = "N", default_value_t = 0)]
+    jitter_ms: u64,
 }
 
 /// A usage or configuration error: exit status 2.
@@ -822,6 +827,7 @@ async fn serve_sandbox(args: SandboxArgs) -> Result<ExitCode, Usage> {
         .with_rate_limit(limit)
         .with_seed(args.seed, args.people)
         .with_latency(Duration::from_millis(args.latency_ms))
+        .with_jitter(Duration::from_millis(args.jitter_ms))
         .with_applied_log(false);
     let sandbox = Sandbox::bind(config, ("127.0.0.1", args.port))
         .await

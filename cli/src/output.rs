@@ -161,6 +161,8 @@ pub struct Summary {
     /// Whether the progress bar counts the bytes of the input read (a
     /// regular file, whose size is known) rather than the outcomes.
     counts_bytes: bool,
+    /// The spacing bulk requests kept last, when rate-limited.
+    pace: Option<Duration>,
 }
 
 impl Summary {
@@ -171,14 +173,14 @@ impl Summary {
     pub fn start(size: Option<u64>, quiet: bool) -> Self {
         let template = match size {
             Some(_) => "{bar:40} {bytes}/{total_bytes} read, {msg}, {eta} left",
-            None => "{spinner} {pos} records, {per_sec}",
+            None => "{spinner} {pos} records, {per_sec}{msg}",
         };
         let progress = if quiet || !std::io::stderr().is_terminal() {
             ProgressBar::hidden()
         } else {
             let bar = ProgressBar::with_draw_target(size, ProgressDrawTarget::stderr())
                 .with_style(ProgressStyle::with_template(template).expect("a valid template"))
-                .with_message("0 records");
+                .with_message(if size.is_some() { "0 records" } else { "" });
             bar.enable_steady_tick(Duration::from_millis(200));
             bar
         };
@@ -187,6 +189,7 @@ impl Summary {
             counts: BTreeMap::new(),
             progress,
             counts_bytes: size.is_some(),
+            pace: None,
         }
     }
 
@@ -205,11 +208,37 @@ impl Summary {
     pub fn add(&mut self, outcome: &'static str) {
         *self.counts.entry(outcome).or_insert(0) += 1;
         if self.counts_bytes {
-            let total: u64 = self.counts.values().sum();
-            self.progress.set_message(format!("{total} records"));
+            self.show_message();
         } else {
             self.progress.inc(1);
         }
+    }
+
+    /// Shows the spacing bulk requests keep now (see `Copper::pace`): it
+    /// widens after a 429 and narrows back, so the line says how fast the
+    /// run can go.
+    pub fn set_pace(&mut self, pace: Option<Duration>) {
+        if pace != self.pace {
+            self.pace = pace;
+            self.show_message();
+        }
+    }
+
+    fn show_message(&self) {
+        let pace = self.pace_text();
+        if self.counts_bytes {
+            let total: u64 = self.counts.values().sum();
+            self.progress.set_message(format!("{total} records{pace}"));
+        } else {
+            self.progress.set_message(pace);
+        }
+    }
+
+    /// `, pace 343 ms`, or nothing without a pace.
+    fn pace_text(&self) -> String {
+        self.pace
+            .map(|pace| format!(", pace {} ms", pace.as_millis()))
+            .unwrap_or_default()
     }
 
     /// How many outcomes named `outcome` were counted.
@@ -257,10 +286,11 @@ impl Summary {
             .map(|name| format!("{} {name}", self.count(name)))
             .collect();
         format!(
-            "{total} record{}: {} in {:.1} s ({rate:.1} records/s)",
+            "{total} record{}: {} in {:.1} s ({rate:.1} records/s{})",
             if total == 1 { "" } else { "s" },
             counts.join(", "),
-            elapsed.as_secs_f64()
+            elapsed.as_secs_f64(),
+            self.pace_text(),
         )
     }
 

@@ -85,6 +85,7 @@ where
     }
     started(outcomes.stopper());
     while let Some(outcome) = outcomes.next().await {
+        summary.set_pace(copper.pace());
         let sent_id = ids.lock().expect("not poisoned").remove(&outcome.index);
         let line = line(&outcome, O::KIND, sent_id, O::returned_id);
         write_in_order(&mut earlier, &line, out, summary)?;
@@ -244,6 +245,7 @@ pub async fn send_matched<C: Upsert>(
     }
     started(outcomes.stopper());
     while let Some(outcome) = outcomes.next().await {
+        summary.set_pace(copper.pace());
         let line = matched_line(&outcome, C::returned_id);
         write_in_order(&mut earlier, &line, out, summary)?;
     }

@@ -58,6 +58,19 @@ fn outcomes(output: &Output) -> Vec<String> {
         .collect()
 }
 
+/// `text` without the terminal colour codes the log lines carry.
+fn without_colours(text: &str) -> String {
+    let mut plain = String::new();
+    let mut rest = text;
+    while let Some(start) = rest.find('\u{1b}') {
+        plain.push_str(&rest[..start]);
+        rest = &rest[start..];
+        rest = rest.find('m').map_or("", |end| &rest[end + 1..]);
+    }
+    plain.push_str(rest);
+    plain
+}
+
 fn stderr(output: &Output) -> String {
     String::from_utf8(output.stderr.clone()).unwrap()
 }
@@ -138,6 +151,27 @@ fn every_record_applied_exits_0() {
     );
     assert_eq!(output.status.code(), Some(0), "{}", stderr(&output));
     assert_eq!(outcomes(&output), ["updated", "updated"]);
+    // The summary says the spacing bulk requests kept: Copper's 3 a
+    // second, 343 ms apart, which nothing widened.
+    assert!(
+        stderr(&output).contains("records/s, pace 343 ms)"),
+        "{}",
+        stderr(&output)
+    );
+    // Without a rate limit there is no pace to tell.
+    let output = run_with_stdin(
+        bin().args([
+            "--sandbox",
+            "--rate",
+            "0",
+            "people",
+            "update",
+            "--input",
+            "-",
+        ]),
+        "{\"id\": 1, \"title\": \"CTO\"}\n",
+    );
+    assert!(!stderr(&output).contains("pace"), "{}", stderr(&output));
 }
 
 #[test]
@@ -339,6 +373,9 @@ fn the_token_is_never_printed() {
         "{}",
         stderr(&output)
     );
+    // Each request's span says the spacing bulk requests kept.
+    let plain = without_colours(&stderr(&output));
+    assert!(plain.contains("pace_ms=343"), "{plain}");
     for text in [written, stderr(&output)] {
         assert!(!text.contains(TOKEN), "{text}");
     }

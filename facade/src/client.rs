@@ -35,6 +35,8 @@ pub struct Copper {
 pub(crate) struct Shared {
     pub(crate) raw: copper_bulk_raw::Client,
     pub(crate) config: Config,
+    /// The raw client's throttle, for [`Copper::pace`].
+    throttle: Arc<Throttle>,
 }
 
 impl Copper {
@@ -51,13 +53,17 @@ impl Copper {
         };
         // A throttle even without rate limits: a 429 pauses it for every
         // request of the client.
-        let throttle = Throttle::new(config.rate_limits().iter().copied());
-        let inner = Inner::new(config.credentials().clone()).with_throttle(Arc::new(throttle));
+        let throttle = Arc::new(Throttle::new(config.rate_limits().iter().copied()));
+        let inner = Inner::new(config.credentials().clone()).with_throttle(throttle.clone());
         // The generated client appends `/developer_api/...` to the base URL.
         let base_url = config.base_url().as_str().trim_end_matches('/');
         let raw = copper_bulk_raw::Client::new_with_client(base_url, http, inner);
         Ok(Copper {
-            shared: Arc::new(Shared { raw, config }),
+            shared: Arc::new(Shared {
+                raw,
+                config,
+                throttle,
+            }),
         })
     }
 
@@ -280,6 +286,14 @@ impl Copper {
     /// requests carry the same credentials and keep to the same rate limits.
     pub fn raw(&self) -> &copper_bulk_raw::Client {
         &self.shared.raw
+    }
+
+    /// The spacing bulk requests keep now, shared by every clone: the rate
+    /// limit's, widened by 429s and narrowed back by quiet (see
+    /// `copper_bulk_raw::throttle::Throttle::note_refused`); `None`
+    /// without a spaced limit.
+    pub fn pace(&self) -> Option<std::time::Duration> {
+        self.shared.throttle.pace()
     }
 }
 

@@ -110,6 +110,7 @@ pub(crate) async fn send<O: Operation>(
             status = field::Empty,
             duration_ms = field::Empty,
             rate_limit_wait_ms = field::Empty,
+            pace_ms = field::Empty,
         );
         let result = O::send(&shared.raw, computed_values, body)
             .instrument(span.clone())

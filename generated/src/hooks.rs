@@ -108,11 +108,14 @@ impl ClientHooks<Inner> for Client {
     /// of its clones) waits for what Copper asked of one of them: the
     /// `Retry-After`, at most [`MAX_PAUSE`], or
     /// [`PAUSE_WITHOUT_RETRY_AFTER`] when there is none that can be read or
-    /// it asks for no wait at all.
+    /// it asks for no wait at all. A 429 for a bulk request also widens the
+    /// spacing of bulk requests ([`Throttle::note_refused`]), which quiet
+    /// narrows back.
     ///
     /// The timings go into the current tracing span, when it has these
     /// fields (the `copper-bulk` facade's span per HTTP request does):
-    /// `rate_limit_wait_ms`, `status` and `duration_ms`. Nothing about the
+    /// `rate_limit_wait_ms`, `pace_ms` (the spacing of bulk requests then),
+    /// `status` and `duration_ms`. Nothing about the
     /// request's headers is recorded.
     async fn exec(
         &self,
@@ -120,10 +123,13 @@ impl ClientHooks<Inner> for Client {
         _info: &OperationInfo,
     ) -> reqwest::Result<reqwest::Response> {
         let span = tracing::Span::current();
+        let kind = RequestKind::of_path(request.url().path());
         if let Some(throttle) = &self.inner().throttle {
-            let kind = RequestKind::of_path(request.url().path());
             let waited = throttle.acquire_for(kind).await;
             span.record("rate_limit_wait_ms", millis(waited));
+            if let Some(pace) = throttle.pace() {
+                span.record("pace_ms", millis(pace));
+            }
         }
         let started = tokio::time::Instant::now();
         let result = self.client().execute(request).await;
@@ -134,6 +140,7 @@ impl ClientHooks<Inner> for Client {
                 && let Some(throttle) = &self.inner().throttle
             {
                 throttle.pause_for(pause_after_429(response.headers()));
+                throttle.note_refused(kind, started);
             }
         }
         result

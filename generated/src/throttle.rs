@@ -12,15 +12,8 @@
 
 use std::collections::VecDeque;
 use std::num::NonZeroU32;
-use std::ops::Add;
 use std::sync::Mutex;
 use std::time::Duration;
-
-use governor::clock::{Clock, Reference};
-use governor::middleware::NoOpMiddleware;
-use governor::nanos::Nanos;
-use governor::state::{InMemoryState, NotKeyed};
-use governor::{Quota, RateLimiter};
 
 /// At most `requests` requests in any window of `per`.
 ///
@@ -251,7 +244,7 @@ impl RateLimit {
 pub struct Throttle {
     limits: Vec<RateLimit>,
     /// One per spaced limit, with the kinds it counts.
-    spaced: Vec<(RateLimit, Limiter)>,
+    spaced: Vec<(RateLimit, Mutex<Pace>)>,
     /// The rolling limits, and when each request they counted was sent:
     /// at most [`RateLimit::requests`] of them, oldest first. One lock for
     /// all, so that a request takes its place in every window at once.
@@ -260,7 +253,73 @@ pub struct Throttle {
     paused_until: Mutex<Option<tokio::time::Instant>>,
 }
 
-type Limiter = RateLimiter<NotKeyed, InMemoryState, TokioClock, NoOpMiddleware<TokioInstant>>;
+/// The schedule of one spaced limit, and how far it has widened its
+/// spacing after 429s, by the rule [`Throttle::note_refused`] describes.
+#[derive(Debug)]
+struct Pace {
+    /// When the next place may be given, if one was given before.
+    next: Option<tokio::time::Instant>,
+    /// What the spacing has widened to beyond the limit's own.
+    extra: Duration,
+    /// Places given since the spacing last changed.
+    given: u32,
+    /// When the spacing last widened: a 429 for a request sent before then
+    /// does not widen it again.
+    widened_at: Option<tokio::time::Instant>,
+}
+
+/// A 429 widens the spacing by one part in this many (6.25%).
+const WIDEN_DIVISOR: u32 = 16;
+/// Quiet narrows the spacing by this much...
+const NARROW_STEP: Duration = Duration::from_millis(1);
+/// ...every this many places given without a 429.
+const NARROW_AFTER: u32 = 16;
+/// The spacing never widens beyond this many times the limit's own: a
+/// server that refuses everything is answered by the retry policy, not by
+/// a client that slows to a halt.
+const MAX_WIDENING: u32 = 4;
+
+impl Pace {
+    fn new() -> Self {
+        Pace {
+            next: None,
+            extra: Duration::ZERO,
+            given: 0,
+            widened_at: None,
+        }
+    }
+
+    /// Gives a place now, or says how long to wait for one.
+    fn try_take(&mut self, limit: &RateLimit, now: tokio::time::Instant) -> Result<(), Duration> {
+        if let Some(next) = self.next
+            && next > now
+        {
+            return Err(next - now);
+        }
+        self.next = Some(now + limit.spacing() + self.extra);
+        self.given += 1;
+        if self.given >= NARROW_AFTER && !self.extra.is_zero() {
+            self.extra = self.extra.saturating_sub(NARROW_STEP);
+            self.given = 0;
+        }
+        Ok(())
+    }
+
+    /// Widens the spacing after a 429 for a request sent at `sent_at`.
+    fn widen(&mut self, limit: &RateLimit, sent_at: tokio::time::Instant) {
+        if self.widened_at.is_some_and(|widened| sent_at <= widened) {
+            return;
+        }
+        let spacing = limit.spacing() + self.extra;
+        let widest = limit.spacing() * MAX_WIDENING;
+        let wider = (spacing + spacing / WIDEN_DIVISOR).min(widest);
+        self.extra = wider.saturating_sub(limit.spacing());
+        self.given = 0;
+        self.widened_at = Some(tokio::time::Instant::now());
+        // The place already given keeps its time; the next one is counted
+        // from it with the wider spacing.
+    }
+}
 
 impl Throttle {
     /// A throttle that keeps to every one of `limits`.
@@ -269,12 +328,7 @@ impl Throttle {
         let spaced = limits
             .iter()
             .filter(|limit| !limit.rolling)
-            .map(|limit| {
-                let quota = Quota::with_period(limit.spacing())
-                    .expect("the spacing of a rate limit is never zero")
-                    .allow_burst(NonZeroU32::MIN);
-                (*limit, RateLimiter::direct_with_clock(quota, TokioClock))
-            })
+            .map(|limit| (*limit, Mutex::new(Pace::new())))
             .collect();
         let rolling = limits
             .iter()
@@ -310,9 +364,13 @@ impl Throttle {
         let started = tokio::time::Instant::now();
         loop {
             self.wait_for_pause().await;
-            for (_, limiter) in self.spaced.iter().filter(|(limit, _)| limit.counts(kind)) {
-                while let Err(not_until) = limiter.check() {
-                    tokio::time::sleep(not_until.wait_time_from(TokioClock.now())).await;
+            for (limit, pace) in self.spaced.iter().filter(|(limit, _)| limit.counts(kind)) {
+                loop {
+                    let taken = lock(pace).try_take(limit, tokio::time::Instant::now());
+                    match taken {
+                        Ok(()) => break,
+                        Err(wait) => tokio::time::sleep(wait).await,
+                    }
                 }
             }
             // A pause that began while this request waited for its place
@@ -386,6 +444,47 @@ impl Throttle {
         paused_until.filter(|until| *until > tokio::time::Instant::now())
     }
 
+    /// Widens the spacing of every spaced limit that counts `kind` after
+    /// Copper refused (429) a request of that kind sent at `sent_at`.
+    ///
+    /// The rule is additive increase and multiplicative decrease, as TCP's
+    /// congestion control has it, on the rate: a 429 multiplies the spacing
+    /// by 17/16 (at most once for the requests sent before it, which the
+    /// same crowding may refuse too), and every 16 places given without a
+    /// 429 take a millisecond off it, never below the limit's own spacing,
+    /// and never wider than 4 times it. Copper counts requests when they
+    /// arrive, and a network that delays each by a random 0 to J ms can
+    /// bring four of them within one second although they left 343 ms
+    /// apart: no spacing below `(1000 + J) / 3` ms is safe. The client
+    /// cannot see J, so it finds that spacing from the 429s: a step past
+    /// it, then a slow walk back, so that a run spends most of its time
+    /// just above the spacing that causes 429s and meets one only every
+    /// few hundred requests. With no jitter nothing is refused and the
+    /// spacing stays the limit's.
+    ///
+    /// A refused search widens nothing: searches are not spaced, and what
+    /// refused one is the minute's limit, which its rolling window keeps
+    /// with a margin of its own.
+    pub fn note_refused(&self, kind: RequestKind, sent_at: tokio::time::Instant) {
+        if kind == RequestKind::Search {
+            return;
+        }
+        for (limit, pace) in self.spaced.iter().filter(|(limit, _)| limit.counts(kind)) {
+            lock(pace).widen(limit, sent_at);
+        }
+    }
+
+    /// The spacing bulk requests keep now: the widest of the spaced limits
+    /// that count them, with what 429s added to it; `None` when no spaced
+    /// limit counts them.
+    pub fn pace(&self) -> Option<Duration> {
+        self.spaced
+            .iter()
+            .filter(|(limit, _)| limit.counts(RequestKind::Bulk))
+            .map(|(limit, pace)| limit.spacing() + lock(pace).extra)
+            .max()
+    }
+
     async fn wait_for_pause(&self) {
         while let Some(until) = self.pause_end() {
             tokio::time::sleep_until(until).await;
@@ -412,40 +511,12 @@ impl Throttle {
     }
 }
 
-/// governor's clock, on tokio's time (which tests can pause).
-#[derive(Clone, Copy, Debug, Default)]
-struct TokioClock;
-
-/// An instant of [`TokioClock`].
-#[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord)]
-struct TokioInstant(tokio::time::Instant);
-
-impl Add<Nanos> for TokioInstant {
-    type Output = TokioInstant;
-
-    fn add(self, nanos: Nanos) -> TokioInstant {
-        TokioInstant(self.0 + Duration::from(nanos))
-    }
-}
-
-impl Reference for TokioInstant {
-    fn duration_since(&self, earlier: Self) -> Nanos {
-        self.0.saturating_duration_since(earlier.0).into()
-    }
-
-    fn saturating_sub(&self, duration: Nanos) -> Self {
-        self.0
-            .checked_sub(duration.into())
-            .map_or(*self, TokioInstant)
-    }
-}
-
-impl Clock for TokioClock {
-    type Instant = TokioInstant;
-
-    fn now(&self) -> TokioInstant {
-        TokioInstant(tokio::time::Instant::now())
-    }
+/// A pace's lock. Each change to a [`Pace`] is made whole under it and
+/// nothing in between can panic, so a poisoned lock still guards a
+/// consistent pace.
+fn lock(pace: &Mutex<Pace>) -> std::sync::MutexGuard<'_, Pace> {
+    pace.lock()
+        .unwrap_or_else(std::sync::PoisonError::into_inner)
 }
 
 #[cfg(test)]
@@ -586,6 +657,70 @@ mod tests {
         throttle.pause_for(Duration::from_secs(3));
         throttle.acquire().await;
         assert_eq!(start.elapsed(), Duration::from_secs(8));
+    }
+
+    /// Paces one bulk request after another on `throttle`, `n` times, and
+    /// returns the spacing after each.
+    async fn paces(throttle: &Throttle, n: usize) -> Vec<Duration> {
+        let mut paces = Vec::new();
+        for _ in 0..n {
+            throttle.acquire().await;
+            paces.push(throttle.pace().unwrap());
+        }
+        paces
+    }
+
+    #[tokio::test(start_paused = true)]
+    async fn a_burst_of_429s_widens_once_per_crowding_and_quiet_narrows_back_to_the_limit() {
+        let limit = RateLimit::per_second(3).bulk_only();
+        let throttle = copper();
+        let base = limit.spacing();
+        assert_eq!(throttle.pace(), Some(base));
+        // Three requests in flight are refused together: one widening.
+        let sent = tokio::time::Instant::now();
+        throttle.acquire().await;
+        for _ in 0..3 {
+            throttle.note_refused(RequestKind::Bulk, sent);
+        }
+        let once = base + base / WIDEN_DIVISOR;
+        assert_eq!(throttle.pace(), Some(once));
+        // A request sent after the widening and refused widens again.
+        let later = tokio::time::Instant::now() + Duration::from_millis(1);
+        tokio::time::sleep(Duration::from_millis(1)).await;
+        throttle.note_refused(RequestKind::Bulk, later);
+        let twice = once + once / WIDEN_DIVISOR;
+        assert_eq!(throttle.pace(), Some(twice));
+        // Requests now go out the wider spacing apart.
+        let start = tokio::time::Instant::now();
+        throttle.acquire().await;
+        throttle.acquire().await;
+        assert!(start.elapsed() >= twice, "{:?}", start.elapsed());
+        // Quiet narrows it a millisecond every 16 places, back to the
+        // limit's own spacing and never below it.
+        let paces = paces(&throttle, 16 * 120).await;
+        assert!(paces.windows(2).all(|pair| pair[1] <= pair[0]), "{paces:?}");
+        assert_eq!(paces[15], twice - NARROW_STEP, "{paces:?}");
+        assert_eq!(*paces.last().unwrap(), base);
+        assert!(paces.iter().all(|pace| *pace >= base));
+    }
+
+    #[tokio::test(start_paused = true)]
+    async fn a_refused_search_does_not_widen_the_bulk_spacing_and_widening_is_bounded() {
+        // A spaced limit that counts searches too: a refused search still
+        // says nothing about how crowded bulk requests arrive.
+        let throttle = Throttle::new([RateLimit::per_second(3)]);
+        let base = throttle.pace().unwrap();
+        throttle.note_refused(RequestKind::Search, tokio::time::Instant::now());
+        assert_eq!(throttle.pace(), Some(base));
+        for _ in 0..200 {
+            tokio::time::sleep(Duration::from_millis(1)).await;
+            throttle.note_refused(RequestKind::Bulk, tokio::time::Instant::now());
+        }
+        assert_eq!(throttle.pace(), Some(base * MAX_WIDENING));
+        // Without a spaced limit there is no pace to widen.
+        let unspaced = Throttle::new([RateLimit::per_minute(180).rolling()]);
+        unspaced.note_refused(RequestKind::Bulk, tokio::time::Instant::now());
+        assert_eq!(unspaced.pace(), None);
     }
 
     /// Copper's limits as the facade sets them: 3 bulk requests a second,

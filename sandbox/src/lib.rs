@@ -82,6 +82,7 @@ pub struct SandboxConfig {
     seed: u64,
     people: usize,
     latency: Duration,
+    jitter: Duration,
     keep_applied_log: bool,
     keep_request_log: bool,
     leads_enabled: bool,
@@ -113,6 +114,7 @@ impl SandboxConfig {
             seed: 42,
             people: 100,
             latency: Duration::ZERO,
+            jitter: Duration::ZERO,
             keep_applied_log: true,
             keep_request_log: false,
             leads_enabled: true,
@@ -197,6 +199,18 @@ impl SandboxConfig {
     /// Waits this long before answering every request.
     pub fn with_latency(self, latency: Duration) -> Self {
         SandboxConfig { latency, ..self }
+    }
+
+    /// Simulates transit jitter: each request counts as arrived a random 0
+    /// to `jitter` after the sandbox received it, before the rate limits
+    /// (or anything else) see it, as a request crossing the internet
+    /// reaches Copper later than it left by a varying delay. Requests sent
+    /// evenly apart then arrive unevenly, and Copper counts arrivals. The
+    /// delays are drawn from a generator seeded with the seed of
+    /// [`SandboxConfig::with_seed`], so a run is repeatable. Zero (the
+    /// default) turns it off.
+    pub fn with_jitter(self, jitter: Duration) -> Self {
+        SandboxConfig { jitter, ..self }
     }
 
     /// Whether to keep the log of every change applied ([`Sandbox::applied`]):

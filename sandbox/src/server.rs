@@ -2,7 +2,7 @@
 
 use std::collections::{BTreeMap, HashMap, VecDeque};
 use std::sync::{Arc, Mutex};
-use std::time::{SystemTime, UNIX_EPOCH};
+use std::time::{Duration, SystemTime, UNIX_EPOCH};
 
 use axum::Router;
 use axum::body::{Body, Bytes};
@@ -14,6 +14,8 @@ use copper_bulk_raw::types::{
     self, ApiError, BulkCreateFailure, BulkFailureMessage, BulkUpdateFailure, FieldError,
     FieldErrors as FieldErrorsMap, RequestSizeError,
 };
+use rand::{Rng, SeedableRng};
+use rand_chacha::ChaCha8Rng;
 use schemars::JsonSchema;
 use serde::Serialize;
 use serde::de::DeserializeOwned;
@@ -38,12 +40,13 @@ pub(crate) struct State {
     fields: HashMap<Entity, Vec<(String, bool)>>,
     /// When the sandbox started: the request log counts from here.
     started: Instant,
+    /// Draws each request's transit delay (`SandboxConfig::with_jitter`).
+    transit: Mutex<ChaCha8Rng>,
 }
 
 impl State {
     pub(crate) fn new(config: SandboxConfig, store: Store) -> Self {
         State {
-            config,
             store: Mutex::new(store),
             faults: Mutex::new(VecDeque::new()),
             stats: Mutex::new(Stats::default()),
@@ -51,6 +54,16 @@ impl State {
             search_faults: Mutex::new(VecDeque::new()),
             fields: all_fields(),
             started: Instant::now(),
+            transit: Mutex::new(ChaCha8Rng::seed_from_u64(config.seed)),
+            config,
+        }
+    }
+
+    /// Waits out this request's transit delay, when jitter is simulated.
+    async fn transit(&self) {
+        let delay = transit_delay(&mut self.transit.lock().unwrap(), self.config.jitter);
+        if !delay.is_zero() {
+            tokio::time::sleep(delay).await;
         }
     }
 
@@ -90,6 +103,15 @@ impl State {
         }
         over
     }
+}
+
+/// A transit delay from 0 to `jitter`, uniformly, to the microsecond.
+fn transit_delay(rng: &mut ChaCha8Rng, jitter: Duration) -> Duration {
+    if jitter.is_zero() {
+        return Duration::ZERO;
+    }
+    let most = u64::try_from(jitter.as_micros()).unwrap_or(u64::MAX);
+    Duration::from_micros(rng.random_range(0..=most))
 }
 
 /// When the requests inside each rate-limit window were accepted.
@@ -288,6 +310,7 @@ async fn answer_search<S: SearchEndpoint>(
     body: &[u8],
     computed_values: bool,
 ) -> Response {
+    state.transit().await;
     if let Some(refusal) = admit(state, headers, S::ENTITY, true) {
         return refusal;
     }
@@ -416,6 +439,7 @@ async fn answer<E: Endpoint>(
     body: &[u8],
     computed_values: bool,
 ) -> Response {
+    state.transit().await;
     if let Some(refusal) = admit(state, headers, E::ENTITY, false) {
         return refusal;
     }
@@ -676,4 +700,28 @@ fn as_copper_sends<T: DeserializeOwned + Serialize>(
         }
     }
     Value::Object(out)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn transit_delays_spread_over_the_jitter_and_repeat_with_the_seed() {
+        let jitter = Duration::from_millis(120);
+        let draw = |seed| {
+            let mut rng = ChaCha8Rng::seed_from_u64(seed);
+            (0..1_000)
+                .map(|_| transit_delay(&mut rng, jitter))
+                .collect::<Vec<_>>()
+        };
+        let delays = draw(7);
+        assert_eq!(delays, draw(7), "the same seed, the same delays");
+        assert_ne!(delays, draw(8));
+        assert!(delays.iter().all(|delay| *delay <= jitter));
+        assert!(delays.iter().any(|delay| *delay < jitter / 10));
+        assert!(delays.iter().any(|delay| *delay > jitter * 9 / 10));
+        let mut rng = ChaCha8Rng::seed_from_u64(7);
+        assert_eq!(transit_delay(&mut rng, Duration::ZERO), Duration::ZERO);
+    }
 }

@@ -89,3 +89,35 @@ async fn a_429_holds_back_the_clones_of_the_client() {
     let received = fake.received();
     assert_none_arrived_during_the_pause(&received, Duration::from_secs(2));
 }
+
+/// Over a network that delays each request a random 0 to 300 ms before
+/// Copper counts it, requests that leave 343 ms apart arrive crowded and
+/// some are refused: the client widens its spacing from those 429s (for
+/// every request of the client), and every record is still applied. Real
+/// time, against the sandbox: what matters is the sandbox's own count.
+#[tokio::test]
+async fn crowded_arrivals_widen_the_pace_and_every_record_is_still_applied() {
+    use copper_bulk_sandbox::{Sandbox, SandboxConfig};
+    let sandbox = Sandbox::start(
+        SandboxConfig::new()
+            .with_seed(3, 30)
+            .with_jitter(Duration::from_millis(300)),
+    )
+    .await
+    .unwrap();
+    let config = Config::new(SandboxConfig::TOKEN, SandboxConfig::USER_EMAIL)
+        .unwrap()
+        .with_base_url(sandbox.url())
+        .unwrap()
+        .with_batch_size(1)
+        .unwrap()
+        .with_concurrency(4)
+        .unwrap();
+    let copper = Copper::new(config).unwrap();
+    let limit = copper.pace().unwrap();
+    let report = copper.people().bulk_update(updates(1..21)).report().await;
+    assert_eq!(report.applied.len(), 20, "{report:?}");
+    let refused = sandbox.stats().by_status.get(&429).copied().unwrap_or(0);
+    assert!(refused > 0, "{:?}", sandbox.stats());
+    assert!(copper.pace().unwrap() > limit, "{:?}", copper.pace());
+}
