@@ -35,6 +35,11 @@ pub enum Bench {
     /// Copper's limits set for them, beside one search per record on a
     /// slice; fails under 0.95 of the bound, on a 429 or on a wrong outcome.
     Upsert,
+    /// The tool and the strongest Python peer when each request reaches
+    /// the sandbox a random 0 to J ms late (J = 0, 40, 80, 120), 250 ms
+    /// latency; fails when the tool reaches under 0.95 of the jitter-aware
+    /// limit 1000 / (1000 + J) or meets 429s on over 1% of its requests.
+    Jitter,
 }
 
 /// Runs one benchmark.
@@ -46,6 +51,7 @@ pub fn run(root: &Path, bench: Bench) -> Result<()> {
         Bench::Build => build(root),
         Bench::Resume => resume(root),
         Bench::Upsert => cargo_bench(root, "upsert", false),
+        Bench::Jitter => cargo_bench(root, "jitter", true),
     }
 }
 
