@@ -679,7 +679,11 @@ async fn search_page<O: Operation>(
                 "copper_search",
                 operation = O::OPERATION,
                 page = page.number.get(),
-                attempt = attempts
+                attempt = attempts,
+                status = tracing::field::Empty,
+                duration_ms = tracing::field::Empty,
+                rate_limit_wait_ms = tracing::field::Empty,
+                pace_ms = tracing::field::Empty,
             ))
             .await;
         let error = match result {

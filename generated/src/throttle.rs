@@ -272,8 +272,17 @@ struct Pace {
 const WIDEN_DIVISOR: u32 = 16;
 /// Quiet narrows the spacing by this much...
 const NARROW_STEP: Duration = Duration::from_millis(1);
-/// ...every this many places given without a 429.
+/// ...every this many places given without a 429...
 const NARROW_AFTER: u32 = 16;
+/// ...or this part of the widening, when that is more.
+const NARROW_DIVISOR: u32 = 64;
+
+/// A place taken in a [`Pace`], and the schedule before it.
+#[derive(Clone, Copy, Debug)]
+struct Taken {
+    previous: Option<tokio::time::Instant>,
+    mine: tokio::time::Instant,
+}
 /// The spacing never widens beyond this many times the limit's own: a
 /// server that refuses everything is answered by the retry policy, not by
 /// a client that slows to a halt.
@@ -289,25 +298,54 @@ impl Pace {
         }
     }
 
-    /// Gives a place now, or says how long to wait for one.
-    fn try_take(&mut self, limit: &RateLimit, now: tokio::time::Instant) -> Result<(), Duration> {
-        if let Some(next) = self.next
-            && next > now
-        {
-            return Err(next - now);
+    /// How long until a place is free, if one is not free now.
+    fn wait(&self, now: tokio::time::Instant) -> Option<Duration> {
+        self.next.filter(|next| *next > now).map(|next| next - now)
+    }
+
+    /// Takes the place free now (see [`Pace::wait`]), and narrows the
+    /// spacing when enough places went without a 429. Returns what a
+    /// [`Pace::give_back`] needs.
+    fn take(&mut self, limit: &RateLimit, now: tokio::time::Instant) -> Taken {
+        let taken = Taken {
+            previous: self.next,
+            mine: now + limit.spacing() + self.extra,
+        };
+        self.next = Some(taken.mine);
+        // Only a widened spacing counts its places, toward narrowing.
+        if !self.extra.is_zero() {
+            self.given += 1;
+            if self.given >= NARROW_AFTER {
+                // A millisecond, or a 64th of the widening when that is
+                // more: a spacing widened far (a run of 429s from a crowded
+                // account) comes back within minutes, not hours, while
+                // the last milliseconds, where 429s begin, go slowly.
+                let step = NARROW_STEP.max(self.extra / NARROW_DIVISOR);
+                self.extra = self.extra.saturating_sub(step);
+                self.given = 0;
+            }
         }
-        self.next = Some(now + limit.spacing() + self.extra);
-        self.given += 1;
-        if self.given >= NARROW_AFTER && !self.extra.is_zero() {
-            self.extra = self.extra.saturating_sub(NARROW_STEP);
-            self.given = 0;
+        taken
+    }
+
+    /// Gives back a place taken for a request that was not sent after all
+    /// (a pause began, or the minute's window was full), unless a later
+    /// place was given since.
+    fn give_back(&mut self, taken: Taken) {
+        if self.next == Some(taken.mine) {
+            self.next = taken.previous;
+            self.given = self.given.saturating_sub(1);
         }
-        Ok(())
     }
 
     /// Widens the spacing after a 429 for a request sent at `sent_at`.
     fn widen(&mut self, limit: &RateLimit, sent_at: tokio::time::Instant) {
-        if self.widened_at.is_some_and(|widened| sent_at <= widened) {
+        // Requests sent before the widening, or within a window after it,
+        // met arrivals from before it: the same crowding, already answered.
+        if self
+            .widened_at
+            .is_some_and(|widened| sent_at <= widened + limit.per)
+        {
             return;
         }
         let spacing = limit.spacing() + self.extra;
@@ -364,30 +402,69 @@ impl Throttle {
         let started = tokio::time::Instant::now();
         loop {
             self.wait_for_pause().await;
-            for (limit, pace) in self.spaced.iter().filter(|(limit, _)| limit.counts(kind)) {
-                loop {
-                    let taken = lock(pace).try_take(limit, tokio::time::Instant::now());
-                    match taken {
-                        Ok(()) => break,
-                        Err(wait) => tokio::time::sleep(wait).await,
-                    }
+            // Every spaced place is taken at one instant, or none is: a
+            // request that took one limit's place and then waited for
+            // another's would go out later than its first place says, and
+            // the next request by the first limit could follow it by less
+            // than that limit's spacing.
+            let taken = match self.take_spaced(kind) {
+                Ok(taken) => taken,
+                Err(wait) => {
+                    tokio::time::sleep(wait).await;
+                    continue;
                 }
-            }
-            // A pause that began while this request waited for its place
-            // holds it back too; after the pause it queues again, so the
-            // requests held back together still go out one place apart.
+            };
+            // A pause that began while this request waited holds it back
+            // too: its places are given back, and after the pause it
+            // queues again, so the requests held back together still go
+            // out one place apart.
             if self.pause_end().is_some() {
+                self.give_back(kind, taken);
                 continue;
             }
             // Nothing is awaited between the places taken above and the
             // rolling windows: the request is sent at the instant it was
-            // given its spaced places, so two requests a spaced limit counts
-            // are always a whole spacing apart. When a window is full, the
-            // spaced places are given up and taken again once it has room.
+            // given its spaced places. When a window is full, the spaced
+            // places are given back and taken again once it has room.
             match self.enter_rolling_windows(kind) {
                 Ok(()) => return started.elapsed(),
-                Err(room_at) => tokio::time::sleep_until(room_at).await,
+                Err(room_at) => {
+                    self.give_back(kind, taken);
+                    tokio::time::sleep_until(room_at).await;
+                }
             }
+        }
+    }
+
+    /// The spaced limits that count `kind`, with their paces.
+    fn spaced_for(&self, kind: RequestKind) -> impl Iterator<Item = &(RateLimit, Mutex<Pace>)> {
+        self.spaced
+            .iter()
+            .filter(move |(limit, _)| limit.counts(kind))
+    }
+
+    /// Takes a place now in every spaced limit that counts `kind`, or, when
+    /// one has none free, takes none and says how long until all may be.
+    fn take_spaced(&self, kind: RequestKind) -> Result<Vec<Taken>, Duration> {
+        let now = tokio::time::Instant::now();
+        // The paces are locked in one order, the limits', by every caller.
+        let mut paces: Vec<_> = self
+            .spaced_for(kind)
+            .map(|(limit, pace)| (limit, lock(pace)))
+            .collect();
+        if let Some(wait) = paces.iter().filter_map(|(_, pace)| pace.wait(now)).max() {
+            return Err(wait);
+        }
+        Ok(paces
+            .iter_mut()
+            .map(|(limit, pace)| pace.take(limit, now))
+            .collect())
+    }
+
+    /// Gives back the places [`Throttle::take_spaced`] took.
+    fn give_back(&self, kind: RequestKind, taken: Vec<Taken>) {
+        for ((_, pace), taken) in self.spaced_for(kind).zip(taken) {
+            lock(pace).give_back(taken);
         }
     }
 
@@ -449,10 +526,11 @@ impl Throttle {
     ///
     /// The rule is additive increase and multiplicative decrease, as TCP's
     /// congestion control has it, on the rate: a 429 multiplies the spacing
-    /// by 17/16 (at most once for the requests sent before it, which the
-    /// same crowding may refuse too), and every 16 places given without a
-    /// 429 take a millisecond off it, never below the limit's own spacing,
-    /// and never wider than 4 times it. Copper counts requests when they
+    /// by 17/16 (at most once for the requests sent before it, or within a
+    /// window of the limit after it, which the same crowding may refuse
+    /// too), and every 16 places given without a 429 take a millisecond off
+    /// it (a 64th of what it widened by, when that is more), never below the
+    /// limit's own spacing, and never wider than 4 times it. Copper counts requests when they
     /// arrive, and a network that delays each by a random 0 to J ms can
     /// bring four of them within one second although they left 343 ms
     /// apart: no spacing below `(1000 + J) / 3` ms is safe. The client
@@ -462,14 +540,14 @@ impl Throttle {
     /// few hundred requests. With no jitter nothing is refused and the
     /// spacing stays the limit's.
     ///
-    /// A refused search widens nothing: searches are not spaced, and what
-    /// refused one is the minute's limit, which its rolling window keeps
-    /// with a margin of its own.
+    /// A refused search widens nothing: what refused it is the minute's
+    /// limit (searches do not count toward Copper's 3 a second), which its
+    /// rolling window keeps with a margin of its own.
     pub fn note_refused(&self, kind: RequestKind, sent_at: tokio::time::Instant) {
         if kind == RequestKind::Search {
             return;
         }
-        for (limit, pace) in self.spaced.iter().filter(|(limit, _)| limit.counts(kind)) {
+        for (limit, pace) in self.spaced_for(kind) {
             lock(pace).widen(limit, sent_at);
         }
     }
@@ -684,17 +762,25 @@ mod tests {
         }
         let once = base + base / WIDEN_DIVISOR;
         assert_eq!(throttle.pace(), Some(once));
-        // A request sent after the widening and refused widens again.
-        let later = tokio::time::Instant::now() + Duration::from_millis(1);
-        tokio::time::sleep(Duration::from_millis(1)).await;
-        throttle.note_refused(RequestKind::Bulk, later);
+        // So is one sent within a second (the limit's window) after it:
+        // what crowded it arrived before the widening.
+        tokio::time::sleep(Duration::from_millis(900)).await;
+        throttle.note_refused(RequestKind::Bulk, tokio::time::Instant::now());
+        assert_eq!(throttle.pace(), Some(once));
+        // A request sent later and refused widens again.
+        tokio::time::sleep(Duration::from_millis(200)).await;
+        throttle.note_refused(RequestKind::Bulk, tokio::time::Instant::now());
         let twice = once + once / WIDEN_DIVISOR;
         assert_eq!(throttle.pace(), Some(twice));
         // Requests now go out the wider spacing apart.
+        throttle.acquire().await;
         let start = tokio::time::Instant::now();
         throttle.acquire().await;
-        throttle.acquire().await;
-        assert!(start.elapsed() >= twice, "{:?}", start.elapsed());
+        let apart = start.elapsed();
+        assert!(
+            apart >= twice && apart < twice + Duration::from_millis(2),
+            "{apart:?}"
+        );
         // Quiet narrows it a millisecond every 16 places, back to the
         // limit's own spacing and never below it.
         let paces = paces(&throttle, 16 * 120).await;
@@ -702,6 +788,72 @@ mod tests {
         assert_eq!(paces[15], twice - NARROW_STEP, "{paces:?}");
         assert_eq!(*paces.last().unwrap(), base);
         assert!(paces.iter().all(|pace| *pace >= base));
+    }
+
+    #[tokio::test(start_paused = true)]
+    async fn a_spacing_widened_far_comes_back_in_a_bounded_number_of_places() {
+        let throttle = copper();
+        let base = throttle.pace().unwrap();
+        for _ in 0..40 {
+            tokio::time::sleep(Duration::from_millis(1_001)).await;
+            throttle.note_refused(RequestKind::Bulk, tokio::time::Instant::now());
+        }
+        assert_eq!(throttle.pace(), Some(base * MAX_WIDENING));
+        // A millisecond every 16 places would take 16 * 1030 places; a
+        // 64th of the widening while it is large takes far fewer.
+        let paces = paces(&throttle, 16 * 300).await;
+        assert_eq!(
+            *paces.last().unwrap(),
+            base,
+            "{:?}",
+            &paces[paces.len() - 20..]
+        );
+    }
+
+    #[tokio::test(start_paused = true)]
+    async fn a_request_takes_every_spaced_place_at_once() {
+        // One bulk request a second, and two requests of any kind a second.
+        let throttle = Throttle::new([
+            RateLimit::new(1, Duration::from_secs(1))
+                .with_margin(Duration::ZERO)
+                .bulk_only(),
+            RateLimit::new(2, Duration::from_secs(1)).with_margin(Duration::ZERO),
+        ]);
+        let start = tokio::time::Instant::now();
+        // A search takes the second limit's place at 0; the first bulk
+        // request waits for it until 0.5 s.
+        throttle.acquire_for(RequestKind::Search).await;
+        throttle.acquire().await;
+        let first = start.elapsed();
+        throttle.acquire().await;
+        let second = start.elapsed();
+        assert_eq!(first, Duration::from_millis(500));
+        // Had the first taken the bulk limit's place at 0 and only then
+        // waited, the second would follow it by half a second.
+        assert_eq!(second - first, Duration::from_secs(1));
+    }
+
+    #[tokio::test(start_paused = true)]
+    async fn a_place_not_used_because_the_minute_is_full_is_given_back() {
+        // Three requests of any kind a second, spaced; two bulk requests a
+        // minute, rolling.
+        let throttle = Arc::new(Throttle::new([
+            RateLimit::per_second(3).with_margin(Duration::ZERO),
+            RateLimit::per_minute(2).rolling().bulk_only(),
+        ]));
+        let start = tokio::time::Instant::now();
+        throttle.acquire().await;
+        throttle.acquire().await;
+        // The third bulk request finds its spaced place free at 666 ms and
+        // the minute full: it gives the place back and waits for a minute.
+        let waiting = spawn_acquires(&throttle, 1, start);
+        tokio::time::sleep_until(start + Duration::from_millis(700)).await;
+        // A search, which the minute's limit does not count, may take the
+        // place the bulk request did not use.
+        throttle.acquire_for(RequestKind::Search).await;
+        assert_eq!(start.elapsed(), Duration::from_millis(700));
+        let waited = sorted_times(waiting).await;
+        assert!(waited[0] >= Duration::from_secs(60), "{waited:?}");
     }
 
     #[tokio::test(start_paused = true)]
@@ -713,7 +865,7 @@ mod tests {
         throttle.note_refused(RequestKind::Search, tokio::time::Instant::now());
         assert_eq!(throttle.pace(), Some(base));
         for _ in 0..200 {
-            tokio::time::sleep(Duration::from_millis(1)).await;
+            tokio::time::sleep(Duration::from_millis(1_001)).await;
             throttle.note_refused(RequestKind::Bulk, tokio::time::Instant::now());
         }
         assert_eq!(throttle.pace(), Some(base * MAX_WIDENING));

@@ -207,7 +207,9 @@ impl SandboxConfig {
     /// reaches Copper later than it left by a varying delay. Requests sent
     /// evenly apart then arrive unevenly, and Copper counts arrivals. The
     /// delays are drawn from a generator seeded with the seed of
-    /// [`SandboxConfig::with_seed`], so a run is repeatable. Zero (the
+    /// [`SandboxConfig::with_seed`], so the delays come in the same
+    /// sequence every run (which request meets which depends on the order
+    /// requests arrive in). Zero (the
     /// default) turns it off.
     pub fn with_jitter(self, jitter: Duration) -> Self {
         SandboxConfig { jitter, ..self }
@@ -283,7 +285,10 @@ pub struct Stats {
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 #[non_exhaustive]
 pub struct Answered {
-    /// When it arrived, counted from the sandbox's start.
+    /// When the sandbox received it, counted from the sandbox's start:
+    /// before its transit delay, when jitter is simulated
+    /// ([`SandboxConfig::with_jitter`]), so that these instants are the
+    /// client's spacing.
     pub arrived: Duration,
     /// The status it was answered with.
     pub status: u16,

@@ -1,5 +1,9 @@
 //! The rate limiter shared by every request of a client: a 429 holds all of
-//! them back, not only the refused one. Time is tokio's, paused.
+//! them back, not only the refused one. Time is tokio's, paused, but for
+//! the last test, which needs the sandbox's jitter on real time: its
+//! assertion is on what the sandbox counted, which scheduling delays only
+//! make less likely to change (they widen the spacing, by far less than
+//! the 300 ms of jitter).
 
 use std::time::Duration;
 

@@ -30,6 +30,9 @@ pub fn spacing_over_time(
         })
         .collect();
     let end = points.iter().fold(1.0_f64, |a, p| a.max(p.0)).ceil();
+    // Up to the longest gap (the second every request waits after a 429),
+    // and at least 700 ms, so that the spacings near 343 ms are apart.
+    let top = points.iter().fold(700.0_f64, |a, p| a.max(p.1)) * 1.05;
     let safe = (1000.0 + jitter_ms as f64) / 3.0;
     let root = SVGBackend::new(path, (900, 420)).into_drawing_area();
     root.fill(&WHITE)?;
@@ -41,7 +44,7 @@ pub fn spacing_over_time(
         .margin(12)
         .x_label_area_size(40)
         .y_label_area_size(50)
-        .build_cartesian_2d(0.0..end, 0.0..700.0)?;
+        .build_cartesian_2d(0.0..end, 0.0..top)?;
     chart
         .configure_mesh()
         .x_desc("seconds since the first request")
