@@ -1264,33 +1264,26 @@ fn a_credentials_error_writes_no_output_or_journal() {
     let server = server_with_oauth();
     let dir = tempfile::tempdir().unwrap();
     let output_file = dir.path().join("out.ndjson");
-    let run = |env: &[(&str, &str)]| {
+    // `command` over the example `input`, with `--output` in the folder.
+    let tool = |command: &[&str], input: &str, env: &[(&str, &str)]| {
         bin()
-            .args([
-                "--quiet",
-                "--base-url",
-                server.sandbox.url(),
-                "people",
-                "update",
-            ])
+            .args(["--quiet", "--base-url", server.sandbox.url()])
+            .args(command)
             .arg("--input")
-            .arg(example("people.ndjson"))
+            .arg(example(input))
             .arg("--output")
             .arg(&output_file)
             .envs(env.iter().copied())
             .output()
             .unwrap()
     };
+    let run = |env: &[(&str, &str)]| tool(&["people", "update"], "people.ndjson", env);
     let for_upsert = |env: &[(&str, &str)]| {
-        bin()
-            .args(["--quiet", "--base-url", server.sandbox.url()])
-            .args(["people", "upsert", "--match", "email", "--input"])
-            .arg(example("people-upsert.ndjson"))
-            .arg("--output")
-            .arg(&output_file)
-            .envs(env.iter().copied())
-            .output()
-            .unwrap()
+        tool(
+            &["people", "upsert", "--match", "email"],
+            "people-upsert.ndjson",
+            env,
+        )
     };
     let mixed = [
         ("COPPER_OAUTH_TOKEN", OAUTH_TOKEN),
