@@ -13,6 +13,7 @@ pub use crate::auth::{
     ACCESS_TOKEN, APPLICATION, AccessToken, Credentials, InvalidCredentials, SharedToken,
     TOKEN_SOURCE_TIMEOUT, TokenError, TokenFuture, TokenSource, USER_EMAIL,
 };
+use crate::limiter::Limiter;
 use crate::retry_after::retry_after;
 use crate::throttle::{RequestKind, Throttle};
 
@@ -34,7 +35,7 @@ pub const MAX_PAUSE: Duration = Duration::from_secs(60);
 #[derive(Clone, Debug)]
 pub struct Inner {
     credentials: Credentials,
-    throttle: Option<Arc<Throttle>>,
+    limiter: Option<Arc<dyn Limiter>>,
 }
 
 impl Inner {
@@ -43,15 +44,21 @@ impl Inner {
     pub fn new(credentials: Credentials) -> Self {
         Inner {
             credentials,
-            throttle: None,
+            limiter: None,
         }
     }
 
     /// The same state, with every request waiting for `throttle` first.
     /// Clients given the same `Arc` share one schedule.
     pub fn with_throttle(self, throttle: Arc<Throttle>) -> Self {
+        self.with_limiter(throttle)
+    }
+
+    /// The same state, with every request waiting for `limiter` first:
+    /// a [`Throttle`], or a limiter shared with other processes.
+    pub fn with_limiter(self, limiter: Arc<dyn Limiter>) -> Self {
         Inner {
-            throttle: Some(throttle),
+            limiter: Some(limiter),
             ..self
         }
     }
@@ -61,9 +68,42 @@ impl Inner {
         &self.credentials
     }
 
-    /// The throttle every request waits for, if any.
-    pub fn throttle(&self) -> Option<&Arc<Throttle>> {
-        self.throttle.as_ref()
+    /// The limiter every request waits for, if any.
+    pub fn limiter(&self) -> Option<&Arc<dyn Limiter>> {
+        self.limiter.as_ref()
+    }
+}
+
+/// Why the hooks did not send a request, as the generated client's
+/// `Error::Custom` carries it: read it back with [`NotSent::of`].
+#[derive(Clone, Debug, PartialEq, Eq)]
+#[non_exhaustive]
+pub enum NotSent {
+    /// The OAuth token source gave no access token.
+    NoToken(String),
+    /// The rate limiter could not decide whether the request may be sent
+    /// ([`crate::limiter::LimiterError`]).
+    Limiter(String),
+}
+
+/// What starts the custom error of a request its limiter did not let go.
+const LIMITER_PREFIX: &str = "rate limiter: ";
+
+impl NotSent {
+    /// Reads the text of the generated client's `Error::Custom`, which
+    /// only these hooks make.
+    pub fn of(custom: &str) -> NotSent {
+        match custom.strip_prefix(LIMITER_PREFIX) {
+            Some(reason) => NotSent::Limiter(reason.to_owned()),
+            None => NotSent::NoToken(custom.to_owned()),
+        }
+    }
+
+    fn into_custom<E>(self) -> Error<E> {
+        Error::Custom(match self {
+            NotSent::NoToken(reason) => reason,
+            NotSent::Limiter(reason) => format!("{LIMITER_PREFIX}{reason}"),
+        })
     }
 }
 
@@ -83,6 +123,18 @@ pub fn http_client_builder(connect_timeout: Duration, timeout: Duration) -> reqw
 }
 
 impl ClientHooks<Inner> for Client {
+    /// Authenticates the request, then waits for a rate-limit permit. A
+    /// search (a path ending in `/search`) waits only for the limits that
+    /// count searches; see [`RequestKind`].
+    ///
+    /// The token comes first: a token source may take a while, and the
+    /// permit is for a request sent at once. A request without a token or
+    /// a permit fails here, before anything is sent ([`NotSent`]).
+    ///
+    /// The wait goes into the current tracing span, when it has these
+    /// fields (the `copper-bulk` facade's span per HTTP request does):
+    /// `rate_limit_wait_ms`, and `pace_ms` (the spacing of bulk requests
+    /// then).
     async fn pre<E>(
         &self,
         request: &mut reqwest::Request,
@@ -97,15 +149,24 @@ impl ClientHooks<Inner> for Client {
             .credentials
             .apply(request)
             .await
-            .map_err(|error| Error::Custom(error.to_string()))
+            .map_err(|error| NotSent::NoToken(error.to_string()).into_custom())?;
+        if let Some(limiter) = &self.inner().limiter {
+            let span = tracing::Span::current();
+            let kind = RequestKind::of_path(request.url().path());
+            let waited = limiter
+                .acquire(kind)
+                .await
+                .map_err(|error| NotSent::Limiter(error.to_string()).into_custom())?;
+            span.record("rate_limit_wait_ms", millis(waited));
+            if let Some(pace) = limiter.pace() {
+                span.record("pace_ms", millis(pace));
+            }
+        }
+        Ok(())
     }
 
-    /// Waits for a rate-limit permit, then sends the request. A search
-    /// (a path ending in `/search`) waits only for the limits that count
-    /// searches; see [`RequestKind`].
-    ///
-    /// A 429 pauses the throttle, so that every request of the client (and
-    /// of its clones) waits for what Copper asked of one of them: the
+    /// Sends the request. A 429 tells the limiter, so that every request
+    /// sharing it waits for what Copper asked of one of them: the
     /// `Retry-After`, at most [`MAX_PAUSE`], or
     /// [`PAUSE_WITHOUT_RETRY_AFTER`] when there is none that can be read or
     /// it asks for no wait at all. A 429 for a bulk request also widens the
@@ -113,10 +174,8 @@ impl ClientHooks<Inner> for Client {
     /// narrows back.
     ///
     /// The timings go into the current tracing span, when it has these
-    /// fields (the `copper-bulk` facade's span per HTTP request does):
-    /// `rate_limit_wait_ms`, `pace_ms` (the spacing of bulk requests then),
-    /// `status` and `duration_ms`. Nothing about the
-    /// request's headers is recorded.
+    /// fields: `status` and `duration_ms`. Nothing about the request's
+    /// headers is recorded.
     async fn exec(
         &self,
         request: reqwest::Request,
@@ -124,23 +183,17 @@ impl ClientHooks<Inner> for Client {
     ) -> reqwest::Result<reqwest::Response> {
         let span = tracing::Span::current();
         let kind = RequestKind::of_path(request.url().path());
-        if let Some(throttle) = &self.inner().throttle {
-            let waited = throttle.acquire_for(kind).await;
-            span.record("rate_limit_wait_ms", millis(waited));
-            if let Some(pace) = throttle.pace() {
-                span.record("pace_ms", millis(pace));
-            }
-        }
         let started = tokio::time::Instant::now();
         let result = self.client().execute(request).await;
         span.record("duration_ms", millis(started.elapsed()));
         if let Ok(response) = &result {
             span.record("status", response.status().as_u16());
             if response.status() == reqwest::StatusCode::TOO_MANY_REQUESTS
-                && let Some(throttle) = &self.inner().throttle
+                && let Some(limiter) = &self.inner().limiter
             {
-                throttle.pause_for(pause_after_429(response.headers()));
-                throttle.note_refused(kind, started);
+                limiter
+                    .refused(kind, started, pause_after_429(response.headers()))
+                    .await;
             }
         }
         result
@@ -179,6 +232,19 @@ mod tests {
         ] {
             headers.insert(reqwest::header::RETRY_AFTER, value.parse().unwrap());
             assert_eq!(pause_after_429(&headers), pause, "{value}");
+        }
+    }
+
+    #[test]
+    fn why_a_request_was_not_sent_reads_back_from_its_custom_error() {
+        for not_sent in [
+            NotSent::NoToken("the OAuth token source failed: sealed".into()),
+            NotSent::Limiter("the shared rate limiter at redis://127.0.0.1:1/0 is lost".into()),
+        ] {
+            let Error::<()>::Custom(text) = not_sent.clone().into_custom() else {
+                panic!("not a custom error");
+            };
+            assert_eq!(NotSent::of(&text), not_sent);
         }
     }
 }

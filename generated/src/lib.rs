@@ -19,8 +19,9 @@
 //! - [`custom::CustomValue`]: a custom field's value, of any documented kind;
 //! - [`hooks`]: what every request gets (an API key's three headers or an
 //!   OAuth bearer token, and a rate-limit permit) and the client's state;
-//! - [`throttle`]: the client-side rate limiter the hooks wait for, which a
-//!   429 pauses for every request of the client;
+//! - [`limiter`]: the trait of the rate limiter the hooks wait for, which a
+//!   429 pauses for every request sharing it;
+//! - [`throttle`]: the in-process limiter, the default;
 //! - [`retry_after`]: the reading of `Retry-After`, clamped and never
 //!   panicking on what a server sends;
 //! - [`error_body`]: the lenient decoding of whole-request error bodies.
@@ -53,6 +54,7 @@ pub mod bulk;
 pub mod custom;
 pub mod error_body;
 pub mod hooks;
+pub mod limiter;
 mod open_enum;
 pub mod patch;
 pub mod retry_after;
