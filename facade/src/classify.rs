@@ -4,7 +4,7 @@
 use std::time::SystemTime;
 
 use copper_bulk_raw::error_body::ErrorBody;
-use copper_bulk_raw::hooks::Credentials;
+use copper_bulk_raw::hooks::{Credentials, NotSent};
 
 use crate::error::Error;
 use crate::retry::{AttemptFailure, parse_retry_after};
@@ -91,12 +91,24 @@ pub(crate) async fn classify(
             AttemptFailure::NoAnswer,
         ),
         // The raw client's hooks fail a request with a custom error only
-        // when its OAuth token source gave no token: nothing was sent, and
-        // a later attempt may get one.
-        Raw::Custom(reason) => (
-            Error::NoToken(redact(&reason)),
-            AttemptFailure::NotConnected,
-        ),
+        // when they did not send it. An OAuth token source that gave no
+        // token may give one to a later attempt. A limiter that could not
+        // decide has already waited its grace for its store: the run stops
+        // rather than send unshared.
+        Raw::Custom(reason) => match NotSent::of(&reason) {
+            NotSent::Limiter(reason) => (
+                Error::LimiterUnavailable(redact(&reason)),
+                AttemptFailure::Unsendable,
+            ),
+            NotSent::NoToken(reason) => (
+                Error::NoToken(redact(&reason)),
+                AttemptFailure::NotConnected,
+            ),
+            other => (
+                Error::Request(redact(&format!("{other:?}"))),
+                AttemptFailure::Unsendable,
+            ),
+        },
         other => (
             Error::Request(redact(&other.to_string())),
             AttemptFailure::Unsendable,

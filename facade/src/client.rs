@@ -5,6 +5,7 @@ use std::fmt;
 use std::sync::Arc;
 
 use copper_bulk_raw::hooks::{Inner, http_client_builder};
+use copper_bulk_raw::limiter::Limiter;
 use copper_bulk_raw::throttle::Throttle;
 use futures_util::stream::{self, Stream, StreamExt};
 
@@ -35,8 +36,8 @@ pub struct Copper {
 pub(crate) struct Shared {
     pub(crate) raw: copper_bulk_raw::Client,
     pub(crate) config: Config,
-    /// The raw client's throttle, for [`Copper::pace`].
-    throttle: Arc<Throttle>,
+    /// The raw client's limiter, for [`Copper::pace`].
+    limiter: Arc<dyn Limiter>,
 }
 
 impl Copper {
@@ -51,10 +52,13 @@ impl Copper {
                     .map_err(ConfigError::HttpClient)?
             }
         };
-        // A throttle even without rate limits: a 429 pauses it for every
+        // A limiter even without rate limits: a 429 pauses it for every
         // request of the client.
-        let throttle = Arc::new(Throttle::new(config.rate_limits().iter().copied()));
-        let inner = Inner::new(config.credentials().clone()).with_throttle(throttle.clone());
+        let limiter = match config.limiter() {
+            Some(limiter) => limiter.clone(),
+            None => Arc::new(Throttle::new(config.rate_limits().iter().copied())),
+        };
+        let inner = Inner::new(config.credentials().clone()).with_limiter(limiter.clone());
         // The generated client appends `/developer_api/...` to the base URL.
         let base_url = config.base_url().as_str().trim_end_matches('/');
         let raw = copper_bulk_raw::Client::new_with_client(base_url, http, inner);
@@ -62,7 +66,7 @@ impl Copper {
             shared: Arc::new(Shared {
                 raw,
                 config,
-                throttle,
+                limiter,
             }),
         })
     }
@@ -288,12 +292,13 @@ impl Copper {
         &self.shared.raw
     }
 
-    /// The spacing bulk requests keep now, shared by every clone: the rate
-    /// limit's, widened by 429s and narrowed back by quiet (see
+    /// The spacing bulk requests keep now, shared by every clone (and, with
+    /// a shared limiter, every process of the account): the rate limit's,
+    /// widened by 429s and narrowed back by quiet (see
     /// `copper_bulk_raw::throttle::Throttle::note_refused`); `None`
     /// without a spaced limit.
     pub fn pace(&self) -> Option<std::time::Duration> {
-        self.shared.throttle.pace()
+        self.shared.limiter.pace()
     }
 }
 

@@ -3,9 +3,11 @@
 use std::fmt;
 use std::net::IpAddr;
 use std::num::NonZeroUsize;
+use std::sync::Arc;
 use std::time::Duration;
 
 use copper_bulk_raw::hooks::{Credentials, InvalidCredentials, TokenSource};
+use copper_bulk_raw::limiter::Limiter;
 use copper_bulk_raw::throttle::RateLimit;
 use reqwest::Url;
 
@@ -40,6 +42,7 @@ pub struct Config {
     retry: RetryPolicy,
     reconcile: Reconcile,
     rate_limits: Vec<RateLimit>,
+    limiter: Option<Arc<dyn Limiter>>,
     batch_size: NonZeroUsize,
     concurrency: NonZeroUsize,
 }
@@ -133,6 +136,7 @@ impl Config {
             retry: RetryPolicy::standard(),
             reconcile: Reconcile::standard(),
             rate_limits: Self::copper_rate_limits(),
+            limiter: None,
             batch_size: NonZeroUsize::new(Self::DEFAULT_BATCH_SIZE).expect("not zero"),
             concurrency: NonZeroUsize::new(Self::DEFAULT_CONCURRENCY).expect("not zero"),
         }
@@ -230,6 +234,23 @@ impl Config {
         }
     }
 
+    /// Every request waits for `limiter` instead of a limiter of the
+    /// client's own built from [`Config::rate_limits`]: for a limit shared
+    /// with other processes of the same account (`RedisLimiter`, with the
+    /// `redis` feature), or with other clients of this one. The limiter
+    /// keeps its own limits; [`Config::with_rate_limits`] no longer applies.
+    ///
+    /// A limiter that cannot decide (a shared limiter that lost its store
+    /// for longer than it waits for it) fails its request before it is
+    /// sent with [`Error::LimiterUnavailable`](crate::Error::LimiterUnavailable),
+    /// and the run stops: nothing is sent unshared.
+    pub fn with_limiter(self, limiter: Arc<dyn Limiter>) -> Self {
+        Config {
+            limiter: Some(limiter),
+            ..self
+        }
+    }
+
     /// At most `requests` bulk requests a second, and 60 times as many a
     /// minute ([`Config::rate_limits_per_second`]); zero sends as fast as
     /// the concurrency allows.
@@ -287,9 +308,15 @@ impl Config {
         &self.reconcile
     }
 
-    /// The rate limits every request keeps to.
+    /// The rate limits every request keeps to, unless a limiter was given
+    /// ([`Config::with_limiter`]).
     pub fn rate_limits(&self) -> &[RateLimit] {
         &self.rate_limits
+    }
+
+    /// The limiter given with [`Config::with_limiter`], if one was.
+    pub fn limiter(&self) -> Option<&Arc<dyn Limiter>> {
+        self.limiter.as_ref()
     }
 
     /// The most records per request.
@@ -322,6 +349,7 @@ impl fmt::Debug for Config {
             .field("retry", &self.retry)
             .field("reconcile", &self.reconcile)
             .field("rate_limits", &self.rate_limits)
+            .field("limiter", &self.limiter)
             .field("batch_size", &self.batch_size)
             .field("concurrency", &self.concurrency)
             .finish()

@@ -104,13 +104,17 @@ impl<T> Run<T> {
 
     /// Stops the run when `failure` would strike every later request: the
     /// credentials were refused (401), the account may not use the
-    /// endpoint (403, such as a disabled Leads feature), or the server has
+    /// endpoint (403, such as a disabled Leads feature), the shared rate
+    /// limiter is lost (after its grace), or the server has
     /// not been reachable, or the OAuth token source has given no token,
     /// for several batches in a row. Sending a million records into any of
     /// these would only repeat the failure, at the rate limit.
     fn note_failure(&self, failure: &Arc<RequestFailure>) {
         let halt = match failure.error() {
-            Error::Unauthorized { .. } | Error::Refused { status: 403, .. } => true,
+            // A limiter that could not decide waited its grace already.
+            Error::Unauthorized { .. }
+            | Error::Refused { status: 403, .. }
+            | Error::LimiterUnavailable(_) => true,
             Error::Connect(_) | Error::NoToken(_) => {
                 self.unreachable.fetch_add(1, Ordering::SeqCst) + 1 >= UNREACHABLE_BATCHES
             }

@@ -83,6 +83,12 @@ pub enum Error {
     /// was not sent. Retried like a connection that could not be made.
     #[error("{0}")]
     NoToken(String),
+    /// The rate limiter could not decide whether the request may be sent
+    /// (a limiter shared through Redis lost its server for longer than its
+    /// grace), so it was not: nothing is sent without the shared limit,
+    /// and the run stops.
+    #[error("{0}")]
+    LimiterUnavailable(String),
     /// The request timed out after it was sent.
     #[error("the request timed out")]
     Timeout(#[source] reqwest::Error),
@@ -183,6 +189,7 @@ impl Error {
             self,
             Error::Connect(_)
                 | Error::NoToken(_)
+                | Error::LimiterUnavailable(_)
                 | Error::Request(_)
                 | Error::Halted(_)
                 | Error::Stopped
@@ -201,6 +208,7 @@ impl Error {
             | Error::Redirected { .. }
             | Error::Connect(_)
             | Error::NoToken(_)
+            | Error::LimiterUnavailable(_)
             | Error::Request(_)
             | Error::Halted(_)
             | Error::Stopped => false,
@@ -321,6 +329,9 @@ mod tests {
                 oauth: true,
             },
             Error::NoToken("no OAuth access token: the vault is sealed".into()),
+            Error::LimiterUnavailable(
+                "lost the shared rate limiter at redis://127.0.0.1:6379/0 for 30s".into(),
+            ),
             Error::RequestTooLarge {
                 message: Some("Request size too large, limit is 10".into()),
             },

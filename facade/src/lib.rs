@@ -32,8 +32,9 @@ pub use copper_bulk_raw::custom::{CustomDate, CustomValue};
 pub use copper_bulk_raw::hooks::{
     AccessToken, Credentials, SharedToken, TokenError, TokenFuture, TokenSource,
 };
+pub use copper_bulk_raw::limiter::{Limiter, LimiterError, LimiterFuture};
 pub use copper_bulk_raw::patch::Patch;
-pub use copper_bulk_raw::throttle::RateLimit;
+pub use copper_bulk_raw::throttle::{RateLimit, RequestKind, Throttle};
 pub use copper_bulk_raw::types::{
     Activity, ActivityCreate, ActivityParentInput, ActivityParentType, ActivityTypeCategory,
     ActivityTypeInput, Address, Company, CompanyCreate, CompanyUpdate, CustomFieldInput,

@@ -5,9 +5,13 @@
 //! make less likely to change (they widen the spacing, by far less than
 //! the 300 ms of jitter).
 
+use std::sync::atomic::{AtomicUsize, Ordering};
+use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
-use copper_bulk::{Config, Copper, PersonUpdate};
+use copper_bulk::{
+    Config, Copper, Error, Limiter, LimiterError, LimiterFuture, PersonUpdate, RequestKind,
+};
 use copper_bulk_tests::fake::{FakeCopper, Received, Reply};
 
 const TOKEN: &str = "tok-41d7aa-limiter-secret";
@@ -124,4 +128,113 @@ async fn crowded_arrivals_widen_the_pace_and_every_record_is_still_applied() {
     let refused = sandbox.stats().by_status.get(&429).copied().unwrap_or(0);
     assert!(refused > 0, "{:?}", sandbox.stats());
     assert!(copper.pace().unwrap() > limit, "{:?}", copper.pace());
+}
+
+/// A limiter of the test's own: grants `grants` permits, then cannot
+/// decide, as a shared limiter does once its store has been lost for
+/// longer than its grace. It records every 429 it is told of.
+#[derive(Debug)]
+struct Failing {
+    grants: AtomicUsize,
+    refused: Mutex<Vec<(RequestKind, Duration)>>,
+}
+
+impl Failing {
+    fn new(grants: usize) -> Arc<Self> {
+        Arc::new(Failing {
+            grants: AtomicUsize::new(grants),
+            refused: Mutex::new(Vec::new()),
+        })
+    }
+}
+
+impl Limiter for Failing {
+    fn acquire(&self, _kind: RequestKind) -> LimiterFuture<'_, Result<Duration, LimiterError>> {
+        let granted = self
+            .grants
+            .fetch_update(Ordering::SeqCst, Ordering::SeqCst, |left| {
+                left.checked_sub(1)
+            })
+            .is_ok();
+        Box::pin(async move {
+            if granted {
+                Ok(Duration::ZERO)
+            } else {
+                Err(LimiterError::new(
+                    "lost the shared rate limiter at redis://127.0.0.1:1/0",
+                ))
+            }
+        })
+    }
+
+    fn refused(
+        &self,
+        kind: RequestKind,
+        _sent_at: tokio::time::Instant,
+        pause: Duration,
+    ) -> LimiterFuture<'_, ()> {
+        self.refused.lock().unwrap().push((kind, pause));
+        Box::pin(std::future::ready(()))
+    }
+
+    fn pace(&self) -> Option<Duration> {
+        None
+    }
+}
+
+/// The limiter given in the settings is the one every request waits for
+/// and every 429 is told to; when it cannot decide, nothing more is sent,
+/// unshared or otherwise, and every record still gets its outcome.
+#[tokio::test(start_paused = true)]
+async fn a_limiter_that_cannot_decide_stops_the_run_with_nothing_more_sent() {
+    let fake = FakeCopper::start(|n, _| match n {
+        0 => Reply::Status(429, vec![("retry-after", "2".into())], String::new()),
+        _ => Reply::Echo,
+    })
+    .await;
+    let limiter = Failing::new(3);
+    let config = Config::new(TOKEN, "me@example.com")
+        .unwrap()
+        .with_base_url(fake.url())
+        .unwrap()
+        .with_limiter(limiter.clone())
+        .with_batch_size(1)
+        .unwrap()
+        .with_concurrency(1)
+        .unwrap();
+    let report = Copper::new(config)
+        .unwrap()
+        .people()
+        .bulk_update(updates(1..6))
+        .report()
+        .await;
+    // The first record's request was refused, then retried: three
+    // permits for two records.
+    assert_eq!(report.applied.len(), 2, "{report:?}");
+    assert_eq!(
+        *limiter.refused.lock().unwrap(),
+        [(RequestKind::Bulk, Duration::from_secs(2))]
+    );
+    assert_eq!(fake.received().len(), 3, "nothing sent without a permit");
+    assert_eq!(report.not_applied.len(), 3, "{report:?}");
+    let (_, first) = &report.not_applied[0];
+    assert!(
+        matches!(first.error(), Error::LimiterUnavailable(_)),
+        "{first}"
+    );
+    assert!(
+        first.to_string().contains("redis://127.0.0.1:1/0"),
+        "{first}"
+    );
+    assert_eq!(
+        first.attempts(),
+        1,
+        "not retried: the limiter waited already"
+    );
+    for (index, failure) in &report.not_applied {
+        assert!(!failure.may_have_reached_copper(), "{index}: {failure}");
+    }
+    for (_, failure) in &report.not_applied[1..] {
+        assert!(matches!(failure.error(), Error::Halted(_)), "{failure}");
+    }
 }
