@@ -7,6 +7,7 @@ use serde_json::{Value, json};
 
 const UPDATE: &str = "/developer_api/v1/people/bulk_update";
 const CREATE: &str = "/developer_api/v1/people/bulk_create";
+const SEARCH: &str = "/developer_api/v1/people/search";
 
 async fn sandbox() -> Sandbox {
     Sandbox::start(SandboxConfig::new().with_rate_limit(None))
@@ -249,6 +250,49 @@ async fn more_than_three_requests_a_second_get_429() {
     assert_eq!(&statuses[..3], [200, 200, 200]);
     assert!(statuses[3..].iter().all(|s| *s == 429), "{statuses:?}");
     assert_eq!(sandbox.stats().with_status(429), 2);
+}
+
+/// Copper's limits are the account's: requests count toward them whatever
+/// connection (or process) they come from, and whichever way they
+/// authenticate, an API key or the account's OAuth token.
+#[tokio::test]
+async fn every_connection_and_way_of_authenticating_counts_toward_the_one_account() {
+    // Limits of an hour make the 429s certain however slow the machine.
+    let sandbox = Sandbox::start(
+        SandboxConfig::new()
+            .with_rate_limit(Some((3, Duration::from_secs(3600))))
+            .with_account_rate_limit(Some((4, Duration::from_secs(3600)))),
+    )
+    .await
+    .unwrap();
+    let mut statuses = Vec::new();
+    for n in 0..6 {
+        // A client of its own each time: a connection of its own.
+        let request = reqwest::Client::new()
+            .post(format!(
+                "{}{}",
+                sandbox.url(),
+                if n >= 4 { SEARCH } else { UPDATE }
+            ))
+            .header("x-pw-application", "developer_api");
+        let request = if n % 2 == 0 {
+            request
+                .header("x-pw-accesstoken", SandboxConfig::TOKEN)
+                .header("x-pw-useremail", SandboxConfig::USER_EMAIL)
+        } else {
+            request.bearer_auth(SandboxConfig::OAUTH_TOKEN)
+        };
+        let body = if n >= 4 {
+            json!({})
+        } else {
+            json!({"people": [{"id": 1, "title": "x"}]})
+        };
+        statuses.push(request.json(&body).send().await.unwrap().status().as_u16());
+    }
+    // Three bulk requests fill the second's limit; a search, which only
+    // the account's limit counts, takes its fourth place; then it is full
+    // for the next search, sent with the other kind of credentials.
+    assert_eq!(statuses, [200, 200, 200, 429, 200, 429]);
 }
 
 #[tokio::test]

@@ -70,6 +70,10 @@ fn all_checks(root: &Path, steps: &mut Steps) -> Result<()> {
     )?;
 
     let tools = Tools::install_timed(root, steps)?;
+    steps.run(
+        "redis-server, for the shared rate limiter's tests",
+        ensure_redis_server,
+    )?;
     let specs = ["openapi/copper.yaml", "openapi/copper.json"];
     steps.run("openapi-spec-validator", || {
         run(Command::new(tools.python_bin("openapi-spec-validator"))
@@ -177,6 +181,61 @@ fn all_checks(root: &Path, steps: &mut Steps) -> Result<()> {
             .env("CARGO_TARGET_DIR", &target)
             .current_dir(root))
     })?;
+    Ok(())
+}
+
+/// Makes sure `redis-server` is on the PATH, which the tests of the rate
+/// limiter shared through Redis start on 127.0.0.1: when it is missing,
+/// installs Debian's `redis-server` package (as root, or through `sudo -n`),
+/// updating the package lists first if the install cannot find it.
+pub(crate) fn ensure_redis_server() -> Result<()> {
+    let found = |program: &str| {
+        Command::new(program)
+            .arg("--version")
+            .stdout(Stdio::null())
+            .stderr(Stdio::null())
+            .status()
+            .is_ok_and(|status| status.success())
+    };
+    if found("redis-server") {
+        return Ok(());
+    }
+    if !found("apt-get") {
+        bail!(
+            "redis-server is not on the PATH and apt-get is not here to install it: install Redis (7 or later) and run again"
+        );
+    }
+    let root = Command::new("id")
+        .arg("-u")
+        .output()
+        .is_ok_and(|out| String::from_utf8_lossy(&out.stdout).trim() == "0");
+    let apt = |args: &[&str]| {
+        let mut command = if root {
+            Command::new("apt-get")
+        } else {
+            let mut sudo = Command::new("sudo");
+            sudo.args(["-n", "apt-get"]);
+            sudo
+        };
+        command.args(args).env("DEBIAN_FRONTEND", "noninteractive");
+        run(&mut command)
+    };
+    let install = [
+        "install",
+        "-y",
+        "-q",
+        "--no-install-recommends",
+        "redis-server",
+    ];
+    if apt(&install).is_err() {
+        apt(&["update", "-q"])?;
+        apt(&install)?;
+    }
+    if !found("redis-server") {
+        bail!(
+            "Debian's redis-server package was installed, but redis-server is still not on the PATH"
+        );
+    }
     Ok(())
 }
 
