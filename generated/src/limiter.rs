@@ -3,6 +3,9 @@
 //! by every process of an account (`RedisLimiter`, with the `redis`
 //! feature).
 
+#[cfg(feature = "redis")]
+pub mod redis;
+
 use std::fmt;
 use std::future::Future;
 use std::pin::Pin;

@@ -12,6 +12,7 @@ mod oauth;
 mod raw_client;
 mod real_payloads;
 mod reconcile;
+mod redis_limiter;
 mod request_bodies;
 mod sandbox;
 mod search;
