@@ -12,6 +12,7 @@ pub mod csv_input;
 pub mod csv_records;
 pub mod input;
 pub mod journal;
+pub mod limiter;
 pub mod ndjson;
 pub mod output;
 pub mod resume;

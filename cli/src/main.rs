@@ -4,13 +4,16 @@
 use std::io::Write;
 use std::path::{Path, PathBuf};
 use std::process::ExitCode;
+use std::sync::Arc;
 use std::time::Duration;
 
 use clap::{Args, Parser, Subcommand};
+use copper_bulk::limiter::redis::{Account, RedisLimiter};
 use copper_bulk::ops::{self, Operation, Upsert};
 use copper_bulk::{Config, Copper, Match};
 use copper_bulk_cli::input::{self, Format, Input, InputRecord, Skip, Source};
 use copper_bulk_cli::journal::{Header, InputId, JournalFile, journal_path, resuming_path};
+use copper_bulk_cli::limiter::Watched;
 use copper_bulk_cli::output::{Output, Summary};
 use copper_bulk_cli::resume::{self, Next};
 use copper_bulk_cli::run::{self, Resume, Stop};
@@ -34,10 +37,20 @@ use copper_bulk_sandbox::{Sandbox, SandboxConfig};
 /// (creates) or sent again (updates, which set the same values twice).
 /// Without --resume, an output that has a journal is never overwritten.
 ///
+/// Copper's limits belong to the account, not to a process. Processes that
+/// send for one account at once (a nightly sync beside an import started by
+/// hand) share them with --limiter redis://HOST:PORT/DB: each request then
+/// waits for a permit decided in Redis, on Redis's clock, for every process
+/// of the account, and a 429 pauses them all. A Redis server that cannot be
+/// reached at the start is a usage error; one lost during the run holds
+/// every request back for --limiter-grace seconds, then the run stops, the
+/// records not sent as not_applied (never sent without the shared limit).
+///
 /// Exit status: 0 when every record was applied; 1 when some were rejected,
 /// invalid, not found, ambiguous, unknown or not applied (the output is
 /// still complete); 2 for usage or configuration errors (nothing was sent),
-/// including --resume against an input that changed; 3 when the outcome lines or the journal
+/// including --resume against an input that changed and a --limiter server
+/// that cannot be reached; 3 when the outcome lines or the journal
 /// could not be written (records may have been applied: the message says
 /// how many were); 4 when the input could not be read to its end (every
 /// record read before has its line, the rest were not sent); 130 after
@@ -95,6 +108,20 @@ struct Options {
     /// Log requests and retries on standard error (-v: retries, -vv: every request).
     #[arg(long, short, global = true, action = clap::ArgAction::Count)]
     verbose: u8,
+    /// Share the account's rate limit with every process that names the
+    /// same Redis server, redis://HOST:PORT/DB (or rediss://), and the same
+    /// account [env: COPPER_BULK_LIMITER].
+    #[arg(long, global = true, value_name = "URL")]
+    limiter: Option<String>,
+    /// Whose limit --limiter shares: the user's e-mail by default; an
+    /// OAuth user names the account (any name, the same in every process
+    /// of it) [env: COPPER_BULK_LIMITER_ACCOUNT].
+    #[arg(long, global = true, value_name = "NAME")]
+    limiter_account: Option<String>,
+    /// Seconds requests wait for a lost --limiter server to come back
+    /// before the run stops, every record not sent as not_applied.
+    #[arg(long, global = true, value_name = "SECONDS", default_value_t = RedisLimiter::DEFAULT_OUTAGE_GRACE.as_secs())]
+    limiter_grace: u64,
 }
 
 #[derive(Debug, Subcommand)]
@@ -383,7 +410,7 @@ where
         });
     }
 
-    let (config, _sandbox) = client.expect("only a dry run has no client");
+    let (config, _sandbox, limiter) = client.expect("only a dry run has no client");
     let copper = Copper::new(config)?;
     let journal = journal
         .map(|path| JournalFile::<O>::append(&path))
@@ -410,7 +437,21 @@ where
         return Ok(stopped(stop, &summary, Some(applied)));
     }
     eprintln!("copper-bulk: {}", summary.finish(applied));
+    report_lost(limiter.as_deref(), &summary, next(&job));
     Ok(exit_status(received.get().copied(), &summary, next(&job)))
+}
+
+/// Says why the run stopped sending when the shared rate limiter was lost,
+/// and what to do about the records it did not send.
+fn report_lost(limiter: Option<&Watched>, summary: &Summary, next: &str) {
+    if let Some(lost) = limiter.and_then(Watched::lost) {
+        eprintln!(
+            "copper-bulk: the run stopped sending: {lost}; {} records applied, {} not sent; once {} answers again, {next}",
+            summary.applied(),
+            summary.count("not_applied"),
+            limiter.map_or("", Watched::display_url),
+        );
+    }
 }
 
 /// The exit status of a run that wrote every line: the signal's when one
@@ -454,7 +495,7 @@ where
     let source = Source::from_arg(&io.input);
     let job = Job::check(&matched.operation::<C>(by), options, io, &source)?;
     // Before anything is written, as for a run by id.
-    let (config, _sandbox) = config(options).await?;
+    let (config, _sandbox, limiter) = config(options).await?;
     let (reader, size) = source.open()?;
     let mut summary = Summary::start(size, options.quiet);
     let reader = summary.track(reader);
@@ -492,6 +533,7 @@ where
         return Ok(stopped(stop, &summary, Some("updated or created")));
     }
     eprintln!("copper-bulk: {}", summary.finish_matched());
+    report_lost(limiter.as_deref(), &summary, next(&job));
     Ok(exit_status(received.get().copied(), &summary, next(&job)))
 }
 
@@ -702,9 +744,13 @@ fn stopped(stop: Stop, summary: &Summary, applied: Option<&'static str>) -> Exit
     }
 }
 
-/// The client settings from the options and the environment, and the
-/// embedded sandbox when asked for.
-async fn config(options: &Options) -> Result<(Config, Option<Sandbox>), Usage> {
+/// The client settings from the options and the environment, the
+/// embedded sandbox when asked for, and the limiter shared through Redis
+/// when asked for (connected: a server that cannot be reached is a usage
+/// error, before anything is written or sent).
+async fn config(
+    options: &Options,
+) -> Result<(Config, Option<Sandbox>, Option<Arc<Watched>>), Usage> {
     let (config, sandbox) = if options.sandbox {
         let limit = (options.rate > 0).then(|| (options.rate, Duration::from_secs(1)));
         let sandbox = Sandbox::start(
@@ -751,10 +797,54 @@ async fn config(options: &Options) -> Result<(Config, Option<Sandbox>), Usage> {
             Config::COPPER_REQUESTS_PER_SECOND
         );
     }
-    let config = config
+    let mut config = config
         .with_batch_size(options.batch_size)?
         .with_concurrency(options.concurrency)?;
-    Ok((config, sandbox))
+    let limiter = match shared_limiter(options, &config).await? {
+        Some(limiter) => {
+            config = config.with_limiter(limiter.clone());
+            Some(limiter)
+        }
+        None => None,
+    };
+    Ok((config, sandbox, limiter))
+}
+
+/// The value of `flag`, or else of the environment variable `var`
+/// ([`env_var`]).
+fn flag_or_env(flag: Option<&String>, var: &str) -> Result<Option<String>, Usage> {
+    match flag {
+        Some(value) => Ok(Some(value.clone())),
+        None => env_var(var),
+    }
+}
+
+/// The limiter shared through the Redis server of `--limiter`, connected,
+/// for the account of `config` (its user's e-mail at its base URL, or the
+/// name `--limiter-account` gives); `None` without `--limiter`.
+async fn shared_limiter(options: &Options, config: &Config) -> Result<Option<Arc<Watched>>, Usage> {
+    let Some(url) = flag_or_env(options.limiter.as_ref(), "COPPER_BULK_LIMITER")? else {
+        return Ok(None);
+    };
+    let named = flag_or_env(
+        options.limiter_account.as_ref(),
+        "COPPER_BULK_LIMITER_ACCOUNT",
+    )?;
+    let user = match (named, config.user_email()) {
+        (Some(name), _) => name,
+        (None, Some(email)) => email.to_owned(),
+        (None, None) => {
+            return Err(Usage(
+                "--limiter with an OAuth access token needs --limiter-account (or COPPER_BULK_LIMITER_ACCOUNT): the token does not say whose account it is, and every process sharing the limit must name the same account".into(),
+            ));
+        }
+    };
+    let account = Account::new(config.base_url().as_str(), &user);
+    let grace = Duration::from_secs(options.limiter_grace);
+    Watched::connect(&url, account, config.rate_limits(), grace)
+        .await
+        .map(Some)
+        .map_err(Usage)
 }
 
 /// A secret from a file (`flag` names the option) or else from the
@@ -773,9 +863,15 @@ fn secret(
             .map(|text| Some((text, flag)))
             .map_err(|e| format!("cannot read the {flag} {}: {e}", path.display()).into());
     }
+    Ok(env_var(var)?.map(|value| (value, var)))
+}
+
+/// The environment variable `var`, a variable of nothing but spaces
+/// counting as not set, as shells and CI templates often leave one.
+fn env_var(var: &str) -> Result<Option<String>, Usage> {
     match std::env::var(var) {
         Ok(value) if value.trim().is_empty() => Ok(None),
-        Ok(value) => Ok(Some((value, var))),
+        Ok(value) => Ok(Some(value)),
         Err(std::env::VarError::NotPresent) => Ok(None),
         Err(std::env::VarError::NotUnicode(_)) => Err(format!("{var} is not valid UTF-8").into()),
     }

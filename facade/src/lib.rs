@@ -32,6 +32,10 @@ pub use copper_bulk_raw::custom::{CustomDate, CustomValue};
 pub use copper_bulk_raw::hooks::{
     AccessToken, Credentials, SharedToken, TokenError, TokenFuture, TokenSource,
 };
+/// The rate limiter's trait, and, with the `redis` feature, the limiter
+/// shared by every process of an account through Redis
+/// (`limiter::redis::RedisLimiter`).
+pub use copper_bulk_raw::limiter;
 pub use copper_bulk_raw::limiter::{Limiter, LimiterError, LimiterFuture};
 pub use copper_bulk_raw::patch::Patch;
 pub use copper_bulk_raw::throttle::{RateLimit, RequestKind, Throttle};

@@ -32,6 +32,7 @@ use std::time::Duration;
 
 use common::{Run, python_concurrent, records_from_env};
 use copper_bulk_sandbox::{Sandbox, SandboxConfig, Stats};
+use copper_bulk_tests::goal::{GOAL, MAX_REFUSED_SHARE, Reached, missed_with_refusals};
 
 /// Copper's bound: 3 requests of 10 records a second.
 const BOUND: f64 = 30.0;
@@ -39,10 +40,6 @@ const BOUND: f64 = 30.0;
 const LATENCY_MS: u64 = 250;
 /// The transit jitters tried.
 const JITTERS_MS: [u64; 4] = [0, 40, 80, 120];
-/// The goal: this share of the jitter-aware limit...
-const GOAL_OF_LIMIT: f64 = 0.95;
-/// ...with at most this share of requests answered 429.
-const MAX_REFUSED_SHARE: f64 = 0.01;
 /// The peer's threads and margin, as in the throughput benchmark.
 const WORKERS: usize = 8;
 const PEER_MARGIN_MS: u64 = 10;
@@ -137,25 +134,14 @@ fn main() {
             }) {
                 Some(measured) => {
                     eprintln!("{}", measured.row());
-                    if measured.run.applied < records {
-                        missed.push(format!(
-                            "J = {jitter_ms} ms: the tool applied {} of {records} records",
-                            measured.run.applied
-                        ));
-                    }
-                    if measured.of_limit() < GOAL_OF_LIMIT {
-                        missed.push(format!(
-                            "J = {jitter_ms} ms: the tool reached {:.3} of the jitter-aware limit, under {GOAL_OF_LIMIT}",
-                            measured.of_limit()
-                        ));
-                    }
-                    if measured.refused_share() > MAX_REFUSED_SHARE {
-                        missed.push(format!(
-                            "J = {jitter_ms} ms: {:.2}% of the tool's requests were answered 429, over {}%",
-                            100.0 * measured.refused_share(),
-                            100.0 * MAX_REFUSED_SHARE
-                        ));
-                    }
+                    missed.extend(missed_with_refusals(Reached {
+                        run: &format!("J = {jitter_ms} ms: the tool"),
+                        applied: measured.run.applied,
+                        records,
+                        share: measured.of_limit(),
+                        of: "the jitter-aware limit",
+                        refused_share: measured.refused_share(),
+                    }));
                     if jitter_ms == 120 {
                         drawn = Some(measured.stats.clone());
                     }
@@ -194,7 +180,7 @@ fn main() {
         }
     }
     println!(
-        "\ngoal: the tool at every J reaches {GOAL_OF_LIMIT} of the jitter-aware limit with at most {}% of its requests answered 429",
+        "\ngoal: the tool at every J reaches {GOAL} of the jitter-aware limit with at most {}% of its requests answered 429",
         100.0 * MAX_REFUSED_SHARE
     );
     if missed.is_empty() {

@@ -40,6 +40,12 @@ pub enum Bench {
     /// latency; fails when the tool reaches under 0.95 of the jitter-aware
     /// limit 1000 / (1000 + J) or meets 429s on over 1% of its requests.
     Jitter,
+    /// 2 and 4 tool processes updating at once for one account, sharing
+    /// its limit through one Redis server (`--limiter`), then each pacing
+    /// itself alone: records per second together and 429s; fails when the
+    /// shared runs reach under 0.95 of the bound or meet 429s on over 1%
+    /// of their requests.
+    Fleet,
 }
 
 /// Runs one benchmark.
@@ -52,6 +58,10 @@ pub fn run(root: &Path, bench: Bench) -> Result<()> {
         Bench::Resume => resume(root),
         Bench::Upsert => cargo_bench(root, "upsert", false),
         Bench::Jitter => cargo_bench(root, "jitter", true),
+        Bench::Fleet => {
+            crate::ci::ensure_redis_server()?;
+            cargo_bench(root, "fleet", false)
+        }
     }
 }
 
