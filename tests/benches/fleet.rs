@@ -27,7 +27,7 @@ use std::time::{Duration, Instant};
 
 use common::{records_from_env, updates};
 use copper_bulk_sandbox::{Sandbox, SandboxConfig, Stats};
-use copper_bulk_tests::goal::{GOAL, MAX_REFUSED_SHARE, Reached, missed_with_refusals};
+use copper_bulk_tests::goal::{GOAL, MAX_REFUSED_SHARE, Reached, conclude, missed_with_refusals};
 use copper_bulk_tests::redis::RedisServer;
 
 /// Copper's bound: 3 requests of 10 records a second.
@@ -212,12 +212,5 @@ fn main() {
         "\ngoal: processes sharing the limit reach {GOAL} of the bound together, every record applied, with at most {}% of the requests answered 429",
         100.0 * MAX_REFUSED_SHARE
     );
-    if missed.is_empty() {
-        println!("goal met");
-    } else {
-        for miss in &missed {
-            println!("goal missed: {miss}");
-        }
-        std::process::exit(1);
-    }
+    conclude(&missed);
 }

@@ -32,7 +32,7 @@ use std::time::Duration;
 
 use common::{Run, python_concurrent, records_from_env};
 use copper_bulk_sandbox::{Sandbox, SandboxConfig, Stats};
-use copper_bulk_tests::goal::{GOAL, MAX_REFUSED_SHARE, Reached, missed_with_refusals};
+use copper_bulk_tests::goal::{GOAL, MAX_REFUSED_SHARE, Reached, conclude, missed_with_refusals};
 
 /// Copper's bound: 3 requests of 10 records a second.
 const BOUND: f64 = 30.0;
@@ -183,12 +183,5 @@ fn main() {
         "\ngoal: the tool at every J reaches {GOAL} of the jitter-aware limit with at most {}% of its requests answered 429",
         100.0 * MAX_REFUSED_SHARE
     );
-    if missed.is_empty() {
-        println!("goal met");
-    } else {
-        for miss in &missed {
-            println!("goal missed: {miss}");
-        }
-        std::process::exit(1);
-    }
+    conclude(&missed);
 }

@@ -93,6 +93,19 @@ pub fn missed_with_refusals(reached: Reached<'_>) -> Vec<String> {
     missed
 }
 
+/// Prints whether a benchmark met its goal, each part it `missed` on a line
+/// of its own, and exits with status 1 when it missed any.
+pub fn conclude(missed: &[String]) {
+    if missed.is_empty() {
+        println!("goal met");
+        return;
+    }
+    for miss in missed {
+        println!("goal missed: {miss}");
+    }
+    std::process::exit(1);
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
