@@ -200,7 +200,9 @@ async fn a_pause_set_by_one_process_holds_back_the_other() {
 #[tokio::test]
 async fn a_429_in_one_process_widens_the_spacing_of_both() {
     let server = RedisServer::start();
-    let limits = [RateLimit::new(10, Duration::from_secs(1)).bulk_only()];
+    // A spaced limit that counts searches too: a refused search still says
+    // nothing about how crowded bulk requests arrive.
+    let limits = [RateLimit::new(10, Duration::from_secs(1))];
     let a = limiter(&server, account(), &limits).await;
     let b = limiter(&server, account(), &limits).await;
     let base = limits[0].spacing();
@@ -222,6 +224,84 @@ async fn a_429_in_one_process_widens_the_spacing_of_both() {
     // widening is the same crowding, already answered.
     refused_now(&b, RequestKind::Bulk, Duration::from_millis(1)).await;
     assert_eq!(b.pace(), Some(wider));
+    // A request sent more than a window after it meets new crowding: its
+    // time, converted to Redis's clock, tells the two apart.
+    tokio::time::sleep(limits[0].per() + Duration::from_millis(100)).await;
+    refused_now(&b, RequestKind::Bulk, Duration::from_millis(1)).await;
+    assert!(b.pace().unwrap() > wider, "{:?}", b.pace());
+}
+
+#[tokio::test]
+async fn quiet_narrows_the_shared_spacing_by_the_places_of_both() {
+    let server = RedisServer::start();
+    let limits = [RateLimit::new(20, Duration::from_secs(1)).bulk_only()];
+    let a = limiter(&server, account(), &limits).await;
+    let b = limiter(&server, account(), &limits).await;
+    refused_now(&a, RequestKind::Bulk, Duration::from_millis(1)).await;
+    let wider = a.pace().unwrap();
+    // Sixteen places without a 429, eight in each process, take a
+    // millisecond off the spacing (a 64th of a widening this small is
+    // less).
+    for _ in 0..8 {
+        a.acquire(RequestKind::Bulk).await.unwrap();
+        b.acquire(RequestKind::Bulk).await.unwrap();
+    }
+    assert_eq!(b.pace(), Some(wider - Duration::from_millis(1)));
+}
+
+#[tokio::test]
+async fn an_idle_account_leaves_nothing_behind() {
+    let server = RedisServer::start();
+    let limits = [RateLimit::per_second(3).bulk_only(), log()];
+    let a = limiter(&server, account(), &limits).await;
+    a.acquire(RequestKind::Bulk).await.unwrap();
+    refused_now(&a, RequestKind::Bulk, Duration::from_millis(1)).await;
+    let mut connection = connection(&server);
+    let keys: Vec<String> = redis::cmd("KEYS").arg("*").query(&mut connection).unwrap();
+    // The pause, the counter, the spaced limit and the log.
+    assert_eq!(keys.len(), 4, "{keys:?}");
+    let prefix = format!("copper-bulk:limit:v1:{{{}}}:", account().key());
+    for key in keys {
+        assert!(key.starts_with(&prefix), "{key}");
+        let expires_in: i64 = redis::cmd("PTTL").arg(&key).query(&mut connection).unwrap();
+        assert!(
+            (1..=180_000).contains(&expires_in),
+            "{key} expires in {expires_in} ms"
+        );
+    }
+}
+
+#[tokio::test]
+async fn a_request_told_to_wait_takes_no_place() {
+    let server = RedisServer::start();
+    // One request of any kind a second, spaced, and one bulk request a
+    // minute.
+    let second = RateLimit::new(1, Duration::from_secs(1));
+    let minute = RateLimit::new(1, Duration::from_secs(60))
+        .rolling()
+        .bulk_only();
+    let limits = [second, minute, log()];
+    let a = limiter(&server, account(), &limits).await;
+    let b = limiter(&server, account(), &limits).await;
+    a.acquire(RequestKind::Bulk).await.unwrap();
+    tokio::time::sleep(second.spacing() + Duration::from_millis(100)).await;
+    // The second bulk request finds the second's place free and the minute
+    // full: it takes neither...
+    let waited =
+        tokio::time::timeout(Duration::from_millis(300), b.acquire(RequestKind::Bulk)).await;
+    assert!(waited.is_err(), "{waited:?}");
+    let next: i64 = redis::cmd("HGET")
+        .arg(key(&account(), "spaced", &second))
+        .arg("next")
+        .query(&mut connection(&server))
+        .unwrap();
+    let granted = grants(&server, &account(), &log());
+    assert_eq!(next, granted[0] + micros(second.spacing()), "{granted:?}");
+    // ...so a search, which the minute does not count, goes at once.
+    tokio::time::timeout(Duration::from_secs(5), a.acquire(RequestKind::Search))
+        .await
+        .expect("a search waited for a place no request used")
+        .unwrap();
 }
 
 #[tokio::test]

@@ -45,7 +45,12 @@
 //!   durations, and the moment a refused request was sent, by the offset
 //!   between its clock and Redis's measured at the last reply.
 //! - A restarted Redis has forgotten the schedule and the script: the script
-//!   is loaded again by itself, and the schedule starts anew.
+//!   is loaded again by itself, and the schedule starts anew (so a window
+//!   that straddles the restart may hold more than its limit: the 429s that
+//!   follow pause and widen as usual).
+//!
+//! It needs Redis 5 or later (a script that reads `TIME` and then writes is
+//! replicated by its effects).
 //!
 //! # Keys
 //!
@@ -401,6 +406,15 @@ impl RedisLimiter {
                     )));
                 }
                 Err(error) => {
+                    if lost_since.is_none() {
+                        // Said once per request held back, so that an outage
+                        // Redis recovers from is still on record.
+                        tracing::warn!(
+                            url = %self.display_url,
+                            %error,
+                            "lost the shared rate limiter; requests wait for it"
+                        );
+                    }
                     let since = *lost_since.get_or_insert_with(tokio::time::Instant::now);
                     let lost_for = since.elapsed();
                     if lost_for >= self.outage_grace {
@@ -412,11 +426,6 @@ impl RedisLimiter {
                             seconds(self.outage_grace),
                         )));
                     }
-                    tracing::debug!(
-                        url = %self.display_url,
-                        %error,
-                        "the shared rate limiter is unreachable; waiting for it"
-                    );
                     tokio::time::sleep(retry_wait.min(self.outage_grace - lost_for)).await;
                     retry_wait = (retry_wait * 2).min(MAX_RETRY_WAIT);
                 }
@@ -454,8 +463,8 @@ impl Limiter for RedisLimiter {
                 tracing::warn!(
                     url = %self.display_url,
                     %error,
-                    "could not tell the shared rate limiter of a 429; its pause holds back \
-                     this request only"
+                    "could not tell the shared rate limiter of a 429; other requests do not \
+                     pause for it"
                 );
             }
         })
@@ -513,7 +522,9 @@ fn redact(url: &str) -> String {
             if credentials.contains(':') {
                 format!("{scheme}://{user}:***@{host}{path}")
             } else {
-                // `redis://PASSWORD@host` is read as a password alone.
+                // A name alone may be a password: before Redis 6 there
+                // were no users, and some clients read `redis://PASSWORD@host`
+                // so.
                 format!("{scheme}://***@{host}{path}")
             }
         }
