@@ -136,6 +136,7 @@ impl Copper {
             entries.boxed(),
             journal,
             Stopper::default(),
+            Arc::default(),
         )
     }
 

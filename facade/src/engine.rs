@@ -29,14 +29,15 @@ use crate::resume::{Entry, Journal, Stopper};
 use crate::send::{History, Sent, send};
 
 /// Runs operation `O` over `input`, yielding one outcome per entry, and
-/// telling `journal` what it sends and settles. `stopper` stops it; several
-/// runs that make up one job share one.
+/// telling `journal` what it sends and settles. `stopper` stops it and
+/// `halt` halts it; several runs that make up one job share both.
 pub(crate) fn run<O: Operation>(
     shared: Arc<Shared>,
     computed_values: Option<bool>,
     input: BoxStream<'static, Entry<O::Record>>,
     journal: Option<Arc<dyn Journal<O::Output>>>,
     stopper: Stopper,
+    halt: Arc<Halt>,
 ) -> Outcomes<O::Output> {
     let batch_size = shared.config.batch_size();
     let concurrency = shared.config.concurrency();
@@ -44,8 +45,7 @@ pub(crate) fn run<O: Operation>(
     let run = Arc::new(Run {
         shared,
         computed_values,
-        halted: Mutex::new(None),
-        unreachable: AtomicUsize::new(0),
+        halt,
         stopper: stopper.clone(),
         journal,
         recent: Mutex::new(VecDeque::new()),
@@ -77,11 +77,8 @@ pub(crate) fn run<O: Operation>(
 pub(crate) struct Run<T> {
     pub(crate) shared: Arc<Shared>,
     computed_values: Option<bool>,
-    /// Set when a request failed in a way every later request would too;
-    /// later batches are then not sent.
-    halted: Mutex<Option<Arc<RequestFailure>>>,
-    /// Batches in a row that could not connect even after retrying.
-    unreachable: AtomicUsize,
+    /// Whether the job halted, shared by every run of it.
+    halt: Arc<Halt>,
     /// Asked to stop: no new request is sent.
     pub(crate) stopper: Stopper,
     /// Told of every request before it is sent, and of every outcome.
@@ -97,19 +94,32 @@ pub(crate) struct Run<T> {
 /// rest of the run is not sent.
 const UNREACHABLE_BATCHES: usize = 3;
 
-impl<T> Run<T> {
-    fn halted(&self) -> Option<Arc<RequestFailure>> {
+/// Whether a job halted: a request failed in a way every later request
+/// would too, and no later request is sent. Every run of a job shares one
+/// (a run matched by key runs an update and a create per window of records,
+/// and looks the keys up before), so that what halts one halts the job.
+#[derive(Debug, Default)]
+pub(crate) struct Halt {
+    /// Why the job halted, once it has.
+    halted: Mutex<Option<Arc<RequestFailure>>>,
+    /// Requests in a row that could not connect even after retrying.
+    unreachable: AtomicUsize,
+}
+
+impl Halt {
+    /// Why the job halted, if it has.
+    pub(crate) fn halted(&self) -> Option<Arc<RequestFailure>> {
         self.halted.lock().expect("not poisoned").clone()
     }
 
-    /// Stops the run when `failure` would strike every later request: the
+    /// Halts the job when `failure` would strike every later request: the
     /// credentials were refused (401), the account may not use the
     /// endpoint (403, such as a disabled Leads feature), the shared rate
-    /// limiter is lost (after its grace), or the server has
-    /// not been reachable, or the OAuth token source has given no token,
-    /// for several batches in a row. Sending a million records into any of
+    /// limiter is lost (after its grace), or the server has not been
+    /// reachable, or the OAuth token source has given no token, for
+    /// several requests in a row. Sending a million records into any of
     /// these would only repeat the failure, at the rate limit.
-    fn note_failure(&self, failure: &Arc<RequestFailure>) {
+    pub(crate) fn note_failure(&self, failure: &Arc<RequestFailure>) {
         let halt = match failure.error() {
             // A limiter that could not decide waited its grace already.
             Error::Unauthorized { .. }
@@ -128,14 +138,17 @@ impl<T> Run<T> {
         }
     }
 
-    fn note_answer(&self) {
+    /// A request was answered: the server is reachable.
+    pub(crate) fn note_answer(&self) {
         self.unreachable.store(0, Ordering::SeqCst);
     }
+}
 
+impl<T> Run<T> {
     /// Why no new request may be sent, if none may: the run halted, or was
     /// asked to stop.
     pub(crate) fn barred(&self) -> Option<Error> {
-        if let Some(cause) = self.halted() {
+        if let Some(cause) = self.halt.halted() {
             return Some(Error::Halted(cause));
         }
         self.stopper.is_stopped().then_some(Error::Stopped)
@@ -281,7 +294,7 @@ pub(crate) fn execute_batch<'a, O: Operation>(
         .await;
         let outcomes = match sent {
             Sent::Items { items, attempts } => {
-                run.note_answer();
+                run.halt.note_answer();
                 let redact = |text: &str| run.shared.config.credentials().redact(text);
                 match_items::<O>(indices, &expected, items, attempts, &redact)
             }
@@ -302,7 +315,7 @@ pub(crate) fn execute_batch<'a, O: Operation>(
             }
             Sent::TooLarge(failure) | Sent::Failed(failure) => {
                 let failure = Arc::new(failure);
-                run.note_failure(&failure);
+                run.halt.note_failure(&failure);
                 outcomes_of_failed_request(indices, &failure)
             }
         };

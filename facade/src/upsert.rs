@@ -43,7 +43,7 @@ use serde_json::Value;
 use tokio::sync::oneshot;
 
 use crate::client::Shared;
-use crate::engine;
+use crate::engine::{self, Halt};
 use crate::error::{Error, InvalidRecord, RequestFailure};
 use crate::ops::{Kind, Operation, Upsert};
 use crate::outcome::{Outcome, RecordResult};
@@ -297,6 +297,8 @@ where
     debug_assert!(C::KIND == Kind::Create && U::KIND == Kind::Update);
     let stopper = Stopper::default();
     let run_stopper = stopper.clone();
+    // What halts one window's lookups or requests halts the job.
+    let halt = Arc::new(Halt::default());
     // The first index of each key seen, for the rule on duplicate keys. A
     // record an earlier run settled is checked too, for its keys, then
     // left out.
@@ -323,6 +325,7 @@ where
                 shared: shared.clone(),
                 computed_values,
                 stopper: run_stopper.clone(),
+                halt: halt.clone(),
                 journal: journal.clone(),
                 mode,
             };
@@ -436,6 +439,7 @@ struct Window<T> {
     shared: Arc<Shared>,
     computed_values: Option<bool>,
     stopper: Stopper,
+    halt: Arc<Halt>,
     journal: Option<Arc<dyn Journal<T>>>,
     mode: Mode,
 }
@@ -456,6 +460,7 @@ impl<T: Send + 'static> Window<T> {
             shared,
             computed_values,
             stopper,
+            halt,
             journal,
             mode,
         } = self;
@@ -468,14 +473,35 @@ impl<T: Send + 'static> Window<T> {
             }
         }
         let keys: BTreeSet<String> = keyed.iter().flat_map(|k| k.keys.clone()).collect();
-        let found = if stopper.is_stopped() {
-            Err(RequestFailure::new(Error::Stopped, 0, false, false))
+        let found = if let Some(cause) = halt.halted() {
+            Err(Arc::new(RequestFailure::new(
+                Error::Halted(cause),
+                0,
+                false,
+                false,
+            )))
+        } else if stopper.is_stopped() {
+            Err(Arc::new(RequestFailure::new(
+                Error::Stopped,
+                0,
+                false,
+                false,
+            )))
         } else if keys.is_empty() {
             Ok(BTreeMap::new())
         } else {
-            ids_by_key::<C>(&shared, &stopper, keys)
-                .await
-                .map_err(|error| RequestFailure::new(error, 0, true, false))
+            let found = ids_by_key::<C>(&shared, &stopper, keys).await;
+            match found {
+                Ok(found) => {
+                    halt.note_answer();
+                    Ok(found)
+                }
+                Err(error) => {
+                    let failure = Arc::new(RequestFailure::new(error, 0, true, false));
+                    halt.note_failure(&failure);
+                    Err(failure)
+                }
+            }
         };
         let found = match found {
             Ok(found) => found,
@@ -483,7 +509,6 @@ impl<T: Send + 'static> Window<T> {
                 // Nothing of this window claims a record: the next one may
                 // decide at once.
                 drop(turn);
-                let failure = Arc::new(failure);
                 outcomes.extend(keyed.into_iter().map(|k| MatchedOutcome {
                     index: k.index,
                     result: match k.sent_before {
@@ -586,6 +611,7 @@ impl<T: Send + 'static> Window<T> {
             stream::iter(updates).boxed(),
             acting(&update_ids),
             stopper.clone(),
+            halt.clone(),
         );
         let create_run = engine::run::<C>(
             shared,
@@ -593,6 +619,7 @@ impl<T: Send + 'static> Window<T> {
             stream::iter(creates).boxed(),
             acting(&Arc::default()),
             stopper,
+            halt,
         );
         let (updated, created) = futures_util::future::join(
             update_run.collect::<Vec<_>>(),

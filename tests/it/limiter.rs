@@ -10,9 +10,11 @@ use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
 use copper_bulk::{
-    Config, Copper, Error, Limiter, LimiterError, LimiterFuture, PersonUpdate, RequestKind,
+    Config, Copper, EmailInput, Error, Limiter, LimiterError, LimiterFuture, Match, MatchedOutcome,
+    MatchedResult, PersonCreate, PersonUpdate, RequestKind,
 };
 use copper_bulk_tests::fake::{FakeCopper, Received, Reply};
+use futures_util::StreamExt;
 
 const TOKEN: &str = "tok-41d7aa-limiter-secret";
 
@@ -136,6 +138,7 @@ async fn crowded_arrivals_widen_the_pace_and_every_record_is_still_applied() {
 #[derive(Debug)]
 struct Failing {
     grants: AtomicUsize,
+    asked: AtomicUsize,
     refused: Mutex<Vec<(RequestKind, Duration)>>,
 }
 
@@ -143,6 +146,7 @@ impl Failing {
     fn new(grants: usize) -> Arc<Self> {
         Arc::new(Failing {
             grants: AtomicUsize::new(grants),
+            asked: AtomicUsize::new(0),
             refused: Mutex::new(Vec::new()),
         })
     }
@@ -150,6 +154,7 @@ impl Failing {
 
 impl Limiter for Failing {
     fn acquire(&self, _kind: RequestKind) -> LimiterFuture<'_, Result<Duration, LimiterError>> {
+        self.asked.fetch_add(1, Ordering::SeqCst);
         let granted = self
             .grants
             .fetch_update(Ordering::SeqCst, Ordering::SeqCst, |left| {
@@ -237,4 +242,45 @@ async fn a_limiter_that_cannot_decide_stops_the_run_with_nothing_more_sent() {
     for (_, failure) in &report.not_applied[1..] {
         assert!(matches!(failure.error(), Error::Halted(_)), "{failure}");
     }
+}
+
+/// A run matched by key stops too: the limiter that could not decide on
+/// the first lookups halts every later window of records, which are not
+/// looked up (each lookup would wait out the limiter's grace again).
+#[tokio::test]
+async fn a_limiter_that_cannot_decide_stops_a_run_matched_by_key() {
+    let fake = FakeCopper::start(|_, _| Reply::Echo).await;
+    let limiter = Failing::new(0);
+    let config = Config::new(TOKEN, "me@example.com")
+        .unwrap()
+        .with_base_url(fake.url())
+        .unwrap()
+        .with_limiter(limiter.clone());
+    let people = (0..1_000).map(|n| {
+        PersonCreate::new(format!("P {n}")).emails([EmailInput::new(format!("p{n}@example.com"))])
+    });
+    let outcomes: Vec<MatchedOutcome<_>> = Copper::new(config)
+        .unwrap()
+        .people()
+        .bulk_upsert(people, Match::Email)
+        .collect()
+        .await;
+    assert_eq!(outcomes.len(), 1_000);
+    assert!(fake.received().is_empty(), "nothing sent without a permit");
+    // The two windows in flight at first asked; none after them did.
+    let asked = limiter.asked.load(Ordering::SeqCst);
+    assert!(asked <= 2, "{asked} lookups asked the limiter");
+    let errors: Vec<&Error> = outcomes
+        .iter()
+        .map(|outcome| match &outcome.result {
+            MatchedResult::NotApplied(failure) => failure.error(),
+            other => panic!("{}: {other:?}", outcome.index),
+        })
+        .collect();
+    assert!(
+        matches!(errors[0], Error::LimiterUnavailable(_)),
+        "{}",
+        errors[0]
+    );
+    assert!(matches!(errors[999], Error::Halted(_)), "{}", errors[999]);
 }
