@@ -109,7 +109,7 @@ struct Options {
     #[arg(long, short, global = true, action = clap::ArgAction::Count)]
     verbose: u8,
     /// Share the account's rate limit with every process that names the
-    /// same Redis server, redis://HOST:PORT/DB (or rediss://), and the same
+    /// same Redis server, redis://[:PASSWORD@]HOST:PORT/DB, and the same
     /// account [env: COPPER_BULK_LIMITER].
     #[arg(long, global = true, value_name = "URL")]
     limiter: Option<String>,
