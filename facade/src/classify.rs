@@ -104,6 +104,9 @@ pub(crate) async fn classify(
                 Error::NoToken(redact(&reason)),
                 AttemptFailure::NotConnected,
             ),
+            // The run was asked to stop while the request waited for its
+            // permit.
+            NotSent::GaveUp => (Error::Stopped, AttemptFailure::Unsendable),
             other => (
                 Error::Request(redact(&format!("{other:?}"))),
                 AttemptFailure::Unsendable,

@@ -7,6 +7,7 @@ use std::time::{Duration, SystemTime};
 
 use tokio::time::Instant;
 
+use copper_bulk_raw::hooks::giving_up_waits;
 use tracing::Instrument;
 
 use crate::classify::classify;
@@ -674,18 +675,19 @@ async fn search_page<O: Operation>(
             number: NonZeroU64::new(page).unwrap_or(NonZeroU64::MIN),
             size: NonZeroU64::new(SEARCH_PAGE_SIZE as u64).expect("not zero"),
         };
-        let result = O::search(&shared.raw, keys, page)
-            .instrument(tracing::info_span!(
-                "copper_search",
-                operation = O::OPERATION,
-                page = page.number.get(),
-                attempt = attempts,
-                status = tracing::field::Empty,
-                duration_ms = tracing::field::Empty,
-                rate_limit_wait_ms = tracing::field::Empty,
-                pace_ms = tracing::field::Empty,
-            ))
-            .await;
+        let search = O::search(&shared.raw, keys, page).instrument(tracing::info_span!(
+            "copper_search",
+            operation = O::OPERATION,
+            page = page.number.get(),
+            attempt = attempts,
+            status = tracing::field::Empty,
+            duration_ms = tracing::field::Empty,
+            rate_limit_wait_ms = tracing::field::Empty,
+            pace_ms = tracing::field::Empty,
+        ));
+        // A lookup still waiting for its permit when the run is asked to
+        // stop is not sent.
+        let result = giving_up_waits(stopper.as_give_up(), search).await;
         let error = match result {
             Ok(response) => return Ok(response.into_inner()),
             Err(error) => error,

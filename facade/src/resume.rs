@@ -2,9 +2,13 @@
 //! ([`Stopper`]), a record of what was sent and settled ([`Journal`]), and
 //! input that takes up where an interrupted run left off ([`Entry`]).
 
+use std::future::Future;
+use std::pin::Pin;
 use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::time::SystemTime;
+
+use copper_bulk_raw::hooks::GiveUp;
 
 use tokio::sync::Notify;
 
@@ -52,6 +56,19 @@ impl Stopper {
             }
             notified.await;
         }
+    }
+
+    /// This stopper as what ends the wait of a request for its rate-limit
+    /// permit: a request still waiting when the run is asked to stop is
+    /// not sent.
+    pub(crate) fn as_give_up(&self) -> Arc<dyn GiveUp> {
+        Arc::new(self.clone())
+    }
+}
+
+impl GiveUp for Stopper {
+    fn given_up(&self) -> Pin<Box<dyn Future<Output = ()> + Send + '_>> {
+        Box::pin(self.stopped())
     }
 }
 

@@ -2,6 +2,7 @@
 //! long as [`crate::retry::decide`] says to try again.
 
 use copper_bulk_raw::bulk::BulkItem;
+use copper_bulk_raw::hooks::giving_up_waits;
 use futures_util::future::Either;
 use tracing::{Instrument, field};
 
@@ -112,9 +113,10 @@ pub(crate) async fn send<O: Operation>(
             rate_limit_wait_ms = field::Empty,
             pace_ms = field::Empty,
         );
-        let result = O::send(&shared.raw, computed_values, body)
-            .instrument(span.clone())
-            .await;
+        // A request still waiting for its permit when the run is asked to
+        // stop is not sent.
+        let request = O::send(&shared.raw, computed_values, body).instrument(span.clone());
+        let result = giving_up_waits(stopper.as_give_up(), request).await;
         let (error, failure) = match result {
             Ok(response) => {
                 let items = response.into_inner();

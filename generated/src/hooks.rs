@@ -3,6 +3,8 @@
 //! progenitor calls these hooks around each request; they live in this
 //! crate because the generated `Client` does (Rust's orphan rule).
 
+use std::future::Future;
+use std::pin::Pin;
 use std::sync::Arc;
 use std::time::{Duration, SystemTime};
 
@@ -84,15 +86,46 @@ pub enum NotSent {
     /// The rate limiter could not decide whether the request may be sent
     /// ([`crate::limiter::LimiterError`]).
     Limiter(String),
+    /// The request gave up waiting for its permit ([`giving_up_waits`]).
+    GaveUp,
 }
 
 /// What starts the custom error of a request its limiter did not let go.
 const LIMITER_PREFIX: &str = "rate limiter: ";
+/// The custom error of a request that gave up waiting for its permit.
+const GAVE_UP: &str = "gave up waiting for a rate-limit permit";
+
+/// Resolves when the requests waiting for a rate-limit permit should give
+/// up waiting, such as when a run is asked to stop: see
+/// [`giving_up_waits`].
+pub trait GiveUp: Send + Sync {
+    /// Resolves when waiting requests should give up.
+    fn given_up(&self) -> Pin<Box<dyn Future<Output = ()> + Send + '_>>;
+}
+
+tokio::task_local! {
+    static GIVE_UP: Arc<dyn GiveUp>;
+}
+
+/// Runs `request` (a call of the generated client) so that, while it waits
+/// for its rate-limit permit, `give_up` resolving ends the wait: the
+/// request is then not sent, and fails with [`NotSent::GaveUp`]. A request
+/// already given its permit is sent as usual.
+///
+/// A permit can be a long wait: behind a 429's pause (up to
+/// [`MAX_PAUSE`]), or a shared limiter's grace while its server is lost.
+/// A run asked to stop should neither wait that long nor send afterwards.
+pub async fn giving_up_waits<F: Future>(give_up: Arc<dyn GiveUp>, request: F) -> F::Output {
+    GIVE_UP.scope(give_up, request).await
+}
 
 impl NotSent {
     /// Reads the text of the generated client's `Error::Custom`, which
     /// only these hooks make.
     pub fn of(custom: &str) -> NotSent {
+        if custom == GAVE_UP {
+            return NotSent::GaveUp;
+        }
         match custom.strip_prefix(LIMITER_PREFIX) {
             Some(reason) => NotSent::Limiter(reason.to_owned()),
             None => NotSent::NoToken(custom.to_owned()),
@@ -103,6 +136,7 @@ impl NotSent {
         Error::Custom(match self {
             NotSent::NoToken(reason) => reason,
             NotSent::Limiter(reason) => format!("{LIMITER_PREFIX}{reason}"),
+            NotSent::GaveUp => GAVE_UP.to_owned(),
         })
     }
 }
@@ -153,10 +187,19 @@ impl ClientHooks<Inner> for Client {
         if let Some(limiter) = &self.inner().limiter {
             let span = tracing::Span::current();
             let kind = RequestKind::of_path(request.url().path());
-            let waited = limiter
-                .acquire(kind)
-                .await
-                .map_err(|error| NotSent::Limiter(error.to_string()).into_custom())?;
+            let acquire = limiter.acquire(kind);
+            let acquired = match GIVE_UP.try_with(Arc::clone) {
+                // A permit given at once is taken, even by a request told
+                // to give up: the caller decided to send it.
+                Ok(give_up) => tokio::select! {
+                    biased;
+                    acquired = acquire => acquired,
+                    () = give_up.given_up() => return Err(NotSent::GaveUp.into_custom()),
+                },
+                Err(_) => acquire.await,
+            };
+            let waited =
+                acquired.map_err(|error| NotSent::Limiter(error.to_string()).into_custom())?;
             span.record("rate_limit_wait_ms", millis(waited));
             if let Some(pace) = limiter.pace() {
                 span.record("pace_ms", millis(pace));
@@ -240,6 +283,7 @@ mod tests {
         for not_sent in [
             NotSent::NoToken("the OAuth token source failed: sealed".into()),
             NotSent::Limiter("the shared rate limiter at redis://127.0.0.1:1/0 is lost".into()),
+            NotSent::GaveUp,
         ] {
             let Error::<()>::Custom(text) = not_sent.clone().into_custom() else {
                 panic!("not a custom error");

@@ -284,3 +284,45 @@ async fn a_limiter_that_cannot_decide_stops_a_run_matched_by_key() {
     );
     assert!(matches!(errors[999], Error::Halted(_)), "{}", errors[999]);
 }
+
+/// A run asked to stop does not wait for a permit it may be given much
+/// later (behind a 429's pause here; a lost shared limiter's grace
+/// likewise), nor send the request once it is: the request waiting for its
+/// permit gives up at once, unsent.
+#[tokio::test(start_paused = true)]
+async fn a_stop_ends_the_wait_for_a_permit_and_nothing_more_is_sent() {
+    let fake = FakeCopper::start(|n, _| match n {
+        0 => Reply::Status(429, vec![("retry-after", "30".into())], String::new()),
+        _ => Reply::Echo,
+    })
+    .await;
+    let config = Config::new(TOKEN, "me@example.com")
+        .unwrap()
+        .with_base_url(fake.url())
+        .unwrap()
+        .with_batch_size(1)
+        .unwrap()
+        .with_concurrency(2)
+        .unwrap();
+    let outcomes = Copper::new(config)
+        .unwrap()
+        .people()
+        .bulk_update(updates(1..3));
+    let stopper = outcomes.stopper();
+    let started = tokio::time::Instant::now();
+    tokio::spawn(async move {
+        tokio::time::sleep(Duration::from_secs(5)).await;
+        stopper.stop();
+    });
+    let report = outcomes.report().await;
+    assert!(
+        started.elapsed() < Duration::from_secs(30),
+        "the run waited {:?}, past the stop",
+        started.elapsed()
+    );
+    assert_eq!(fake.received().len(), 1, "only the refused request was sent");
+    assert_eq!(report.not_applied.len(), 2, "{report:?}");
+    let (_, waiting) = &report.not_applied[1];
+    assert!(matches!(waiting.error(), Error::Stopped), "{waiting}");
+    assert!(!waiting.may_have_reached_copper(), "{waiting}");
+}
