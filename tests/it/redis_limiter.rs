@@ -358,6 +358,16 @@ async fn a_redis_back_within_the_grace_is_used_again() {
     assert_eq!(grants(&server, &account(), &log()).len(), 1);
 }
 
+#[test]
+fn a_test_server_never_takes_another_for_itself() {
+    let first = RedisServer::start();
+    // A second server on the same port cannot bind it, while the first
+    // answers every PING there.
+    let second = RedisServer::start_at(first.port(), &[]);
+    let why = second.unwrap_err();
+    assert!(why.contains(&first.port().to_string()), "{why}");
+}
+
 #[tokio::test]
 async fn a_server_not_listening_fails_connect_saying_which() {
     let url = format!("redis://127.0.0.1:{}/0", free_port());
