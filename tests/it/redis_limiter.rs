@@ -386,6 +386,8 @@ async fn an_invalid_url_is_an_error() {
         "http://127.0.0.1:6379/0",
         "redis://127.0.0.1:6379/not-a-number",
         "redis://:secret@127.0.0.1:notaport/0",
+        // A slash in a password is no path, and is never shown.
+        "redis://:se/cret+ab==@127.0.0.1:6379/0",
     ] {
         let message = connect_error(url).await;
         assert!(

@@ -503,7 +503,10 @@ fn seconds(duration: Duration) -> String {
 }
 
 /// `url` with any password replaced by `***`, for messages: what sits
-/// between `scheme://` and the last `@` before the host is credentials.
+/// between `scheme://` and the last `@` is credentials. A password may hold
+/// a `/` (a base64 one often does), so the host is not looked for first: a
+/// path with an `@` in it (no Redis URL has one) hides more than it needs
+/// to, never less.
 fn redact(url: &str) -> String {
     let url = url.trim();
     let Some((scheme, rest)) = url.split_once("://") else {
@@ -514,20 +517,16 @@ fn redact(url: &str) -> String {
             None => url.to_owned(),
         };
     };
-    let authority_end = rest.find('/').unwrap_or(rest.len());
-    let (authority, path) = rest.split_at(authority_end);
-    match authority.rsplit_once('@') {
-        Some((credentials, host)) => {
-            let user = credentials.split_once(':').map_or("", |(user, _)| user);
-            if credentials.contains(':') {
-                format!("{scheme}://{user}:***@{host}{path}")
-            } else {
-                // A name alone may be a password: before Redis 6 there
-                // were no users, and some clients read `redis://PASSWORD@host`
-                // so.
-                format!("{scheme}://***@{host}{path}")
-            }
-        }
+    match rest.rsplit_once('@') {
+        Some((credentials, host)) => match credentials.split_once(':') {
+            // A user name is not secret, unless it holds a `/`: then it may
+            // be the start of a password cut off by a mistyped `:`.
+            Some((user, _)) if !user.contains('/') => format!("{scheme}://{user}:***@{host}"),
+            Some(_) => format!("{scheme}://***@{host}"),
+            // A name alone may be a password: before Redis 6 there were no
+            // users, and some clients read `redis://PASSWORD@host` so.
+            None => format!("{scheme}://***@{host}"),
+        },
         None => url.to_owned(),
     }
 }
@@ -570,6 +569,14 @@ mod tests {
             ("rediss://me:s3:cr@t@host:1/2", "rediss://me:***@host:1/2"),
             ("redis://secret@host", "redis://***@host"),
             ("secret@host:1", "***@host:1"),
+            // A password may hold a `/`, which is no path.
+            (
+                "redis://:ab/cd+ef==@127.0.0.1:6379/0",
+                "redis://:***@127.0.0.1:6379/0",
+            ),
+            ("redis://me:pa/ss@host:1/0", "redis://me:***@host:1/0"),
+            ("redis://pa/ss@host:1/0", "redis://***@host:1/0"),
+            ("redis://me/x:pa/ss@host:1/0", "redis://***@host:1/0"),
         ] {
             assert_eq!(redact(url), shown, "{url}");
         }
