@@ -73,6 +73,7 @@ use redis::aio::{ConnectionManager, ConnectionManagerConfig};
 use sha2::{Digest, Sha256};
 
 use crate::limiter::{Limiter, LimiterError, LimiterFuture};
+use crate::retry_after::MAX_RETRY_AFTER;
 use crate::throttle::{RateLimit, RequestKind};
 
 /// The account whose limits are shared, known by a hash of its base URL
@@ -161,12 +162,14 @@ struct Keys {
 impl Keys {
     fn new(account: &Account, spaced: &[RateLimit], rolling: &[RateLimit]) -> Keys {
         let prefix = format!("copper-bulk:limit:v1:{{{}}}:", account.key());
+        // A limit is named by its role, its window and what it counts, and
+        // not by its rate or margin: processes given different rates (or
+        // versions with different margins) still share one schedule, each
+        // keeping to its own rate within it.
         let name = |kind: &str, limit: &RateLimit| {
             format!(
-                "{prefix}{kind}:{}:{}:{}:{}",
-                limit.requests(),
+                "{prefix}{kind}:{}:{}",
                 limit.per().as_micros(),
-                limit.margin().as_micros(),
                 if limit.is_bulk_only() { "bulk" } else { "all" }
             )
         };
@@ -202,6 +205,11 @@ const CONNECT_TIMEOUT: Duration = Duration::from_secs(5);
 /// [`MAX_RETRY_WAIT`].
 const FIRST_RETRY_WAIT: Duration = Duration::from_millis(50);
 const MAX_RETRY_WAIT: Duration = Duration::from_secs(1);
+/// The least time an attempt is given, even at the end of the grace: a
+/// healthy Redis answers well within it.
+const MIN_ATTEMPT: Duration = Duration::from_millis(100);
+/// The least a request told to wait sleeps before it asks again.
+const MIN_WAIT: Duration = Duration::from_millis(1);
 
 /// What the script answers: see `redis.lua`.
 struct Reply {
@@ -306,7 +314,7 @@ impl RedisLimiter {
             outage_grace: Self::DEFAULT_OUTAGE_GRACE,
             epoch: tokio::time::Instant::now(),
             offset_us: AtomicI64::new(NO_OFFSET),
-            pace_us: AtomicU64::new(micros(pace)),
+            pace_us: AtomicU64::new(micros_up(pace)),
         })
     }
 
@@ -346,13 +354,16 @@ impl RedisLimiter {
             .arg(self.spaced.len())
             .arg(self.rolling.len());
         let (pause, sent_at, widen) = refused.unwrap_or_default();
+        // A pause longer than any Retry-After is believed is as good as an
+        // endless one, and one too long for Redis's numbers would overflow
+        // them.
         invocation
-            .arg(micros(pause))
+            .arg(micros(pause.min(MAX_RETRY_AFTER)))
             .arg(sent_at.map(|at| at.to_string()).unwrap_or_default())
             .arg(u8::from(widen));
         for limit in &self.spaced {
             invocation
-                .arg(micros(limit.spacing()))
+                .arg(micros_up(limit.spacing()))
                 .arg(micros(limit.per()))
                 .arg(u8::from(limit.counts(kind)))
                 .arg(u8::from(limit.counts(RequestKind::Bulk)));
@@ -491,6 +502,12 @@ fn is_lasting(error: &redis::RedisError) -> bool {
 
 fn micros(duration: Duration) -> u64 {
     u64::try_from(duration.as_micros()).unwrap_or(u64::MAX)
+}
+
+/// `duration` in whole microseconds, rounded up: a spacing kept in Redis is
+/// never shorter than the one the in-process throttle keeps.
+fn micros_up(duration: Duration) -> u64 {
+    micros(duration.saturating_add(Duration::from_nanos(999)))
 }
 
 /// `duration` for a message: whole seconds as `30 s`, less as `500 ms`.
