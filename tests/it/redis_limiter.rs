@@ -413,6 +413,43 @@ async fn a_lost_redis_fails_acquire_after_the_grace() {
 }
 
 #[tokio::test]
+async fn a_redis_that_stops_answering_fails_acquire_soon_after_the_grace() {
+    let server = RedisServer::start();
+    let limiter = limiter(&server, account(), &[log()])
+        .await
+        .with_outage_grace(Duration::from_secs(1));
+    limiter.acquire(RequestKind::Bulk).await.unwrap();
+    // The server still holds its connections but answers nothing, as a
+    // host that froze or a network that drops packets would.
+    server.stop();
+    // The grace and a step of the retry, not attempts of seconds each
+    // started after it ran out.
+    let bound = Duration::from_secs(4);
+    let error = tokio::time::timeout(bound, limiter.acquire(RequestKind::Bulk))
+        .await
+        .expect("acquire waited far beyond the grace")
+        .unwrap_err();
+    assert!(
+        error.to_string().starts_with(&format!(
+            "lost the shared rate limiter at {} for 1 s: ",
+            server.url()
+        )),
+        "{error}"
+    );
+    // A 429 holds its response back only as long as one command may take.
+    tokio::time::timeout(
+        bound,
+        limiter.refused(
+            RequestKind::Bulk,
+            tokio::time::Instant::now(),
+            Duration::from_secs(1),
+        ),
+    )
+    .await
+    .expect("telling a silent limiter of a 429 hung");
+}
+
+#[tokio::test]
 async fn a_redis_back_within_the_grace_is_used_again() {
     let mut server = RedisServer::start();
     let limiter = Arc::new(
@@ -451,6 +488,23 @@ async fn a_server_not_listening_fails_connect_saying_which() {
         message.starts_with(&format!("cannot reach the shared rate limiter at {url}: ")),
         "{message}"
     );
+}
+
+#[tokio::test]
+async fn a_server_that_never_answers_fails_connect_saying_which() {
+    // The system completes the handshake for a listener that never
+    // accepts, so the connection is made and nothing ever answers on it.
+    let listener = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+    let url = format!(
+        "redis://127.0.0.1:{}/0",
+        listener.local_addr().unwrap().port()
+    );
+    let message = connect_error(&url).await;
+    assert!(
+        message.starts_with(&format!("cannot reach the shared rate limiter at {url}: ")),
+        "{message}"
+    );
+    assert!(message.contains("no answer within"), "{message}");
 }
 
 #[tokio::test]

@@ -86,6 +86,18 @@ impl RedisServer {
         }
     }
 
+    /// Stops the server (SIGSTOP) without closing anything: its connections
+    /// stay open and nothing answers on them, as on a host that froze.
+    /// Killing or dropping it ends it all the same.
+    pub fn stop(&self) {
+        let child = self.child.as_ref().expect("the server is not running");
+        let status = Command::new("kill")
+            .args(["-STOP", &child.id().to_string()])
+            .status()
+            .expect("running kill");
+        assert!(status.success(), "kill -STOP {}: {status}", child.id());
+    }
+
     /// Starts the server again on the same port, empty, and returns once it
     /// answers; kills it first if it still runs.
     ///

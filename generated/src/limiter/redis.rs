@@ -287,17 +287,33 @@ impl RedisLimiter {
             .set_number_of_retries(2)
             .set_max_delay(MAX_RETRY_WAIT);
         let script = redis::Script::new(include_str!("redis.lua"));
-        let manager = tokio::time::timeout(CONNECT_TIMEOUT, async {
+        let (manager, info) = tokio::time::timeout(CONNECT_TIMEOUT, async {
             let mut manager = ConnectionManager::new_with_config(client, config).await?;
-            redis::cmd("PING").query_async::<()>(&mut manager).await?;
+            let info: String = redis::cmd("INFO")
+                .arg("server")
+                .query_async(&mut manager)
+                .await?;
             script.prepare_invoke().load_async(&mut manager).await?;
-            Ok::<_, redis::RedisError>(manager)
+            Ok::<_, redis::RedisError>((manager, info))
         })
         .await
-        .map_err(|_| unreachable(&format_args!("no answer within {CONNECT_TIMEOUT:?}")))?
+        .map_err(|_| {
+            unreachable(&format_args!(
+                "no answer within {}",
+                seconds(CONNECT_TIMEOUT)
+            ))
+        })?
         .map_err(|error| unreachable(&error))?;
+        if let Some(version) = too_old(&info) {
+            return Err(LimiterError::new(format!(
+                "the shared rate limiter at {display_url} runs Redis {version}, which is too \
+                 old: copper-bulk needs Redis {MIN_VERSION}.0 or later, whose scripts may read \
+                 the time before they write"
+            )));
+        }
         let (spaced, rolling): (Vec<RateLimit>, Vec<RateLimit>) =
             limits.iter().partition(|limit| !limit.is_rolling());
+        let (spaced, rolling) = (one_per_key(spaced), one_per_key(rolling));
         let pace = spaced
             .iter()
             .filter(|limit| limit.counts(RequestKind::Bulk))
@@ -397,50 +413,63 @@ impl RedisLimiter {
 
     async fn acquire_for(&self, kind: RequestKind) -> Result<Duration, LimiterError> {
         let started = tokio::time::Instant::now();
-        let mut lost_since = None;
+        let mut lost_since: Option<tokio::time::Instant> = None;
         let mut retry_wait = FIRST_RETRY_WAIT;
         loop {
-            match self.run(kind, None).await {
-                Ok(reply) if reply.granted => return Ok(started.elapsed()),
-                Ok(reply) => {
+            // The outage is counted from the start of the attempt that
+            // failed, and each attempt is cut off where the grace ends (or
+            // after a command's time, which is shorter), so that the whole
+            // wait is at most the grace and one attempt's shortest time.
+            let attempt_started = tokio::time::Instant::now();
+            let left = match lost_since {
+                Some(since) => self.outage_grace.saturating_sub(since.elapsed()),
+                None => self.outage_grace,
+            };
+            let limit = left.clamp(MIN_ATTEMPT, COMMAND_TIMEOUT);
+            let error = match tokio::time::timeout(limit, self.run(kind, None)).await {
+                Ok(Ok(reply)) if reply.granted => return Ok(started.elapsed()),
+                Ok(Ok(reply)) => {
                     lost_since = None;
                     retry_wait = FIRST_RETRY_WAIT;
-                    tokio::time::sleep(reply.wait).await;
+                    // Never asks again without sleeping, whatever the
+                    // script said: a wait of nothing would spin on Redis.
+                    tokio::time::sleep(reply.wait.max(MIN_WAIT)).await;
+                    continue;
                 }
                 // An error Redis answered with on purpose (a script that
                 // fails), or an answer of the wrong shape, will not go away
                 // by asking again.
-                Err(error) if is_lasting(&error) => {
+                Ok(Err(error)) if is_lasting(&error) => {
                     return Err(LimiterError::new(format!(
                         "the shared rate limiter at {} failed: {error}; the request was not sent",
                         self.display_url
                     )));
                 }
-                Err(error) => {
-                    if lost_since.is_none() {
-                        // Said once per request held back, so that an outage
-                        // Redis recovers from is still on record.
-                        tracing::warn!(
-                            url = %self.display_url,
-                            %error,
-                            "lost the shared rate limiter; requests wait for it"
-                        );
-                    }
-                    let since = *lost_since.get_or_insert_with(tokio::time::Instant::now);
-                    let lost_for = since.elapsed();
-                    if lost_for >= self.outage_grace {
-                        return Err(LimiterError::new(format!(
-                            "lost the shared rate limiter at {} for {}: {error}; nothing more \
-                             is sent, since without it nothing keeps the account's processes \
-                             within Copper's limits",
-                            self.display_url,
-                            seconds(self.outage_grace),
-                        )));
-                    }
-                    tokio::time::sleep(retry_wait.min(self.outage_grace - lost_for)).await;
-                    retry_wait = (retry_wait * 2).min(MAX_RETRY_WAIT);
-                }
+                Ok(Err(error)) => error.to_string(),
+                Err(_) => format!("no answer within {}", seconds(limit)),
+            };
+            if lost_since.is_none() {
+                // Said once per request held back, so that an outage Redis
+                // recovers from is still on record.
+                tracing::warn!(
+                    url = %self.display_url,
+                    %error,
+                    "lost the shared rate limiter; requests wait for it"
+                );
             }
+            let since = *lost_since.get_or_insert(attempt_started);
+            let lost_for = since.elapsed();
+            if lost_for >= self.outage_grace {
+                return Err(LimiterError::new(format!(
+                    "lost the shared rate limiter at {} for {}: {error}; nothing more \
+                     is sent, since without it nothing keeps the account's processes \
+                     within Copper's limits",
+                    self.display_url,
+                    seconds(self.outage_grace),
+                )));
+            }
+            tokio::time::sleep(retry_wait.min(self.outage_grace - lost_for)).await;
+            retry_wait = (retry_wait * 2).min(MAX_RETRY_WAIT);
         }
     }
 }
@@ -470,7 +499,19 @@ impl Limiter for RedisLimiter {
             let sent_at =
                 (offset != NO_OFFSET).then(|| self.local_us(sent_at).saturating_add(offset));
             let widen = kind == RequestKind::Bulk;
-            if let Err(error) = self.run(kind, Some((pause, sent_at, widen))).await {
+            // The 429's response is held back while Redis hears of it: no
+            // longer than one command may take.
+            let told = tokio::time::timeout(
+                COMMAND_TIMEOUT,
+                self.run(kind, Some((pause, sent_at, widen))),
+            )
+            .await;
+            let error = match told {
+                Ok(Ok(_)) => None,
+                Ok(Err(error)) => Some(error.to_string()),
+                Err(_) => Some(format!("no answer within {}", seconds(COMMAND_TIMEOUT))),
+            };
+            if let Some(error) = error {
                 tracing::warn!(
                     url = %self.display_url,
                     %error,
@@ -489,6 +530,43 @@ impl Limiter for RedisLimiter {
             .any(|limit| limit.counts(RequestKind::Bulk))
             .then(|| Duration::from_micros(self.pace_us.load(Ordering::Relaxed)))
     }
+}
+
+/// `limits` with one limit per key: of two that share a window and count
+/// the same requests, and so one key in Redis, the stricter (the wider
+/// spacing) is kept, since the script would otherwise keep whichever it
+/// wrote last.
+fn one_per_key(limits: Vec<RateLimit>) -> Vec<RateLimit> {
+    let mut kept: Vec<RateLimit> = Vec::new();
+    for limit in limits {
+        let same_key = kept
+            .iter_mut()
+            .find(|k| k.per() == limit.per() && k.is_bulk_only() == limit.is_bulk_only());
+        match same_key {
+            Some(k) if limit.spacing() > k.spacing() => *k = limit,
+            Some(_) => {}
+            None => kept.push(limit),
+        }
+    }
+    kept
+}
+
+/// The oldest major version of Redis the script runs on: before 5, a script
+/// that read `TIME` could not write (scripts were replicated as code, and
+/// the time is not the same on a replica).
+const MIN_VERSION: u32 = 5;
+
+/// The version a server reports in its answer to `INFO server`, when it is
+/// older than [`MIN_VERSION`]. A server that reports none, or one that does
+/// not read as a number, is given the benefit of the doubt: the script's
+/// first run says so if it cannot run it.
+fn too_old(info: &str) -> Option<&str> {
+    let version = info
+        .lines()
+        .find_map(|line| line.strip_prefix("redis_version:"))?
+        .trim();
+    let major: u32 = version.split('.').next()?.parse().ok()?;
+    (major < MIN_VERSION).then_some(version)
 }
 
 /// Whether `error` is an answer from Redis that asking again would only
@@ -597,5 +675,40 @@ mod tests {
         ] {
             assert_eq!(redact(url), shown, "{url}");
         }
+    }
+
+    #[test]
+    fn limits_that_would_share_a_key_keep_the_stricter() {
+        let bulk = |requests| RateLimit::per_second(requests).bulk_only();
+        let kept = one_per_key(vec![
+            bulk(5),
+            RateLimit::per_second(5),
+            bulk(3),
+            bulk(4),
+            RateLimit::new(5, Duration::from_secs(2)).bulk_only(),
+        ]);
+        assert_eq!(
+            kept,
+            [
+                bulk(3),
+                RateLimit::per_second(5),
+                RateLimit::new(5, Duration::from_secs(2)).bulk_only()
+            ]
+        );
+    }
+
+    #[test]
+    fn a_redis_older_than_5_is_too_old() {
+        let info = |version: &str| {
+            format!("# Server\r\nredis_version:{version}\r\nredis_mode:standalone\r\n")
+        };
+        assert_eq!(too_old(&info("4.0.14")), Some("4.0.14"));
+        assert_eq!(too_old(&info("3.2.12")), Some("3.2.12"));
+        for version in ["5.0.0", "6.2.14", "7.0.15", "10.1.0"] {
+            assert_eq!(too_old(&info(version)), None, "{version}");
+        }
+        // A server that does not say, or says something else, is tried.
+        assert_eq!(too_old("# Server\r\n"), None);
+        assert_eq!(too_old(&info("unknown")), None);
     }
 }
