@@ -26,17 +26,28 @@
 //! log of the requests in its window. A request takes its place in every
 //! limit that counts its kind, or in none and waits as long as the script
 //! says. A 429 sets a pause that every process's requests wait for; a
-//! shorter pause never cuts a longer one short.
+//! shorter pause never cuts a longer one short, and none is longer than
+//! [`MAX_RETRY_AFTER`].
+//!
+//! Places are given on Redis's clock when the script runs, not when the
+//! request reaches Copper: hosts with different round trips to Redis may
+//! send two requests slightly closer than the spacing. The 10 ms margin of
+//! Copper's limits, and the widening after 429s, absorb it.
 //!
 //! # Failure modes
 //!
 //! - Redis unreachable at start: [`RedisLimiter::connect`] fails within a
 //!   few seconds, saying which server and why.
 //! - Redis lost mid-run: requests wait while the connection is retried, for
-//!   at most the outage grace ([`RedisLimiter::DEFAULT_OUTAGE_GRACE`],
-//!   counted from the first failure of a request's wait); when Redis comes
-//!   back within it they go on, and after it [`Limiter::acquire`] fails and
-//!   the request is not sent. The limiter never falls back to pacing this
+//!   the outage grace ([`RedisLimiter::DEFAULT_OUTAGE_GRACE`], counted from
+//!   the start of the first attempt of a request's wait that failed); when
+//!   Redis comes back within it they go on, and after it
+//!   [`Limiter::acquire`] fails and the request is not sent. Each attempt is
+//!   cut off where the grace ends (and after 2 seconds in any case), so the
+//!   wait lasts at most the grace and a tenth of a second, however the
+//!   server is lost (refusing connections, or holding them without an
+//!   answer). A 429 told to a lost Redis holds its response back at most 2
+//!   seconds. The limiter never falls back to pacing this
 //!   process alone, which would send more than the account's share without
 //!   anyone noticing. A 429 reported while Redis is lost is logged and its
 //!   pause is lost with it.
@@ -50,20 +61,31 @@
 //!   follow pause and widen as usual).
 //!
 //! It needs Redis 5 or later (a script that reads `TIME` and then writes is
-//! replicated by its effects).
+//! replicated by its effects): [`RedisLimiter::connect`] asks the server's
+//! version and refuses an older one.
 //!
 //! # Keys
 //!
 //! Every key starts with `copper-bulk:limit:v1:{<account>}:`, where
 //! `<account>` is [`Account::key`], a SHA-256 hash of the base URL and the
 //! user (never the token); the braces make it a hash tag, so that all keys
-//! of an account sit in one slot of a Redis cluster. After the prefix:
-//! `pause` (when requests may go again), `seq` (a counter),
-//! `spaced:<requests>:<per µs>:<margin µs>:<bulk|all>` (a hash) and
-//! `rolling:<requests>:<per µs>:<margin µs>:<bulk|all>` (a sorted set of
-//! request times). Each expires a few minutes after the account's last
-//! request, so an idle account leaves nothing behind. Processes must give
-//! the same limits to share them: a limit is known by its parameters.
+//! of an account sit in one slot of a Redis cluster. The hash is not
+//! salted: it names the account without spelling out the e-mail, but
+//! anyone who can read Redis and guesses the e-mail can confirm the guess.
+//! After the prefix: `pause` (when requests may go again), `seq` (a
+//! counter), `spaced:<per µs>:<bulk|all>` (a hash) and
+//! `rolling:<per µs>:<bulk|all>` (a sorted set of request times). Each
+//! expires a few minutes after the account's last request, so an idle
+//! account leaves nothing behind.
+//!
+//! A limit is known by its role, its window and which requests it counts,
+//! not by its rate: processes given different rates (or versions with
+//! different margins) still share one schedule. Each keeps to its own rate
+//! within it: a process with a shorter spacing sets the next place closer
+//! to its grant than one with a longer spacing does, and a rolling window's
+//! log is compared with each process's own number of requests. Of two
+//! limits given to one process that share a window and count the same
+//! requests, the stricter is kept.
 
 use std::fmt;
 use std::sync::atomic::{AtomicI64, AtomicU64, Ordering};
@@ -243,7 +265,8 @@ impl RedisLimiter {
     ///
     /// Fails within about 5 seconds, with an error saying which server
     /// (with any password replaced by `***`) and why: an invalid URL, a
-    /// server that cannot be reached, a wrong password.
+    /// server that cannot be reached or does not answer, a wrong password,
+    /// a Redis older than 5.0.
     pub async fn connect(
         url: &str,
         account: Account,
