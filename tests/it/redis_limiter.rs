@@ -37,14 +37,12 @@ async fn limiter(server: &RedisServer, account: Account, limits: &[RateLimit]) -
 }
 
 /// The Redis key of `limit`'s state for `account`, as the module docs name
-/// it.
+/// it: by its role (its window and what it counts), not by its rate.
 fn key(account: &Account, kind: &str, limit: &RateLimit) -> String {
     format!(
-        "copper-bulk:limit:v1:{{{}}}:{kind}:{}:{}:{}:{}",
+        "copper-bulk:limit:v1:{{{}}}:{kind}:{}:{}",
         account.key(),
-        limit.requests(),
         limit.per().as_micros(),
-        limit.margin().as_micros(),
         if limit.is_bulk_only() { "bulk" } else { "all" }
     )
 }
@@ -94,16 +92,24 @@ fn micros(duration: Duration) -> i64 {
     i64::try_from(duration.as_micros()).unwrap()
 }
 
-#[tokio::test]
-async fn two_processes_of_one_account_keep_one_spacing() {
-    let server = RedisServer::start();
-    let bulk = RateLimit::new(10, Duration::from_secs(1)).bulk_only();
-    let limits = [bulk, log()];
-    let a = Arc::new(limiter(&server, account(), &limits).await);
-    let b = Arc::new(limiter(&server, account(), &limits).await);
-    // Four requests queued at once in each process.
-    let tasks: Vec<_> = [&a, &b, &a, &b, &a, &b, &a, &b]
-        .into_iter()
+/// How many times `server` has run a script by its hash, the command every
+/// permit and every 429 sends.
+fn script_calls(server: &RedisServer) -> u64 {
+    let info: String = redis::cmd("INFO")
+        .arg("commandstats")
+        .query(&mut connection(server))
+        .unwrap();
+    info.lines()
+        .find_map(|line| line.strip_prefix("cmdstat_evalsha:calls="))
+        .and_then(|rest| rest.split(',').next())
+        .map_or(0, |calls| calls.parse().unwrap())
+}
+
+/// Queues a bulk request in each of `limiters` at once, and waits until
+/// all are granted.
+async fn acquire_all(limiters: &[&Arc<RedisLimiter>]) {
+    let tasks: Vec<_> = limiters
+        .iter()
         .map(|limiter| {
             let limiter = Arc::clone(limiter);
             tokio::spawn(async move { limiter.acquire(RequestKind::Bulk).await })
@@ -112,17 +118,86 @@ async fn two_processes_of_one_account_keep_one_spacing() {
     for task in tasks {
         task.await.unwrap().unwrap();
     }
-    let granted = grants(&server, &account(), &log());
-    assert_eq!(granted.len(), 8);
-    // Each grant follows the one before it, whichever process took it, by
-    // the whole spacing on Redis's clock.
+}
+
+/// Asserts that each of `granted` follows the one before it by at least
+/// `spacing` on Redis's clock.
+fn assert_spaced(granted: &[i64], spacing: Duration) {
     for pair in granted.windows(2) {
         assert!(
-            pair[1] - pair[0] >= micros(bulk.spacing()),
+            pair[1] - pair[0] >= micros(spacing),
             "grants {} µs apart: {granted:?}",
             pair[1] - pair[0]
         );
     }
+}
+
+#[tokio::test]
+async fn two_processes_of_one_account_keep_one_spacing() {
+    let server = RedisServer::start();
+    let bulk = RateLimit::new(10, Duration::from_secs(1)).bulk_only();
+    let limits = [bulk, log()];
+    let a = Arc::new(limiter(&server, account(), &limits).await);
+    let b = Arc::new(limiter(&server, account(), &limits).await);
+    // Four requests queued at once in each process.
+    acquire_all(&[&a, &b, &a, &b, &a, &b, &a, &b]).await;
+    let granted = grants(&server, &account(), &log());
+    assert_eq!(granted.len(), 8);
+    // Each grant follows the one before it, whichever process took it, by
+    // the whole spacing.
+    assert_spaced(&granted, bulk.spacing());
+}
+
+#[tokio::test]
+async fn processes_with_different_rates_share_one_schedule() {
+    let server = RedisServer::start();
+    let faster = RateLimit::per_second(3).bulk_only();
+    let slower = RateLimit::per_second(2).bulk_only();
+    let a = Arc::new(limiter(&server, account(), &[faster, log()]).await);
+    let b = Arc::new(limiter(&server, account(), &[slower, log()]).await);
+    acquire_all(&[&a, &b, &a, &b, &a, &b]).await;
+    let granted = grants(&server, &account(), &log());
+    assert_eq!(granted.len(), 6);
+    // Each process spaces from the other's grants too, by its own spacing:
+    // never closer than the smaller of the two.
+    assert_spaced(&granted, faster.spacing());
+}
+
+#[tokio::test]
+async fn the_shared_spacing_is_never_shorter_than_the_throttles() {
+    let server = RedisServer::start();
+    // A third of a second is no whole number of microseconds.
+    let bulk = RateLimit::per_second(3).bulk_only();
+    let a = limiter(&server, account(), &[bulk, log()]).await;
+    a.acquire(RequestKind::Bulk).await.unwrap();
+    let next: i64 = redis::cmd("HGET")
+        .arg(key(&account(), "spaced", &bulk))
+        .arg("next")
+        .query(&mut connection(&server))
+        .unwrap();
+    let granted = grants(&server, &account(), &log());
+    let spaced = Duration::from_micros(u64::try_from(next - granted[0]).unwrap());
+    assert!(
+        spaced >= bulk.spacing(),
+        "{spaced:?} < {:?}",
+        bulk.spacing()
+    );
+}
+
+#[tokio::test]
+async fn an_endless_pause_is_waited_for_not_spun_on() {
+    let server = RedisServer::start();
+    let a = limiter(&server, account(), &[log()]).await;
+    refused_now(&a, RequestKind::Bulk, Duration::MAX).await;
+    let before = script_calls(&server);
+    let waited =
+        tokio::time::timeout(Duration::from_millis(500), a.acquire(RequestKind::Bulk)).await;
+    assert!(waited.is_err(), "{waited:?}");
+    // One call finds the pause and sleeps; a loop that asked again without
+    // sleeping would make thousands.
+    let calls = script_calls(&server) - before;
+    assert!(calls <= 3, "{calls} scripts run while paused");
+    assert_eq!(grants(&server, &account(), &log()), Vec::<i64>::new());
 }
 
 #[tokio::test]
@@ -338,6 +413,43 @@ async fn a_lost_redis_fails_acquire_after_the_grace() {
 }
 
 #[tokio::test]
+async fn a_redis_that_stops_answering_fails_acquire_soon_after_the_grace() {
+    let server = RedisServer::start();
+    let limiter = limiter(&server, account(), &[log()])
+        .await
+        .with_outage_grace(Duration::from_secs(1));
+    limiter.acquire(RequestKind::Bulk).await.unwrap();
+    // The server still holds its connections but answers nothing, as a
+    // host that froze or a network that drops packets would.
+    server.stop();
+    // The grace and a step of the retry, not attempts of seconds each
+    // started after it ran out.
+    let bound = Duration::from_secs(4);
+    let error = tokio::time::timeout(bound, limiter.acquire(RequestKind::Bulk))
+        .await
+        .expect("acquire waited far beyond the grace")
+        .unwrap_err();
+    assert!(
+        error.to_string().starts_with(&format!(
+            "lost the shared rate limiter at {} for 1 s: ",
+            server.url()
+        )),
+        "{error}"
+    );
+    // A 429 holds its response back only as long as one command may take.
+    tokio::time::timeout(
+        bound,
+        limiter.refused(
+            RequestKind::Bulk,
+            tokio::time::Instant::now(),
+            Duration::from_secs(1),
+        ),
+    )
+    .await
+    .expect("telling a silent limiter of a 429 hung");
+}
+
+#[tokio::test]
 async fn a_redis_back_within_the_grace_is_used_again() {
     let mut server = RedisServer::start();
     let limiter = Arc::new(
@@ -358,6 +470,16 @@ async fn a_redis_back_within_the_grace_is_used_again() {
     assert_eq!(grants(&server, &account(), &log()).len(), 1);
 }
 
+#[test]
+fn a_test_server_never_takes_another_for_itself() {
+    let first = RedisServer::start();
+    // A second server on the same port cannot bind it, while the first
+    // answers every PING there.
+    let second = RedisServer::start_at(first.port(), &[]);
+    let why = second.unwrap_err();
+    assert!(why.contains(&first.port().to_string()), "{why}");
+}
+
 #[tokio::test]
 async fn a_server_not_listening_fails_connect_saying_which() {
     let url = format!("redis://127.0.0.1:{}/0", free_port());
@@ -369,6 +491,23 @@ async fn a_server_not_listening_fails_connect_saying_which() {
 }
 
 #[tokio::test]
+async fn a_server_that_never_answers_fails_connect_saying_which() {
+    // The system completes the handshake for a listener that never
+    // accepts, so the connection is made and nothing ever answers on it.
+    let listener = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+    let url = format!(
+        "redis://127.0.0.1:{}/0",
+        listener.local_addr().unwrap().port()
+    );
+    let message = connect_error(&url).await;
+    assert!(
+        message.starts_with(&format!("cannot reach the shared rate limiter at {url}: ")),
+        "{message}"
+    );
+    assert!(message.contains("no answer within"), "{message}");
+}
+
+#[tokio::test]
 async fn an_invalid_url_is_an_error() {
     for url in [
         "",
@@ -376,6 +515,8 @@ async fn an_invalid_url_is_an_error() {
         "http://127.0.0.1:6379/0",
         "redis://127.0.0.1:6379/not-a-number",
         "redis://:secret@127.0.0.1:notaport/0",
+        // A slash in a password is no path, and is never shown.
+        "redis://:se/cret+ab==@127.0.0.1:6379/0",
     ] {
         let message = connect_error(url).await;
         assert!(

@@ -22,7 +22,9 @@
 -- ARGV[6]  refused: 1 when the refusal may widen the spacing (a bulk
 --          request), 0 otherwise
 -- then, per spaced limit: spacing, per (microseconds), counts this
---          request's kind (0/1), counts bulk requests (0/1)
+--          request's kind (0/1), counts bulk requests (0/1); the spacing is
+--          the calling process's own, applied to the state every process
+--          of the account shares (keys are named by window, not by rate)
 -- then, per rolling limit: requests, length (per + margin, microseconds),
 --          counts this request's kind (0/1)
 --

@@ -26,17 +26,28 @@
 //! log of the requests in its window. A request takes its place in every
 //! limit that counts its kind, or in none and waits as long as the script
 //! says. A 429 sets a pause that every process's requests wait for; a
-//! shorter pause never cuts a longer one short.
+//! shorter pause never cuts a longer one short, and none is longer than
+//! [`MAX_RETRY_AFTER`].
+//!
+//! Places are given on Redis's clock when the script runs, not when the
+//! request reaches Copper: hosts with different round trips to Redis may
+//! send two requests slightly closer than the spacing. The 10 ms margin of
+//! Copper's limits, and the widening after 429s, absorb it.
 //!
 //! # Failure modes
 //!
 //! - Redis unreachable at start: [`RedisLimiter::connect`] fails within a
 //!   few seconds, saying which server and why.
 //! - Redis lost mid-run: requests wait while the connection is retried, for
-//!   at most the outage grace ([`RedisLimiter::DEFAULT_OUTAGE_GRACE`],
-//!   counted from the first failure of a request's wait); when Redis comes
-//!   back within it they go on, and after it [`Limiter::acquire`] fails and
-//!   the request is not sent. The limiter never falls back to pacing this
+//!   the outage grace ([`RedisLimiter::DEFAULT_OUTAGE_GRACE`], counted from
+//!   the start of the first attempt of a request's wait that failed); when
+//!   Redis comes back within it they go on, and after it
+//!   [`Limiter::acquire`] fails and the request is not sent. Each attempt is
+//!   cut off where the grace ends (and after 2 seconds in any case), so the
+//!   wait lasts at most the grace and a tenth of a second, however the
+//!   server is lost (refusing connections, or holding them without an
+//!   answer). A 429 told to a lost Redis holds its response back at most 2
+//!   seconds. The limiter never falls back to pacing this
 //!   process alone, which would send more than the account's share without
 //!   anyone noticing. A 429 reported while Redis is lost is logged and its
 //!   pause is lost with it.
@@ -50,20 +61,31 @@
 //!   follow pause and widen as usual).
 //!
 //! It needs Redis 5 or later (a script that reads `TIME` and then writes is
-//! replicated by its effects).
+//! replicated by its effects): [`RedisLimiter::connect`] asks the server's
+//! version and refuses an older one.
 //!
 //! # Keys
 //!
 //! Every key starts with `copper-bulk:limit:v1:{<account>}:`, where
 //! `<account>` is [`Account::key`], a SHA-256 hash of the base URL and the
 //! user (never the token); the braces make it a hash tag, so that all keys
-//! of an account sit in one slot of a Redis cluster. After the prefix:
-//! `pause` (when requests may go again), `seq` (a counter),
-//! `spaced:<requests>:<per µs>:<margin µs>:<bulk|all>` (a hash) and
-//! `rolling:<requests>:<per µs>:<margin µs>:<bulk|all>` (a sorted set of
-//! request times). Each expires a few minutes after the account's last
-//! request, so an idle account leaves nothing behind. Processes must give
-//! the same limits to share them: a limit is known by its parameters.
+//! of an account sit in one slot of a Redis cluster. The hash is not
+//! salted: it names the account without spelling out the e-mail, but
+//! anyone who can read Redis and guesses the e-mail can confirm the guess.
+//! After the prefix: `pause` (when requests may go again), `seq` (a
+//! counter), `spaced:<per µs>:<bulk|all>` (a hash) and
+//! `rolling:<per µs>:<bulk|all>` (a sorted set of request times). Each
+//! expires a few minutes after the account's last request, so an idle
+//! account leaves nothing behind.
+//!
+//! A limit is known by its role, its window and which requests it counts,
+//! not by its rate: processes given different rates (or versions with
+//! different margins) still share one schedule. Each keeps to its own rate
+//! within it: a process with a shorter spacing sets the next place closer
+//! to its grant than one with a longer spacing does, and a rolling window's
+//! log is compared with each process's own number of requests. Of two
+//! limits given to one process that share a window and count the same
+//! requests, the stricter is kept.
 
 use std::fmt;
 use std::sync::atomic::{AtomicI64, AtomicU64, Ordering};
@@ -73,6 +95,7 @@ use redis::aio::{ConnectionManager, ConnectionManagerConfig};
 use sha2::{Digest, Sha256};
 
 use crate::limiter::{Limiter, LimiterError, LimiterFuture};
+use crate::retry_after::MAX_RETRY_AFTER;
 use crate::throttle::{RateLimit, RequestKind};
 
 /// The account whose limits are shared, known by a hash of its base URL
@@ -161,12 +184,14 @@ struct Keys {
 impl Keys {
     fn new(account: &Account, spaced: &[RateLimit], rolling: &[RateLimit]) -> Keys {
         let prefix = format!("copper-bulk:limit:v1:{{{}}}:", account.key());
+        // A limit is named by its role, its window and what it counts, and
+        // not by its rate or margin: processes given different rates (or
+        // versions with different margins) still share one schedule, each
+        // keeping to its own rate within it.
         let name = |kind: &str, limit: &RateLimit| {
             format!(
-                "{prefix}{kind}:{}:{}:{}:{}",
-                limit.requests(),
+                "{prefix}{kind}:{}:{}",
                 limit.per().as_micros(),
-                limit.margin().as_micros(),
                 if limit.is_bulk_only() { "bulk" } else { "all" }
             )
         };
@@ -202,6 +227,11 @@ const CONNECT_TIMEOUT: Duration = Duration::from_secs(5);
 /// [`MAX_RETRY_WAIT`].
 const FIRST_RETRY_WAIT: Duration = Duration::from_millis(50);
 const MAX_RETRY_WAIT: Duration = Duration::from_secs(1);
+/// The least time an attempt is given, even at the end of the grace: a
+/// healthy Redis answers well within it.
+const MIN_ATTEMPT: Duration = Duration::from_millis(100);
+/// The least a request told to wait sleeps before it asks again.
+const MIN_WAIT: Duration = Duration::from_millis(1);
 
 /// What the script answers: see `redis.lua`.
 struct Reply {
@@ -235,7 +265,8 @@ impl RedisLimiter {
     ///
     /// Fails within about 5 seconds, with an error saying which server
     /// (with any password replaced by `***`) and why: an invalid URL, a
-    /// server that cannot be reached, a wrong password.
+    /// server that cannot be reached or does not answer, a wrong password,
+    /// a Redis older than 5.0.
     pub async fn connect(
         url: &str,
         account: Account,
@@ -279,17 +310,33 @@ impl RedisLimiter {
             .set_number_of_retries(2)
             .set_max_delay(MAX_RETRY_WAIT);
         let script = redis::Script::new(include_str!("redis.lua"));
-        let manager = tokio::time::timeout(CONNECT_TIMEOUT, async {
+        let (manager, info) = tokio::time::timeout(CONNECT_TIMEOUT, async {
             let mut manager = ConnectionManager::new_with_config(client, config).await?;
-            redis::cmd("PING").query_async::<()>(&mut manager).await?;
+            let info: String = redis::cmd("INFO")
+                .arg("server")
+                .query_async(&mut manager)
+                .await?;
             script.prepare_invoke().load_async(&mut manager).await?;
-            Ok::<_, redis::RedisError>(manager)
+            Ok::<_, redis::RedisError>((manager, info))
         })
         .await
-        .map_err(|_| unreachable(&format_args!("no answer within {CONNECT_TIMEOUT:?}")))?
+        .map_err(|_| {
+            unreachable(&format_args!(
+                "no answer within {}",
+                seconds(CONNECT_TIMEOUT)
+            ))
+        })?
         .map_err(|error| unreachable(&error))?;
+        if let Some(version) = too_old(&info) {
+            return Err(LimiterError::new(format!(
+                "the shared rate limiter at {display_url} runs Redis {version}, which is too \
+                 old: copper-bulk needs Redis {MIN_VERSION}.0 or later, whose scripts may read \
+                 the time before they write"
+            )));
+        }
         let (spaced, rolling): (Vec<RateLimit>, Vec<RateLimit>) =
             limits.iter().partition(|limit| !limit.is_rolling());
+        let (spaced, rolling) = (one_per_key(spaced), one_per_key(rolling));
         let pace = spaced
             .iter()
             .filter(|limit| limit.counts(RequestKind::Bulk))
@@ -306,7 +353,7 @@ impl RedisLimiter {
             outage_grace: Self::DEFAULT_OUTAGE_GRACE,
             epoch: tokio::time::Instant::now(),
             offset_us: AtomicI64::new(NO_OFFSET),
-            pace_us: AtomicU64::new(micros(pace)),
+            pace_us: AtomicU64::new(micros_up(pace)),
         })
     }
 
@@ -346,13 +393,16 @@ impl RedisLimiter {
             .arg(self.spaced.len())
             .arg(self.rolling.len());
         let (pause, sent_at, widen) = refused.unwrap_or_default();
+        // A pause longer than any Retry-After is believed is as good as an
+        // endless one, and one too long for Redis's numbers would overflow
+        // them.
         invocation
-            .arg(micros(pause))
+            .arg(micros(pause.min(MAX_RETRY_AFTER)))
             .arg(sent_at.map(|at| at.to_string()).unwrap_or_default())
             .arg(u8::from(widen));
         for limit in &self.spaced {
             invocation
-                .arg(micros(limit.spacing()))
+                .arg(micros_up(limit.spacing()))
                 .arg(micros(limit.per()))
                 .arg(u8::from(limit.counts(kind)))
                 .arg(u8::from(limit.counts(RequestKind::Bulk)));
@@ -386,50 +436,63 @@ impl RedisLimiter {
 
     async fn acquire_for(&self, kind: RequestKind) -> Result<Duration, LimiterError> {
         let started = tokio::time::Instant::now();
-        let mut lost_since = None;
+        let mut lost_since: Option<tokio::time::Instant> = None;
         let mut retry_wait = FIRST_RETRY_WAIT;
         loop {
-            match self.run(kind, None).await {
-                Ok(reply) if reply.granted => return Ok(started.elapsed()),
-                Ok(reply) => {
+            // The outage is counted from the start of the attempt that
+            // failed, and each attempt is cut off where the grace ends (or
+            // after a command's time, which is shorter), so that the whole
+            // wait is at most the grace and one attempt's shortest time.
+            let attempt_started = tokio::time::Instant::now();
+            let left = match lost_since {
+                Some(since) => self.outage_grace.saturating_sub(since.elapsed()),
+                None => self.outage_grace,
+            };
+            let limit = left.clamp(MIN_ATTEMPT, COMMAND_TIMEOUT);
+            let error = match tokio::time::timeout(limit, self.run(kind, None)).await {
+                Ok(Ok(reply)) if reply.granted => return Ok(started.elapsed()),
+                Ok(Ok(reply)) => {
                     lost_since = None;
                     retry_wait = FIRST_RETRY_WAIT;
-                    tokio::time::sleep(reply.wait).await;
+                    // Never asks again without sleeping, whatever the
+                    // script said: a wait of nothing would spin on Redis.
+                    tokio::time::sleep(reply.wait.max(MIN_WAIT)).await;
+                    continue;
                 }
                 // An error Redis answered with on purpose (a script that
                 // fails), or an answer of the wrong shape, will not go away
                 // by asking again.
-                Err(error) if is_lasting(&error) => {
+                Ok(Err(error)) if is_lasting(&error) => {
                     return Err(LimiterError::new(format!(
                         "the shared rate limiter at {} failed: {error}; the request was not sent",
                         self.display_url
                     )));
                 }
-                Err(error) => {
-                    if lost_since.is_none() {
-                        // Said once per request held back, so that an outage
-                        // Redis recovers from is still on record.
-                        tracing::warn!(
-                            url = %self.display_url,
-                            %error,
-                            "lost the shared rate limiter; requests wait for it"
-                        );
-                    }
-                    let since = *lost_since.get_or_insert_with(tokio::time::Instant::now);
-                    let lost_for = since.elapsed();
-                    if lost_for >= self.outage_grace {
-                        return Err(LimiterError::new(format!(
-                            "lost the shared rate limiter at {} for {}: {error}; nothing more \
-                             is sent, since without it nothing keeps the account's processes \
-                             within Copper's limits",
-                            self.display_url,
-                            seconds(self.outage_grace),
-                        )));
-                    }
-                    tokio::time::sleep(retry_wait.min(self.outage_grace - lost_for)).await;
-                    retry_wait = (retry_wait * 2).min(MAX_RETRY_WAIT);
-                }
+                Ok(Err(error)) => error.to_string(),
+                Err(_) => format!("no answer within {}", seconds(limit)),
+            };
+            if lost_since.is_none() {
+                // Said once per request held back, so that an outage Redis
+                // recovers from is still on record.
+                tracing::warn!(
+                    url = %self.display_url,
+                    %error,
+                    "lost the shared rate limiter; requests wait for it"
+                );
             }
+            let since = *lost_since.get_or_insert(attempt_started);
+            let lost_for = since.elapsed();
+            if lost_for >= self.outage_grace {
+                return Err(LimiterError::new(format!(
+                    "lost the shared rate limiter at {} for {}: {error}; nothing more \
+                     is sent, since without it nothing keeps the account's processes \
+                     within Copper's limits",
+                    self.display_url,
+                    seconds(self.outage_grace),
+                )));
+            }
+            tokio::time::sleep(retry_wait.min(self.outage_grace - lost_for)).await;
+            retry_wait = (retry_wait * 2).min(MAX_RETRY_WAIT);
         }
     }
 }
@@ -459,7 +522,19 @@ impl Limiter for RedisLimiter {
             let sent_at =
                 (offset != NO_OFFSET).then(|| self.local_us(sent_at).saturating_add(offset));
             let widen = kind == RequestKind::Bulk;
-            if let Err(error) = self.run(kind, Some((pause, sent_at, widen))).await {
+            // The 429's response is held back while Redis hears of it: no
+            // longer than one command may take.
+            let told = tokio::time::timeout(
+                COMMAND_TIMEOUT,
+                self.run(kind, Some((pause, sent_at, widen))),
+            )
+            .await;
+            let error = match told {
+                Ok(Ok(_)) => None,
+                Ok(Err(error)) => Some(error.to_string()),
+                Err(_) => Some(format!("no answer within {}", seconds(COMMAND_TIMEOUT))),
+            };
+            if let Some(error) = error {
                 tracing::warn!(
                     url = %self.display_url,
                     %error,
@@ -480,6 +555,43 @@ impl Limiter for RedisLimiter {
     }
 }
 
+/// `limits` with one limit per key: of two that share a window and count
+/// the same requests, and so one key in Redis, the stricter (the wider
+/// spacing) is kept, since the script would otherwise keep whichever it
+/// wrote last.
+fn one_per_key(limits: Vec<RateLimit>) -> Vec<RateLimit> {
+    let mut kept: Vec<RateLimit> = Vec::new();
+    for limit in limits {
+        let same_key = kept
+            .iter_mut()
+            .find(|k| k.per() == limit.per() && k.is_bulk_only() == limit.is_bulk_only());
+        match same_key {
+            Some(k) if limit.spacing() > k.spacing() => *k = limit,
+            Some(_) => {}
+            None => kept.push(limit),
+        }
+    }
+    kept
+}
+
+/// The oldest major version of Redis the script runs on: before 5, a script
+/// that read `TIME` could not write (scripts were replicated as code, and
+/// the time is not the same on a replica).
+const MIN_VERSION: u32 = 5;
+
+/// The version a server reports in its answer to `INFO server`, when it is
+/// older than [`MIN_VERSION`]. A server that reports none, or one that does
+/// not read as a number, is given the benefit of the doubt: the script's
+/// first run says so if it cannot run it.
+fn too_old(info: &str) -> Option<&str> {
+    let version = info
+        .lines()
+        .find_map(|line| line.strip_prefix("redis_version:"))?
+        .trim();
+    let major: u32 = version.split('.').next()?.parse().ok()?;
+    (major < MIN_VERSION).then_some(version)
+}
+
 /// Whether `error` is an answer from Redis that asking again would only
 /// repeat, rather than a lost or busy server.
 fn is_lasting(error: &redis::RedisError) -> bool {
@@ -493,6 +605,12 @@ fn micros(duration: Duration) -> u64 {
     u64::try_from(duration.as_micros()).unwrap_or(u64::MAX)
 }
 
+/// `duration` in whole microseconds, rounded up: a spacing kept in Redis is
+/// never shorter than the one the in-process throttle keeps.
+fn micros_up(duration: Duration) -> u64 {
+    micros(duration.saturating_add(Duration::from_nanos(999)))
+}
+
 /// `duration` for a message: whole seconds as `30 s`, less as `500 ms`.
 fn seconds(duration: Duration) -> String {
     if duration.subsec_millis() == 0 && !duration.is_zero() {
@@ -503,7 +621,10 @@ fn seconds(duration: Duration) -> String {
 }
 
 /// `url` with any password replaced by `***`, for messages: what sits
-/// between `scheme://` and the last `@` before the host is credentials.
+/// between `scheme://` and the last `@` is credentials. A password may hold
+/// a `/` (a base64 one often does), so the host is not looked for first: a
+/// path with an `@` in it (no Redis URL has one) hides more than it needs
+/// to, never less.
 fn redact(url: &str) -> String {
     let url = url.trim();
     let Some((scheme, rest)) = url.split_once("://") else {
@@ -514,20 +635,16 @@ fn redact(url: &str) -> String {
             None => url.to_owned(),
         };
     };
-    let authority_end = rest.find('/').unwrap_or(rest.len());
-    let (authority, path) = rest.split_at(authority_end);
-    match authority.rsplit_once('@') {
-        Some((credentials, host)) => {
-            let user = credentials.split_once(':').map_or("", |(user, _)| user);
-            if credentials.contains(':') {
-                format!("{scheme}://{user}:***@{host}{path}")
-            } else {
-                // A name alone may be a password: before Redis 6 there
-                // were no users, and some clients read `redis://PASSWORD@host`
-                // so.
-                format!("{scheme}://***@{host}{path}")
-            }
-        }
+    match rest.rsplit_once('@') {
+        Some((credentials, host)) => match credentials.split_once(':') {
+            // A user name is not secret, unless it holds a `/`: then it may
+            // be the start of a password cut off by a mistyped `:`.
+            Some((user, _)) if !user.contains('/') => format!("{scheme}://{user}:***@{host}"),
+            Some(_) => format!("{scheme}://***@{host}"),
+            // A name alone may be a password: before Redis 6 there were no
+            // users, and some clients read `redis://PASSWORD@host` so.
+            None => format!("{scheme}://***@{host}"),
+        },
         None => url.to_owned(),
     }
 }
@@ -570,8 +687,51 @@ mod tests {
             ("rediss://me:s3:cr@t@host:1/2", "rediss://me:***@host:1/2"),
             ("redis://secret@host", "redis://***@host"),
             ("secret@host:1", "***@host:1"),
+            // A password may hold a `/`, which is no path.
+            (
+                "redis://:ab/cd+ef==@127.0.0.1:6379/0",
+                "redis://:***@127.0.0.1:6379/0",
+            ),
+            ("redis://me:pa/ss@host:1/0", "redis://me:***@host:1/0"),
+            ("redis://pa/ss@host:1/0", "redis://***@host:1/0"),
+            ("redis://me/x:pa/ss@host:1/0", "redis://***@host:1/0"),
         ] {
             assert_eq!(redact(url), shown, "{url}");
         }
+    }
+
+    #[test]
+    fn limits_that_would_share_a_key_keep_the_stricter() {
+        let bulk = |requests| RateLimit::per_second(requests).bulk_only();
+        let kept = one_per_key(vec![
+            bulk(5),
+            RateLimit::per_second(5),
+            bulk(3),
+            bulk(4),
+            RateLimit::new(5, Duration::from_secs(2)).bulk_only(),
+        ]);
+        assert_eq!(
+            kept,
+            [
+                bulk(3),
+                RateLimit::per_second(5),
+                RateLimit::new(5, Duration::from_secs(2)).bulk_only()
+            ]
+        );
+    }
+
+    #[test]
+    fn a_redis_older_than_5_is_too_old() {
+        let info = |version: &str| {
+            format!("# Server\r\nredis_version:{version}\r\nredis_mode:standalone\r\n")
+        };
+        assert_eq!(too_old(&info("4.0.14")), Some("4.0.14"));
+        assert_eq!(too_old(&info("3.2.12")), Some("3.2.12"));
+        for version in ["5.0.0", "6.2.14", "7.0.15", "10.1.0"] {
+            assert_eq!(too_old(&info(version)), None, "{version}");
+        }
+        // A server that does not say, or says something else, is tried.
+        assert_eq!(too_old("# Server\r\n"), None);
+        assert_eq!(too_old(&info("unknown")), None);
     }
 }
