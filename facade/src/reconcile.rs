@@ -703,8 +703,13 @@ async fn search_page<O: Operation>(
             started.elapsed(),
             fastrand::f64(),
         ) {
+            // A run asked to stop looks nothing more up: a lookup waiting to
+            // be retried ends with the error it has.
             Decision::RetryAfter(wait) if !stopper.is_stopped() => {
-                tokio::time::sleep(wait).await;
+                tokio::select! {
+                    () = tokio::time::sleep(wait) => {}
+                    () = stopper.stopped() => return Err(error),
+                }
             }
             _ => return Err(error),
         }

@@ -497,7 +497,8 @@ impl<T: Send + 'static> Window<T> {
                     Ok(found)
                 }
                 Err(error) => {
-                    let failure = Arc::new(RequestFailure::new(error, 0, true, false));
+                    let reached = error.may_have_reached_copper();
+                    let failure = Arc::new(RequestFailure::new(error, 0, reached, false));
                     halt.note_failure(&failure);
                     Err(failure)
                 }

@@ -320,9 +320,57 @@ async fn a_stop_ends_the_wait_for_a_permit_and_nothing_more_is_sent() {
         "the run waited {:?}, past the stop",
         started.elapsed()
     );
-    assert_eq!(fake.received().len(), 1, "only the refused request was sent");
+    assert_eq!(
+        fake.received().len(),
+        1,
+        "only the refused request was sent"
+    );
     assert_eq!(report.not_applied.len(), 2, "{report:?}");
     let (_, waiting) = &report.not_applied[1];
     assert!(matches!(waiting.error(), Error::Stopped), "{waiting}");
     assert!(!waiting.may_have_reached_copper(), "{waiting}");
+}
+
+/// A lookup of a run matched by key that is waiting to be retried after a
+/// 429 ends when the run is asked to stop, and is not sent again.
+#[tokio::test(start_paused = true)]
+async fn a_stop_ends_a_lookups_wait_to_be_retried() {
+    let fake = FakeCopper::start(|n, _| match n {
+        0 => Reply::Status(429, vec![("retry-after", "30".into())], String::new()),
+        _ => Reply::Echo,
+    })
+    .await;
+    let config = Config::new(TOKEN, "me@example.com")
+        .unwrap()
+        .with_base_url(fake.url())
+        .unwrap();
+    let people = (0..3).map(|n| {
+        PersonCreate::new(format!("P {n}")).emails([EmailInput::new(format!("p{n}@example.com"))])
+    });
+    let outcomes = Copper::new(config)
+        .unwrap()
+        .people()
+        .bulk_upsert(people, Match::Email);
+    let stopper = outcomes.stopper();
+    let started = tokio::time::Instant::now();
+    tokio::spawn(async move {
+        tokio::time::sleep(Duration::from_secs(5)).await;
+        stopper.stop();
+    });
+    let outcomes: Vec<MatchedOutcome<_>> = outcomes.collect().await;
+    assert!(
+        started.elapsed() < Duration::from_secs(30),
+        "the run waited {:?}, past the stop",
+        started.elapsed()
+    );
+    assert_eq!(fake.received().len(), 1, "only the refused lookup was sent");
+    assert_eq!(outcomes.len(), 3);
+    for outcome in &outcomes {
+        assert!(
+            matches!(outcome.result, MatchedResult::NotApplied(_)),
+            "{}: {:?}",
+            outcome.index,
+            outcome.result
+        );
+    }
 }

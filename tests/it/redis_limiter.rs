@@ -565,3 +565,17 @@ async fn a_password_is_used_and_never_shown() {
         assert!(message.to_lowercase().contains("auth"), "{message}");
     }
 }
+
+/// A user Redis's ACLs keep from `INFO` (a `@dangerous` command), as a
+/// least-privilege user for the limiter would be, still connects: the
+/// server's version is then unknown, and a PING checks that it answers.
+#[tokio::test]
+async fn a_user_not_allowed_info_still_connects() {
+    let server =
+        RedisServer::start_with(&["--user", "limiter", "on", ">lim-pw", "~*", "+@all", "-info"]);
+    let url = format!("redis://limiter:lim-pw@127.0.0.1:{}/0", server.port());
+    let limiter = RedisLimiter::connect(&url, account(), &[log()])
+        .await
+        .unwrap();
+    limiter.acquire(RequestKind::Bulk).await.unwrap();
+}

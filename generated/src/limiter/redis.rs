@@ -312,10 +312,25 @@ impl RedisLimiter {
         let script = redis::Script::new(include_str!("redis.lua"));
         let (manager, info) = tokio::time::timeout(CONNECT_TIMEOUT, async {
             let mut manager = ConnectionManager::new_with_config(client, config).await?;
-            let info: String = redis::cmd("INFO")
+            // A user limited by Redis's ACLs may not run INFO (it is
+            // `@dangerous`): its version is then unknown, and PING checks
+            // that the server answers.
+            let info = match redis::cmd("INFO")
                 .arg("server")
-                .query_async(&mut manager)
-                .await?;
+                .query_async::<String>(&mut manager)
+                .await
+            {
+                Ok(info) => info,
+                Err(error)
+                    if error.kind() == redis::ErrorKind::Server(redis::ServerErrorKind::NoPerm) =>
+                {
+                    redis::cmd("PING")
+                        .query_async::<String>(&mut manager)
+                        .await?;
+                    String::new()
+                }
+                Err(error) => return Err(error),
+            };
             script.prepare_invoke().load_async(&mut manager).await?;
             Ok::<_, redis::RedisError>((manager, info))
         })
