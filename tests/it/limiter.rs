@@ -11,7 +11,7 @@ use std::time::Duration;
 
 use copper_bulk::{
     Config, Copper, EmailInput, Error, Limiter, LimiterError, LimiterFuture, Match, MatchedOutcome,
-    MatchedResult, PersonCreate, PersonUpdate, RequestKind,
+    MatchedResult, PersonCreate, PersonUpdate, RequestKind, Stopper,
 };
 use copper_bulk_tests::fake::{FakeCopper, Received, Reply};
 use futures_util::StreamExt;
@@ -285,17 +285,43 @@ async fn a_limiter_that_cannot_decide_stops_a_run_matched_by_key() {
     assert!(matches!(errors[999], Error::Halted(_)), "{}", errors[999]);
 }
 
+/// A fake that answers its first request 429, asking for a wait of 30 s,
+/// and echoes the rest.
+async fn refusing_the_first_for_30_seconds() -> FakeCopper {
+    FakeCopper::start(|n, _| match n {
+        0 => Reply::Status(429, vec![("retry-after", "30".into())], String::new()),
+        _ => Reply::Echo,
+    })
+    .await
+}
+
+/// Asks `stopper` to stop 5 s from now on the test's paused clock, well
+/// within the 30 s that its fake asks a 429 to wait; returns now.
+fn stop_in_five_seconds(stopper: Stopper) -> tokio::time::Instant {
+    tokio::spawn(async move {
+        tokio::time::sleep(Duration::from_secs(5)).await;
+        stopper.stop();
+    });
+    tokio::time::Instant::now()
+}
+
+/// Fails when the run that began at `started` outlasted the 429's pause
+/// of 30 s, which the stop should have cut short.
+fn assert_stopped_before_the_pause_ended(started: tokio::time::Instant) {
+    assert!(
+        started.elapsed() < Duration::from_secs(30),
+        "the run waited {:?}, past the stop",
+        started.elapsed()
+    );
+}
+
 /// A run asked to stop does not wait for a permit it may be given much
 /// later (behind a 429's pause here; a lost shared limiter's grace
 /// likewise), nor send the request once it is: the request waiting for its
 /// permit gives up at once, unsent.
 #[tokio::test(start_paused = true)]
 async fn a_stop_ends_the_wait_for_a_permit_and_nothing_more_is_sent() {
-    let fake = FakeCopper::start(|n, _| match n {
-        0 => Reply::Status(429, vec![("retry-after", "30".into())], String::new()),
-        _ => Reply::Echo,
-    })
-    .await;
+    let fake = refusing_the_first_for_30_seconds().await;
     let config = Config::new(TOKEN, "me@example.com")
         .unwrap()
         .with_base_url(fake.url())
@@ -309,17 +335,9 @@ async fn a_stop_ends_the_wait_for_a_permit_and_nothing_more_is_sent() {
         .people()
         .bulk_update(updates(1..3));
     let stopper = outcomes.stopper();
-    let started = tokio::time::Instant::now();
-    tokio::spawn(async move {
-        tokio::time::sleep(Duration::from_secs(5)).await;
-        stopper.stop();
-    });
+    let started = stop_in_five_seconds(stopper);
     let report = outcomes.report().await;
-    assert!(
-        started.elapsed() < Duration::from_secs(30),
-        "the run waited {:?}, past the stop",
-        started.elapsed()
-    );
+    assert_stopped_before_the_pause_ended(started);
     assert_eq!(
         fake.received().len(),
         1,
@@ -335,11 +353,7 @@ async fn a_stop_ends_the_wait_for_a_permit_and_nothing_more_is_sent() {
 /// 429 ends when the run is asked to stop, and is not sent again.
 #[tokio::test(start_paused = true)]
 async fn a_stop_ends_a_lookups_wait_to_be_retried() {
-    let fake = FakeCopper::start(|n, _| match n {
-        0 => Reply::Status(429, vec![("retry-after", "30".into())], String::new()),
-        _ => Reply::Echo,
-    })
-    .await;
+    let fake = refusing_the_first_for_30_seconds().await;
     let config = Config::new(TOKEN, "me@example.com")
         .unwrap()
         .with_base_url(fake.url())
@@ -352,17 +366,9 @@ async fn a_stop_ends_a_lookups_wait_to_be_retried() {
         .people()
         .bulk_upsert(people, Match::Email);
     let stopper = outcomes.stopper();
-    let started = tokio::time::Instant::now();
-    tokio::spawn(async move {
-        tokio::time::sleep(Duration::from_secs(5)).await;
-        stopper.stop();
-    });
+    let started = stop_in_five_seconds(stopper);
     let outcomes: Vec<MatchedOutcome<_>> = outcomes.collect().await;
-    assert!(
-        started.elapsed() < Duration::from_secs(30),
-        "the run waited {:?}, past the stop",
-        started.elapsed()
-    );
+    assert_stopped_before_the_pause_ended(started);
     assert_eq!(fake.received().len(), 1, "only the refused lookup was sent");
     assert_eq!(outcomes.len(), 3);
     for outcome in &outcomes {
