@@ -142,16 +142,22 @@ impl Halt {
     pub(crate) fn note_answer(&self) {
         self.unreachable.store(0, Ordering::SeqCst);
     }
+
+    /// Why no new request may be sent, if none may: the job halted, or
+    /// `stopper` asked it to stop.
+    pub(crate) fn barred(&self, stopper: &Stopper) -> Option<Error> {
+        if let Some(cause) = self.halted() {
+            return Some(Error::Halted(cause));
+        }
+        stopper.is_stopped().then_some(Error::Stopped)
+    }
 }
 
 impl<T> Run<T> {
-    /// Why no new request may be sent, if none may: the run halted, or was
-    /// asked to stop.
+    /// Why no new request may be sent, if none may: the job halted, or
+    /// the run was asked to stop.
     pub(crate) fn barred(&self) -> Option<Error> {
-        if let Some(cause) = self.halt.halted() {
-            return Some(Error::Halted(cause));
-        }
-        self.stopper.is_stopped().then_some(Error::Stopped)
+        self.halt.barred(&self.stopper)
     }
 
     /// Remembers the records this run created, for as long as a lookup

@@ -473,20 +473,8 @@ impl<T: Send + 'static> Window<T> {
             }
         }
         let keys: BTreeSet<String> = keyed.iter().flat_map(|k| k.keys.clone()).collect();
-        let found = if let Some(cause) = halt.halted() {
-            Err(Arc::new(RequestFailure::new(
-                Error::Halted(cause),
-                0,
-                false,
-                false,
-            )))
-        } else if stopper.is_stopped() {
-            Err(Arc::new(RequestFailure::new(
-                Error::Stopped,
-                0,
-                false,
-                false,
-            )))
+        let found = if let Some(barred) = halt.barred(&stopper) {
+            Err(Arc::new(RequestFailure::new(barred, 0, false, false)))
         } else if keys.is_empty() {
             Ok(BTreeMap::new())
         } else {
