@@ -8,7 +8,7 @@ use std::process::{Child, Command, Output, Stdio};
 use std::time::{Duration, Instant};
 
 use copper_bulk_sandbox::{Sandbox, SandboxConfig};
-use copper_bulk_tests::redis::RedisServer;
+use copper_bulk_tests::redis::{RedisServer, free_port};
 use serde_json::{Value, json};
 
 /// A sandbox with Copper's limits, on a runtime of its own.
@@ -194,12 +194,7 @@ fn a_redis_unreachable_at_the_start_is_a_usage_error_and_nothing_is_sent() {
     let dir = tempfile::tempdir().unwrap();
     let input = input(dir.path(), "in", 10);
     let output = dir.path().join("out.ndjson");
-    // A port no server listens on: bound, then let go.
-    let port = std::net::TcpListener::bind("127.0.0.1:0")
-        .unwrap()
-        .local_addr()
-        .unwrap()
-        .port();
+    let port = free_port();
     for url in [
         format!("redis://:hunter2@127.0.0.1:{port}/0"),
         "http://127.0.0.1:6379".to_owned(),
