@@ -23,15 +23,25 @@ fn updates(ids: std::ops::Range<i64>) -> Vec<PersonUpdate> {
         .collect()
 }
 
-/// A client of `fake` at Copper's rate, with six requests in flight.
-fn client(fake: &FakeCopper) -> Copper {
-    let config = Config::new(TOKEN, "me@example.com")
+/// Settings for a client of `fake`, otherwise the defaults.
+fn config(fake: &FakeCopper) -> Config {
+    Config::new(TOKEN, "me@example.com")
         .unwrap()
         .with_base_url(fake.url())
         .unwrap()
-        .with_concurrency(6)
-        .unwrap();
-    Copper::new(config).unwrap()
+}
+
+/// `n` new people, each with an e-mail of its own, for runs matched by
+/// e-mail.
+fn new_people(n: usize) -> impl Iterator<Item = PersonCreate> + Send + 'static {
+    (0..n).map(|n| {
+        PersonCreate::new(format!("P {n}")).emails([EmailInput::new(format!("p{n}@example.com"))])
+    })
+}
+
+/// A client of `fake` at Copper's rate, with six requests in flight.
+fn client(fake: &FakeCopper) -> Copper {
+    Copper::new(config(fake).with_concurrency(6).unwrap()).unwrap()
 }
 
 /// Fails when a request arrived after the first one (the refused one) and
@@ -198,10 +208,7 @@ async fn a_limiter_that_cannot_decide_stops_the_run_with_nothing_more_sent() {
     })
     .await;
     let limiter = Failing::new(3);
-    let config = Config::new(TOKEN, "me@example.com")
-        .unwrap()
-        .with_base_url(fake.url())
-        .unwrap()
+    let config = config(&fake)
         .with_limiter(limiter.clone())
         .with_batch_size(1)
         .unwrap()
@@ -251,14 +258,8 @@ async fn a_limiter_that_cannot_decide_stops_the_run_with_nothing_more_sent() {
 async fn a_limiter_that_cannot_decide_stops_a_run_matched_by_key() {
     let fake = FakeCopper::start(|_, _| Reply::Echo).await;
     let limiter = Failing::new(0);
-    let config = Config::new(TOKEN, "me@example.com")
-        .unwrap()
-        .with_base_url(fake.url())
-        .unwrap()
-        .with_limiter(limiter.clone());
-    let people = (0..1_000).map(|n| {
-        PersonCreate::new(format!("P {n}")).emails([EmailInput::new(format!("p{n}@example.com"))])
-    });
+    let config = config(&fake).with_limiter(limiter.clone());
+    let people = new_people(1_000);
     let outcomes: Vec<MatchedOutcome<_>> = Copper::new(config)
         .unwrap()
         .people()
@@ -322,10 +323,7 @@ fn assert_stopped_before_the_pause_ended(started: tokio::time::Instant) {
 #[tokio::test(start_paused = true)]
 async fn a_stop_ends_the_wait_for_a_permit_and_nothing_more_is_sent() {
     let fake = refusing_the_first_for_30_seconds().await;
-    let config = Config::new(TOKEN, "me@example.com")
-        .unwrap()
-        .with_base_url(fake.url())
-        .unwrap()
+    let config = config(&fake)
         .with_batch_size(1)
         .unwrap()
         .with_concurrency(2)
@@ -354,13 +352,8 @@ async fn a_stop_ends_the_wait_for_a_permit_and_nothing_more_is_sent() {
 #[tokio::test(start_paused = true)]
 async fn a_stop_ends_a_lookups_wait_to_be_retried() {
     let fake = refusing_the_first_for_30_seconds().await;
-    let config = Config::new(TOKEN, "me@example.com")
-        .unwrap()
-        .with_base_url(fake.url())
-        .unwrap();
-    let people = (0..3).map(|n| {
-        PersonCreate::new(format!("P {n}")).emails([EmailInput::new(format!("p{n}@example.com"))])
-    });
+    let config = config(&fake);
+    let people = new_people(3);
     let outcomes = Copper::new(config)
         .unwrap()
         .people()
