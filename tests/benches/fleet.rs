@@ -22,10 +22,10 @@
 mod common;
 
 use std::path::{Path, PathBuf};
-use std::process::{Child, Command, Stdio};
+use std::process::{Child, Stdio};
 use std::time::{Duration, Instant};
 
-use common::{records_from_env, updates};
+use common::{records_from_env, tool_command, updates};
 use copper_bulk_sandbox::{Sandbox, SandboxConfig, Stats};
 use copper_bulk_tests::goal::{GOAL, MAX_REFUSED_SHARE, Reached, conclude, missed_with_refusals};
 use copper_bulk_tests::redis::RedisServer;
@@ -89,17 +89,16 @@ fn spawn(tool: &str, url: &str, dir: &Path, lines: &[String], limiter: Option<&s
     std::fs::create_dir_all(dir).unwrap();
     let input = dir.join("in.ndjson");
     std::fs::write(&input, lines.join("\n") + "\n").unwrap();
-    let mut command = Command::new(tool);
+    let mut command = tool_command(
+        tool,
+        url,
+        &["people", "update"],
+        &input,
+        &dir.join("out.ndjson"),
+    );
     command
-        .args(["people", "update", "--quiet", "--base-url", url, "--input"])
-        .arg(&input)
-        .arg("--output")
-        .arg(dir.join("out.ndjson"))
-        .env("COPPER_API_TOKEN", SandboxConfig::TOKEN)
-        .env("COPPER_USER_EMAIL", SandboxConfig::USER_EMAIL)
         .env_remove("COPPER_BULK_LIMITER")
-        .stdout(Stdio::null())
-        .stderr(Stdio::null());
+        .stdout(Stdio::null());
     if let Some(limiter) = limiter {
         command.args(["--limiter", limiter]);
     }

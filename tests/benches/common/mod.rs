@@ -3,6 +3,7 @@
 
 #![allow(dead_code, reason = "each benchmark uses part of this module")]
 
+use std::path::Path;
 use std::process::{Command, Stdio};
 use std::time::{Duration, Instant};
 
@@ -118,6 +119,28 @@ impl ToolRun {
     }
 }
 
+/// The tool at `tool` running `command` (such as `people update`) against
+/// the sandbox at `url` with its API key, as a user does: from `input` to
+/// `output`, quietly, its standard error discarded.
+pub fn tool_command(
+    tool: &str,
+    url: &str,
+    command: &[&str],
+    input: &Path,
+    output: &Path,
+) -> Command {
+    let mut tool = Command::new(tool);
+    tool.args(command)
+        .args(["--quiet", "--base-url", url, "--input"])
+        .arg(input)
+        .arg("--output")
+        .arg(output)
+        .env("COPPER_API_TOKEN", SandboxConfig::TOKEN)
+        .env("COPPER_USER_EMAIL", SandboxConfig::USER_EMAIL)
+        .stderr(Stdio::null());
+    tool
+}
+
 /// Runs the tool at `tool` against the sandbox at `url` as a user does:
 /// `command` (such as `people update`) with `lines` as its input file and
 /// an output file. `None` when it cannot run or leaves no output.
@@ -130,15 +153,7 @@ pub fn run_tool(tool: &str, url: &str, command: &[&str], lines: &[String]) -> Op
     let _ = std::fs::remove_file(dir.join("out.ndjson.journal"));
     std::fs::write(&input, lines.join("\n") + "\n").ok()?;
     let started = Instant::now();
-    let status = Command::new(tool)
-        .args(command)
-        .args(["--quiet", "--base-url", url, "--input"])
-        .arg(&input)
-        .arg("--output")
-        .arg(&output)
-        .env("COPPER_API_TOKEN", SandboxConfig::TOKEN)
-        .env("COPPER_USER_EMAIL", SandboxConfig::USER_EMAIL)
-        .stderr(Stdio::null())
+    let status = tool_command(tool, url, command, &input, &output)
         .status()
         .ok()?;
     let seconds = started.elapsed().as_secs_f64();
