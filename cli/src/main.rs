@@ -444,12 +444,14 @@ where
 /// Says why the run stopped sending when the shared rate limiter was lost,
 /// and what to do about the records it did not send.
 fn report_lost(limiter: Option<&Watched>, summary: &Summary, next: &str) {
-    if let Some(lost) = limiter.and_then(Watched::lost) {
+    if let Some(limiter) = limiter
+        && let Some(lost) = limiter.lost()
+    {
         eprintln!(
             "copper-bulk: the run stopped sending: {lost}; {} records applied, {} not sent; once {} answers again, {next}",
             summary.applied(),
             summary.count("not_applied"),
-            limiter.map_or("", Watched::display_url),
+            limiter.display_url(),
         );
     }
 }
